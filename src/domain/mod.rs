@@ -1,0 +1,11 @@
+//! The clinical domain: identifiers, the request model, its lifecycle and history. No I/O, no
+//! clock (time is a parameter), no egui.
+
+pub mod catalogue;
+pub mod downtime_id;
+pub mod event;
+pub mod nhs_number;
+pub mod request;
+pub mod status;
+pub mod text;
+pub mod warnings;

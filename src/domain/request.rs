@@ -1,0 +1,825 @@
+//! Patients and requests: what was typed (`RequestDraft`, strings), and what it becomes once every
+//! field has been checked (`NewRequest`). Parse, don't validate: a `NewRequest` is always valid.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use uuid::Uuid;
+
+use super::catalogue::{Catalogue, RequestedTest};
+use super::nhs_number::NhsNumber;
+use super::text::{TextError, clean};
+
+/// How urgent a request is, most urgent first. Stored as [`Priority::word`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Emergency,
+    Urgent,
+    Routine,
+}
+
+pub const ALL_PRIORITIES: [Priority; 3] =
+    [Priority::Emergency, Priority::Urgent, Priority::Routine];
+
+impl Priority {
+    pub fn word(self) -> &'static str {
+        match self {
+            Priority::Emergency => "emergency",
+            Priority::Urgent => "urgent",
+            Priority::Routine => "routine",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Emergency => "EMERGENCY",
+            Priority::Urgent => "Urgent",
+            Priority::Routine => "Routine",
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown priority '{0}': use emergency, urgent or routine")]
+pub struct UnknownPriority(pub String);
+
+impl FromStr for Priority {
+    type Err = UnknownPriority;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ALL_PRIORITIES
+            .into_iter()
+            .find(|p| p.word() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| UnknownPriority(s.to_owned()))
+    }
+}
+
+/// Sex as recorded on the request form.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    #[default]
+    Unknown,
+}
+
+pub const ALL_SEXES: [Sex; 4] = [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown];
+
+impl Sex {
+    pub fn word(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sex::Female => "Female",
+            Sex::Male => "Male",
+            Sex::Other => "Other",
+            Sex::Unknown => "Unknown",
+        }
+    }
+}
+
+/// A checked patient identity.
+///
+/// Invariant: either a known patient (surname, date of birth, and at least one of NHS number and
+/// MRN) or an unidentified emergency patient (`emergency_number` set, surname "UNKNOWN",
+/// forename "Male" or "Female", date of birth optional).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Patient {
+    pub surname: String,
+    pub forename: String,
+    pub dob: Option<NaiveDate>,
+    pub sex: Sex,
+    pub nhs_number: Option<NhsNumber>,
+    pub mrn: Option<String>,
+    /// A&E or major-incident number of an unidentified patient.
+    pub emergency_number: Option<String>,
+}
+
+impl Patient {
+    pub fn is_unidentified(&self) -> bool {
+        self.emergency_number.is_some()
+    }
+
+    /// "SURNAME, Forename", as on wristbands.
+    pub fn display_name(&self) -> String {
+        if self.forename.is_empty() {
+            self.surname.to_uppercase()
+        } else {
+            format!("{}, {}", self.surname.to_uppercase(), self.forename)
+        }
+    }
+}
+
+/// A checked request, ready to store. The downtime ID is issued by the store when it commits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewRequest {
+    /// Made when the form opens, so saving the same form twice is recognised.
+    pub uuid: Uuid,
+    pub patient: Patient,
+    pub ward: String,
+    pub consultant: String,
+    pub requester: String,
+    /// Bleep or phone number for the lab to call with results.
+    pub requester_contact: String,
+    pub tests: Vec<RequestedTest>,
+    pub priority: Priority,
+    pub collected_at: DateTime<Utc>,
+    pub collected_by: String,
+    pub clinical_details: String,
+    pub notes: String,
+}
+
+impl NewRequest {
+    pub fn has_transfusion_test(&self) -> bool {
+        self.tests.iter().any(|t| t.transfusion)
+    }
+
+    pub fn test_codes(&self) -> Vec<String> {
+        self.tests.iter().map(|t| t.code.clone()).collect()
+    }
+}
+
+/// The request form's fields, in the order they appear (and errors are reported).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Field {
+    NhsNumber,
+    Mrn,
+    EmergencyNumber,
+    Surname,
+    Forename,
+    Dob,
+    Sex,
+    Ward,
+    Consultant,
+    Requester,
+    RequesterContact,
+    Priority,
+    Tests,
+    CollectedDate,
+    CollectedTime,
+    CollectedBy,
+    ClinicalDetails,
+    Notes,
+}
+
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::NhsNumber => "NHS number",
+            Field::Mrn => "Hospital number (MRN)",
+            Field::EmergencyNumber => "A&E / major incident number",
+            Field::Surname => "Surname",
+            Field::Forename => "Forename",
+            Field::Dob => "Date of birth",
+            Field::Sex => "Sex",
+            Field::Ward => "Ward / location",
+            Field::Consultant => "Responsible consultant",
+            Field::Requester => "Requesting clinician",
+            Field::RequesterContact => "Bleep / phone",
+            Field::Priority => "Priority",
+            Field::Tests => "Tests",
+            Field::CollectedDate => "Collected on",
+            Field::CollectedTime => "Collected at",
+            Field::CollectedBy => "Collected by",
+            Field::ClinicalDetails => "Clinical details",
+            Field::Notes => "Notes",
+        }
+    }
+}
+
+/// One problem with one field, worded for the person at the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field.label(), self.message)
+    }
+}
+
+/// The request form as typed: every field a string, so nothing typed is ever lost, and the form
+/// survives a restart as a draft.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RequestDraft {
+    pub uuid: Uuid,
+    /// Unidentified emergency patient: "Unknown male/female" plus an A&E or major-incident number.
+    pub unidentified: bool,
+    pub nhs_number: String,
+    pub mrn: String,
+    pub emergency_number: String,
+    pub surname: String,
+    pub forename: String,
+    /// DD/MM/YYYY (also DD-MM-YYYY, DDMMYYYY, YYYY-MM-DD).
+    pub dob: String,
+    pub sex: Sex,
+    pub ward: String,
+    pub consultant: String,
+    pub requester: String,
+    pub requester_contact: String,
+    pub priority: Option<Priority>,
+    /// Catalogue codes, in the order picked.
+    pub tests: Vec<String>,
+    /// DD/MM/YYYY, local time.
+    pub collected_date: String,
+    /// HH:MM, local time.
+    pub collected_time: String,
+    pub collected_by: String,
+    pub clinical_details: String,
+    pub notes: String,
+}
+
+/// Limits on field lengths, in characters.
+pub const NAME_MAX: usize = 35;
+pub const SHORT_MAX: usize = 60;
+pub const LONG_MAX: usize = 1000;
+/// How far in the future a collection time may be, to allow for clock skew between devices.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+
+impl RequestDraft {
+    /// A fresh form: a new UUID, collection time set to `now` in `tz`.
+    pub fn new<Tz: TimeZone>(now: DateTime<Utc>, tz: &Tz) -> Self
+    where
+        Tz::Offset: fmt::Display,
+    {
+        let local = now.with_timezone(tz);
+        Self {
+            uuid: Uuid::new_v4(),
+            collected_date: local.format("%d/%m/%Y").to_string(),
+            collected_time: local.format("%H:%M").to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field at once. Returns the request, or every problem in form order.
+    pub fn validate<Tz: TimeZone>(
+        &self,
+        now: DateTime<Utc>,
+        tz: &Tz,
+        catalogue: &Catalogue,
+    ) -> Result<NewRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field: Field, message: String| errors.push(FieldError { field, message });
+
+        let text = |field: Field,
+                    value: &str,
+                    max: usize,
+                    multiline: bool,
+                    errs: &mut dyn FnMut(Field, String)|
+         -> String {
+            match clean(value, max, multiline) {
+                Ok(s) => s,
+                Err(e) => {
+                    errs(field, format!("{} {}", field.label(), describe(&e)));
+                    String::new()
+                }
+            }
+        };
+
+        // Identifiers.
+        let nhs_number = match self.nhs_number.trim() {
+            "" => None,
+            typed => match NhsNumber::parse(typed) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    err(Field::NhsNumber, e.to_string());
+                    None
+                }
+            },
+        };
+        let mrn = text(Field::Mrn, &self.mrn, 20, false, &mut err).to_uppercase();
+        if !mrn.is_empty() && !mrn.chars().all(|c| c.is_ascii_alphanumeric()) {
+            err(
+                Field::Mrn,
+                format!("Hospital number '{mrn}' may contain only letters and digits"),
+            );
+        }
+        let emergency = text(
+            Field::EmergencyNumber,
+            &self.emergency_number,
+            20,
+            false,
+            &mut err,
+        )
+        .to_uppercase();
+
+        let surname;
+        let forename;
+        let dob;
+        let sex;
+        if self.unidentified {
+            if emergency.is_empty() {
+                err(
+                    Field::EmergencyNumber,
+                    "An unidentified patient needs their A&E or major-incident number".into(),
+                );
+            } else if !emergency
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
+            {
+                err(
+                    Field::EmergencyNumber,
+                    format!(
+                        "A&E / major incident number '{emergency}' may contain only letters, digits, '-' and '/'"
+                    ),
+                );
+            }
+            sex = self.sex;
+            forename = match sex {
+                Sex::Female => "Female".to_owned(),
+                Sex::Male => "Male".to_owned(),
+                Sex::Other | Sex::Unknown => {
+                    err(Field::Sex, "An unidentified patient is recorded as Unknown male or Unknown female: choose one".into());
+                    String::new()
+                }
+            };
+            surname = "UNKNOWN".to_owned();
+            dob = match self.dob.trim() {
+                "" => None,
+                typed => check_dob(typed, now, tz, &mut err),
+            };
+        } else {
+            if nhs_number.is_none() && mrn.is_empty() && self.nhs_number.trim().is_empty() {
+                err(
+                    Field::NhsNumber,
+                    "Enter the NHS number or the hospital number (MRN) from the wristband".into(),
+                );
+            }
+            surname = text(Field::Surname, &self.surname, NAME_MAX, false, &mut err);
+            if surname.is_empty() && self.surname.trim().is_empty() {
+                err(Field::Surname, "Surname is required".into());
+            } else if !surname.is_empty() && !surname.chars().any(char::is_alphabetic) {
+                err(Field::Surname, "Surname must contain letters".into());
+            }
+            forename = text(Field::Forename, &self.forename, NAME_MAX, false, &mut err);
+            dob = match self.dob.trim() {
+                "" => {
+                    err(Field::Dob, "Date of birth is required (DD/MM/YYYY)".into());
+                    None
+                }
+                typed => check_dob(typed, now, tz, &mut err),
+            };
+            sex = self.sex;
+        }
+
+        // Request.
+        let required = |field: Field,
+                        value: &str,
+                        max: usize,
+                        errs: &mut dyn FnMut(Field, String)|
+         -> String {
+            let v = text(field, value, max, false, errs);
+            if v.is_empty() && value.trim().is_empty() {
+                errs(field, format!("{} is required", field.label()));
+            }
+            v
+        };
+        let ward = required(Field::Ward, &self.ward, SHORT_MAX, &mut err);
+        let consultant = required(Field::Consultant, &self.consultant, SHORT_MAX, &mut err);
+        let requester = required(Field::Requester, &self.requester, SHORT_MAX, &mut err);
+        let requester_contact = required(
+            Field::RequesterContact,
+            &self.requester_contact,
+            30,
+            &mut err,
+        );
+        let priority = self.priority;
+        if priority.is_none() {
+            err(
+                Field::Priority,
+                "Choose a priority: emergency, urgent or routine".into(),
+            );
+        }
+        let mut tests = Vec::new();
+        if self.tests.is_empty() {
+            err(Field::Tests, "Add at least one test".into());
+        }
+        for code in &self.tests {
+            match catalogue.test(code) {
+                Some(t) if tests.iter().any(|x: &RequestedTest| x.code == t.code) => {
+                    err(Field::Tests, format!("{} is listed twice", t.name));
+                }
+                Some(t) => tests.push(RequestedTest::from(t)),
+                None => err(
+                    Field::Tests,
+                    format!("Test code '{code}' is not in the catalogue in use"),
+                ),
+            }
+        }
+        let collected_at = check_collected(self, now, tz, dob, &mut err);
+        let collected_by = required(Field::CollectedBy, &self.collected_by, SHORT_MAX, &mut err);
+        let clinical_details = text(
+            Field::ClinicalDetails,
+            &self.clinical_details,
+            LONG_MAX,
+            true,
+            &mut err,
+        );
+        let notes = text(Field::Notes, &self.notes, LONG_MAX, true, &mut err);
+
+        errors.sort_by_key(|e| e.field);
+        match (priority, collected_at) {
+            (Some(priority), Some(collected_at)) if errors.is_empty() => Ok(NewRequest {
+                uuid: self.uuid,
+                patient: Patient {
+                    surname,
+                    forename,
+                    dob,
+                    sex,
+                    nhs_number,
+                    mrn: (!mrn.is_empty()).then_some(mrn),
+                    emergency_number: (self.unidentified && !emergency.is_empty())
+                        .then_some(emergency),
+                },
+                ward,
+                consultant,
+                requester,
+                requester_contact,
+                tests,
+                priority,
+                collected_at,
+                collected_by,
+                clinical_details,
+                notes,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Fills the patient fields from an earlier request's patient.
+    pub fn fill_patient(&mut self, p: &Patient) {
+        self.unidentified = p.is_unidentified();
+        self.surname = if p.is_unidentified() {
+            String::new()
+        } else {
+            p.surname.clone()
+        };
+        self.forename = if p.is_unidentified() {
+            String::new()
+        } else {
+            p.forename.clone()
+        };
+        self.dob = p
+            .dob
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default();
+        self.sex = p.sex;
+        self.nhs_number = p.nhs_number.map(|n| n.to_string()).unwrap_or_default();
+        self.mrn = p.mrn.clone().unwrap_or_default();
+        self.emergency_number = p.emergency_number.clone().unwrap_or_default();
+    }
+}
+
+fn describe(e: &TextError) -> String {
+    e.to_string()
+}
+
+/// Parses a date typed as DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, DDMMYYYY or YYYY-MM-DD.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    for fmt in ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d%m%Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            if d.year() >= 1000 {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+/// Parses a time typed as HH:MM, HH.MM or HHMM (24-hour clock).
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = s.trim();
+    ["%H:%M", "%H.%M", "%H%M"]
+        .into_iter()
+        .find_map(|f| NaiveTime::parse_from_str(s, f).ok())
+}
+
+fn check_dob<Tz: TimeZone>(
+    typed: &str,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    err: &mut dyn FnMut(Field, String),
+) -> Option<NaiveDate> {
+    let Some(d) = parse_date(typed) else {
+        err(
+            Field::Dob,
+            format!("'{typed}' is not a date: type it as DD/MM/YYYY"),
+        );
+        return None;
+    };
+    let today = now.with_timezone(tz).date_naive();
+    if d > today {
+        err(
+            Field::Dob,
+            format!("Date of birth {} is in the future", d.format("%d/%m/%Y")),
+        );
+        None
+    } else if d.year() < 1900 {
+        err(
+            Field::Dob,
+            format!("Date of birth {} is before 1900", d.format("%d/%m/%Y")),
+        );
+        None
+    } else {
+        Some(d)
+    }
+}
+
+fn check_collected<Tz: TimeZone>(
+    draft: &RequestDraft,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    dob: Option<NaiveDate>,
+    err: &mut dyn FnMut(Field, String),
+) -> Option<DateTime<Utc>> {
+    let date = parse_date(&draft.collected_date);
+    if date.is_none() {
+        err(
+            Field::CollectedDate,
+            format!(
+                "'{}' is not a date: type it as DD/MM/YYYY",
+                draft.collected_date.trim()
+            ),
+        );
+    }
+    let time = parse_time(&draft.collected_time);
+    if time.is_none() {
+        err(
+            Field::CollectedTime,
+            format!(
+                "'{}' is not a time: type it as HH:MM (24-hour)",
+                draft.collected_time.trim()
+            ),
+        );
+    }
+    let (date, time) = (date?, time?);
+    let at = match tz.from_local_datetime(&date.and_time(time)) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        // The hour the clocks go back happens twice: take the first, and say so nowhere — the
+        // exported time carries its offset, so nothing is lost.
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::None => {
+            err(
+                Field::CollectedTime,
+                format!(
+                    "{} did not happen on {} (the clocks went forward)",
+                    time.format("%H:%M"),
+                    date.format("%d/%m/%Y")
+                ),
+            );
+            return None;
+        }
+    };
+    if at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        err(
+            Field::CollectedTime,
+            "Collection time is in the future: check the date and time".into(),
+        );
+        return None;
+    }
+    if dob.is_some_and(|d| date < d) {
+        err(
+            Field::CollectedDate,
+            "Collection date is before the date of birth".into(),
+        );
+        return None;
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 4, 10, 30, 0).unwrap()
+    }
+
+    fn cat() -> Catalogue {
+        Catalogue::default_uk().unwrap()
+    }
+
+    /// A complete, valid draft for a synthetic patient.
+    pub(crate) fn good() -> RequestDraft {
+        RequestDraft {
+            uuid: Uuid::nil(),
+            nhs_number: "999 000 0018".into(),
+            surname: "Testpatient".into(),
+            forename: "Alice".into(),
+            dob: "01/01/1980".into(),
+            sex: Sex::Female,
+            ward: "Ward 7".into(),
+            consultant: "Dr Example".into(),
+            requester: "Dr Jones".into(),
+            requester_contact: "Bleep 1234".into(),
+            priority: Some(Priority::Urgent),
+            tests: vec!["FBC".into(), "UE".into()],
+            collected_date: "04/06/2026".into(),
+            collected_time: "10:20".into(),
+            collected_by: "Nurse Bloggs".into(),
+            ..RequestDraft::default()
+        }
+    }
+
+    fn fields(d: &RequestDraft) -> Vec<Field> {
+        match d.validate(now(), &Utc, &cat()) {
+            Ok(_) => vec![],
+            Err(es) => es.into_iter().map(|e| e.field).collect(),
+        }
+    }
+
+    fn message(d: &RequestDraft, f: Field) -> String {
+        d.validate(now(), &Utc, &cat())
+            .unwrap_err()
+            .into_iter()
+            .find(|e| e.field == f)
+            .unwrap()
+            .message
+    }
+
+    #[test]
+    fn a_complete_draft_becomes_a_request() {
+        let r = good().validate(now(), &Utc, &cat()).unwrap();
+        assert_eq!(r.patient.nhs_number.unwrap().digits(), "9990000018");
+        assert_eq!(r.tests.len(), 2);
+        assert_eq!(
+            r.collected_at,
+            Utc.with_ymd_and_hms(2026, 6, 4, 10, 20, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn collection_time_is_local_time() {
+        let bst = FixedOffset::east_opt(3600).unwrap();
+        let r = good().validate(now(), &bst, &cat()).unwrap();
+        assert_eq!(
+            r.collected_at,
+            Utc.with_ymd_and_hms(2026, 6, 4, 9, 20, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_empty_form_reports_every_required_field_in_order() {
+        let d = RequestDraft::default();
+        assert_eq!(
+            fields(&d),
+            [
+                Field::NhsNumber,
+                Field::Surname,
+                Field::Dob,
+                Field::Ward,
+                Field::Consultant,
+                Field::Requester,
+                Field::RequesterContact,
+                Field::Priority,
+                Field::Tests,
+                Field::CollectedDate,
+                Field::CollectedTime,
+                Field::CollectedBy,
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_nhs_number_has_its_specific_message() {
+        let mut d = good();
+        d.nhs_number = "943 476 5918".into();
+        assert_eq!(
+            message(&d, Field::NhsNumber),
+            "NHS number 943 476 5918 fails its check digit: read it again from the wristband"
+        );
+    }
+
+    #[test]
+    fn mrn_alone_identifies_a_patient() {
+        let mut d = good();
+        d.nhs_number.clear();
+        d.mrn = "k1234567".into();
+        let r = d.validate(now(), &Utc, &cat()).unwrap();
+        assert_eq!(r.patient.mrn.as_deref(), Some("K1234567"));
+        d.mrn = "K12 34".into();
+        assert_eq!(fields(&d), [Field::Mrn]);
+    }
+
+    #[test]
+    fn unidentified_patient_path() {
+        let mut d = good();
+        d.unidentified = true;
+        d.nhs_number.clear();
+        d.surname.clear();
+        d.dob.clear();
+        d.sex = Sex::Male;
+        assert_eq!(fields(&d), [Field::EmergencyNumber]);
+        d.emergency_number = "ae-2026-0042".into();
+        let r = d.validate(now(), &Utc, &cat()).unwrap();
+        assert_eq!(r.patient.display_name(), "UNKNOWN, Male");
+        assert_eq!(r.patient.emergency_number.as_deref(), Some("AE-2026-0042"));
+        d.sex = Sex::Unknown;
+        assert_eq!(fields(&d), [Field::Sex]);
+    }
+
+    #[test]
+    fn dates_of_birth_are_checked() {
+        let mut d = good();
+        d.dob = "31/02/1980".into();
+        assert_eq!(fields(&d), [Field::Dob]);
+        d.dob = "05/06/2026".into();
+        assert!(message(&d, Field::Dob).contains("in the future"));
+        d.dob = "01/01/1899".into();
+        assert!(message(&d, Field::Dob).contains("before 1900"));
+        for ok in ["1980-01-01", "01-01-1980", "01011980", "1.1.1980"] {
+            d.dob = ok.into();
+            assert_eq!(fields(&d), [], "{ok}");
+        }
+    }
+
+    #[test]
+    fn collection_time_is_checked() {
+        let mut d = good();
+        d.collected_time = "10:34".into(); // 4 minutes ahead: clock skew allowed
+        assert_eq!(fields(&d), []);
+        d.collected_time = "10:36".into();
+        assert_eq!(fields(&d), [Field::CollectedTime]);
+        d.collected_time = "25:00".into();
+        assert_eq!(fields(&d), [Field::CollectedTime]);
+        d.collected_time = "10:00".into();
+        d.dob = "04/06/2026".into();
+        d.collected_date = "03/06/2026".into();
+        assert_eq!(fields(&d), [Field::CollectedDate]);
+    }
+
+    #[test]
+    fn names_are_cleaned_and_hidden_characters_refused() {
+        let mut d = good();
+        d.surname = "Ren\u{65}\u{301}e".into();
+        let r = d.validate(now(), &Utc, &cat()).unwrap();
+        assert_eq!(r.patient.surname, "Ren\u{e9}e");
+        d.surname = "Smith\u{202E}".into();
+        assert!(message(&d, Field::Surname).contains("text-direction"));
+        d.surname = "1234".into();
+        assert_eq!(fields(&d), [Field::Surname]);
+        d.surname = "x".repeat(36);
+        assert!(message(&d, Field::Surname).contains("too long"));
+    }
+
+    #[test]
+    fn tests_must_be_known_and_not_repeated() {
+        let mut d = good();
+        d.tests = vec!["FBC".into(), "FBC".into()];
+        assert!(message(&d, Field::Tests).contains("listed twice"));
+        d.tests = vec!["NOPE".into()];
+        assert!(message(&d, Field::Tests).contains("not in the catalogue"));
+    }
+
+    #[test]
+    fn priority_must_be_chosen() {
+        let mut d = good();
+        d.priority = None;
+        assert_eq!(fields(&d), [Field::Priority]);
+    }
+
+    #[test]
+    fn fill_patient_round_trips() {
+        let r = good().validate(now(), &Utc, &cat()).unwrap();
+        let mut d = RequestDraft::default();
+        d.fill_patient(&r.patient);
+        assert_eq!(d.nhs_number, "999 000 0018");
+        assert_eq!(d.dob, "01/01/1980");
+        assert_eq!(d.surname, "Testpatient");
+    }
+
+    #[test]
+    fn priority_words_round_trip() {
+        for p in ALL_PRIORITIES {
+            assert_eq!(p.word().parse::<Priority>(), Ok(p));
+        }
+        assert!("stat".parse::<Priority>().is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Stopgap keeps urgent blood testing safe while a hospital's laboratory information system
+//! (LIMS) is down: ward staff log sample requests in a structured, checked form; the lab tracks
+//! them; everything is exported for re-entry once the LIMS is back.
+//!
+//! The map (see ARCHITECTURE.md):
+//! - [`domain`]: identifiers (NHS number, downtime ID), the request model and its validation,
+//!   the status lifecycle, events and their fold, the test catalogue, warnings. Pure: no I/O, no
+//!   clock, no egui.
+//! - [`store`]: the only code that touches SQLite: opening safely, migrations, saving requests and
+//!   events in one transaction, queries, verification.
+//! - [`demo`]: synthetic training data (NHS numbers from the 999 test range only).
+//! - [`platform`]: what differs by operating system (data directory, network-filesystem check).
+//! - [`cli`]: command-line commands over the same library calls.
+//! - [`ui`]: the egui app, a thin layer that turns clicks into actions run against the store.
+//!
+//! Invariants: `domain` and `store` never use egui; only `store` touches SQLite; nothing outside
+//! `ui`, `cli` and `main` reads the clock; every change to a request is an event committed in the
+//! same transaction as the state it changes; clinical rows are never deleted.
+
+pub mod domain;
