@@ -18,3 +18,5 @@
 //! same transaction as the state it changes; clinical rows are never deleted.
 
 pub mod domain;
+pub mod platform;
+pub mod store;

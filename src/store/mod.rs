@@ -1,0 +1,598 @@
+//! The only code that touches SQLite.
+//!
+//! Opening is careful: a network filesystem, a damaged file, a newer schema or pragmas that did
+//! not take effect are refused with a clear error, never a panic. Every change to a request is an
+//! event inserted in the same transaction as the cached current state it changes.
+
+mod queries;
+mod rows;
+pub mod schema;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::domain::catalogue::{Catalogue, CatalogueError};
+use crate::domain::downtime_id::{Code3, DowntimeId};
+use crate::domain::event::{Actor, Event, EventKind, FoldError, RequestState};
+use crate::domain::request::{NewRequest, RequestDraft};
+use crate::domain::status::{Transition, TransitionError};
+
+pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
+pub use verify::VerifyReport;
+
+/// Everything that can go wrong in the store, each with what the user should do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database {path} {reason}")]
+    NetworkFilesystem { path: PathBuf, reason: String },
+    #[error(
+        "the database file {path} is damaged or is not a Stopgap database: {details}. Do not keep using it: copy it aside for IT, and use the paper procedure or another workstation"
+    )]
+    Damaged { path: PathBuf, details: String },
+    #[error(
+        "this database was written by a newer Stopgap (schema {found}, this program knows up to {latest}): use the newer program"
+    )]
+    NewerSchema { found: i64, latest: i64 },
+    #[error(
+        "the database could not be opened safely: PRAGMA {pragma} is '{actual}', Stopgap needs '{expected}'"
+    )]
+    UnsafePragma {
+        pragma: &'static str,
+        expected: String,
+        actual: String,
+    },
+    #[error("could not open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("this workstation is not set up yet: choose its site and workstation codes first")]
+    NotSetUp,
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
+    #[error("no request with ID {0}")]
+    UnknownRequest(String),
+    #[error("request {0} was already saved with different details; the form was not saved again")]
+    UuidConflict(Uuid),
+    #[error(
+        "this workstation has used up its downtime ID numbers ({0}); set up a new workstation code"
+    )]
+    SequenceExhausted(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("history of request {uuid} is inconsistent: {source}")]
+    Fold { uuid: Uuid, source: FoldError },
+    #[error("catalogue: {0}")]
+    Catalogue(#[from] CatalogueError),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// What identifies this workstation, chosen on the first-run screen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Setup {
+    pub site: Code3,
+    pub workstation: Code3,
+    /// Wards and locations offered on the form.
+    pub wards: Vec<String>,
+}
+
+/// The result of a save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub downtime_id: DowntimeId,
+    /// True when this form had already been saved (a repeated save is recognised, not duplicated).
+    pub already_saved: bool,
+}
+
+/// A request and its whole history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestDetail {
+    pub state: RequestState,
+    pub events: Vec<Event>,
+    pub training: bool,
+}
+
+/// The store: one SQLite file per workstation.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    /// Nesting of `write` calls; 0 outside any transaction.
+    write_depth: u32,
+}
+
+/// Required pragmas, read back after they are set.
+const BUSY_TIMEOUT_MS: i64 = 5000;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, checks it, and brings its schema up to
+    /// date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(reason) = crate::platform::network_filesystem(path) {
+            return Err(StoreError::NetworkFilesystem {
+                path: path.to_owned(),
+                reason,
+            });
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let damaged = |e: rusqlite::Error| StoreError::Damaged {
+            path: path.to_owned(),
+            details: e.to_string(),
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
+            .map_err(open_err)?;
+        // The first read of the file is here: a file that is not SQLite fails now.
+        let check: Vec<String> = conn
+            .prepare("PRAGMA quick_check")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(damaged)?;
+        if check != ["ok"] {
+            return Err(StoreError::Damaged {
+                path: path.to_owned(),
+                details: check.join("; "),
+            });
+        }
+        Self::set_pragmas(&conn).map_err(damaged)?;
+        Self::check_pragmas(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            write_depth: 0,
+        })
+    }
+
+    fn set_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL, not NORMAL: in WAL mode NORMAL can lose acknowledged commits on power loss.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    fn check_pragmas(conn: &Connection) -> Result<(), StoreError> {
+        let get = |name: &'static str| -> Result<String, StoreError> {
+            let v: rusqlite::types::Value =
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+            Ok(match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t.to_lowercase(),
+                other => format!("{other:?}"),
+            })
+        };
+        for (pragma, expected) in [
+            ("journal_mode", "wal".to_owned()),
+            ("synchronous", "2".to_owned()),
+            ("foreign_keys", "1".to_owned()),
+            ("busy_timeout", BUSY_TIMEOUT_MS.to_string()),
+        ] {
+            let actual = get(pragma)?;
+            if actual != expected {
+                return Err(StoreError::UnsafePragma {
+                    pragma,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    // ---- Settings -------------------------------------------------------------------------
+
+    fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The workstation's set-up, or `None` before the first-run screen has been completed.
+    pub fn setup(&self) -> Result<Option<Setup>, StoreError> {
+        match self.setting("setup")? {
+            None => Ok(None),
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+        }
+    }
+
+    /// Saves the workstation's set-up. Wards are trimmed; blanks and repeats dropped.
+    pub fn configure(&mut self, setup: &Setup) -> Result<(), StoreError> {
+        let mut wards: Vec<String> = Vec::new();
+        for w in &setup.wards {
+            let w = crate::domain::text::clean(w, crate::domain::request::SHORT_MAX, false)
+                .map_err(|e| StoreError::Corrupt(format!("ward '{w}' {e}")))?;
+            if !w.is_empty() && !wards.contains(&w) {
+                wards.push(w);
+            }
+        }
+        let setup = Setup {
+            wards,
+            ..setup.clone()
+        };
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('setup', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(&setup)?],
+        )?;
+        Ok(())
+    }
+
+    fn require_setup(&self) -> Result<Setup, StoreError> {
+        self.setup()?.ok_or(StoreError::NotSetUp)
+    }
+
+    // ---- Catalogue ------------------------------------------------------------------------
+
+    /// The catalogue in use: the newest stored one, or the shipped default.
+    pub fn catalogue(&self) -> Result<Catalogue, StoreError> {
+        let stored: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT toml FROM catalogue_versions ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match stored {
+            Some(text) => Ok(Catalogue::from_toml(&text)?),
+            None => Ok(Catalogue::default_uk()?),
+        }
+    }
+
+    /// Replaces the catalogue in use after checking it; earlier versions are kept.
+    pub fn set_catalogue(
+        &mut self,
+        catalogue: &Catalogue,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        catalogue.check()?;
+        self.conn.execute(
+            "INSERT INTO catalogue_versions(toml, set_ms, set_by) VALUES (?1, ?2, ?3)",
+            params![catalogue.to_toml(), now.timestamp_millis(), by],
+        )?;
+        Ok(())
+    }
+
+    // ---- Requests -------------------------------------------------------------------------
+
+    /// Saves a checked request: issues its downtime ID and records the creation event, in one
+    /// transaction. Saving the same form (same UUID) again returns the ID it already has.
+    pub fn save_request(
+        &mut self,
+        request: &NewRequest,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Saved, StoreError> {
+        self.save_request_inner(request, user, now, false)
+    }
+
+    /// Saves a synthetic training request (marked so the app shows a TRAINING banner).
+    pub fn save_training_request(
+        &mut self,
+        request: &NewRequest,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Saved, StoreError> {
+        self.save_request_inner(request, user, now, true)
+    }
+
+    fn save_request_inner(
+        &mut self,
+        request: &NewRequest,
+        user: &str,
+        now: DateTime<Utc>,
+        training: bool,
+    ) -> Result<Saved, StoreError> {
+        let setup = self.require_setup()?;
+        self.write(|tx| Self::save_in(tx, &setup, request, user, now, training))
+    }
+
+    fn save_in(
+        tx: &Connection,
+        setup: &Setup,
+        request: &NewRequest,
+        user: &str,
+        now: DateTime<Utc>,
+        training: bool,
+    ) -> Result<Saved, StoreError> {
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT state FROM requests WHERE uuid = ?1",
+                [request.uuid.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(json) = existing {
+            let state: RequestState = serde_json::from_str(&json)?;
+            if state.request != *request {
+                return Err(StoreError::UuidConflict(request.uuid));
+            }
+            return Ok(Saved {
+                downtime_id: state.downtime_id,
+                already_saved: true,
+            });
+        }
+        let last: u32 = tx
+            .query_row(
+                "SELECT last FROM id_sequence WHERE site = ?1 AND workstation = ?2",
+                [setup.site.as_str(), setup.workstation.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let sequence = DowntimeId::next_issuable(&setup.site, &setup.workstation, last)
+            .ok_or_else(|| StoreError::SequenceExhausted(setup.workstation.to_string()))?;
+        let downtime_id = DowntimeId::new(setup.site.clone(), setup.workstation.clone(), sequence)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO id_sequence(site, workstation, last) VALUES (?1, ?2, ?3)
+             ON CONFLICT(site, workstation) DO UPDATE SET last = excluded.last",
+            params![setup.site.as_str(), setup.workstation.as_str(), sequence],
+        )?;
+        let event = Event {
+            id: Uuid::new_v4(),
+            request_uuid: request.uuid,
+            actor: Actor {
+                workstation: setup.workstation.clone(),
+                user: user.trim().to_owned(),
+            },
+            at: now,
+            kind: EventKind::Created {
+                downtime_id: downtime_id.clone(),
+                request: Box::new(request.clone()),
+            },
+        };
+        let state = RequestState::created(&event).map_err(|source| StoreError::Fold {
+            uuid: request.uuid,
+            source,
+        })?;
+        rows::insert_event(tx, &event)?;
+        rows::insert_request(tx, &state, training)?;
+        Ok(Saved {
+            downtime_id,
+            already_saved: false,
+        })
+    }
+
+    /// Changes a request's status, refusing a change the lifecycle does not allow.
+    pub fn change_status(
+        &mut self,
+        uuid: Uuid,
+        transition: &Transition,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestState, StoreError> {
+        let setup = self.require_setup()?;
+        self.write(|tx| {
+            let json: String = tx
+                .query_row(
+                    "SELECT state FROM requests WHERE uuid = ?1",
+                    [uuid.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::UnknownRequest(uuid.to_string()))?;
+            let mut state: RequestState = serde_json::from_str(&json)?;
+            transition.check(state.status)?;
+            let event = Event {
+                id: Uuid::new_v4(),
+                request_uuid: uuid,
+                actor: Actor {
+                    workstation: setup.workstation,
+                    user: user.trim().to_owned(),
+                },
+                at: now,
+                kind: EventKind::StatusChanged {
+                    transition: transition.clone(),
+                },
+            };
+            state
+                .apply(&event)
+                .map_err(|source| StoreError::Fold { uuid, source })?;
+            rows::insert_event(tx, &event)?;
+            rows::update_request(tx, &state)?;
+            Ok(state)
+        })
+    }
+
+    /// A request and its history.
+    pub fn request_detail(&self, uuid: Uuid) -> Result<Option<RequestDetail>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT state, training FROM requests WHERE uuid = ?1",
+                [uuid.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((json, training)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(RequestDetail {
+            state: serde_json::from_str(&json)?,
+            events: rows::events_of(&self.conn, uuid)?,
+            training: training != 0,
+        }))
+    }
+
+    /// Finds a request by its downtime ID.
+    pub fn find_by_downtime_id(
+        &self,
+        id: &DowntimeId,
+    ) -> Result<Option<RequestDetail>, StoreError> {
+        let uuid: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT uuid FROM requests WHERE downtime_id = ?1",
+                [id.canonical()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match uuid {
+            None => Ok(None),
+            Some(u) => self.request_detail(rows::parse_uuid(&u)?),
+        }
+    }
+
+    // ---- Drafts ---------------------------------------------------------------------------
+
+    /// Keeps the form being typed, so it survives the app closing.
+    pub fn save_draft(
+        &mut self,
+        draft: &RequestDraft,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO drafts(slot, payload, saved_ms) VALUES ('form', ?1, ?2)
+             ON CONFLICT(slot) DO UPDATE SET payload = excluded.payload, saved_ms = excluded.saved_ms",
+            params![serde_json::to_string(draft)?, now.timestamp_millis()],
+        )?;
+        Ok(())
+    }
+
+    pub fn load_draft(&self) -> Result<Option<RequestDraft>, StoreError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT payload FROM drafts WHERE slot = 'form'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match json {
+            None => Ok(None),
+            Some(j) => Ok(Some(serde_json::from_str(&j)?)),
+        }
+    }
+
+    /// Forgets the draft (after it was saved as a request, or the user cleared the form).
+    pub fn clear_draft(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM drafts WHERE slot = 'form'", [])?;
+        Ok(())
+    }
+
+    // ---- Sessions -------------------------------------------------------------------------
+
+    /// Records that the app started. Returns the requests this workstation saved during the
+    /// previous session if that session did not end cleanly (the app was killed or crashed), so
+    /// the user can check them.
+    pub fn begin_session(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, Vec<QueueRow>), StoreError> {
+        let setup = self.require_setup()?;
+        let ws = setup.workstation.as_str();
+        let previous: Option<(i64, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT started_ms, ended_ms FROM sessions WHERE workstation = ?1 ORDER BY id DESC LIMIT 1",
+                [ws],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let unclean_saves = match previous {
+            Some((started, None)) => self.saved_since(ws, started, 20)?,
+            _ => Vec::new(),
+        };
+        self.conn.execute(
+            "INSERT INTO sessions(workstation, started_ms) VALUES (?1, ?2)",
+            params![ws, now.timestamp_millis()],
+        )?;
+        Ok((self.conn.last_insert_rowid(), unclean_saves))
+    }
+
+    /// Records a clean exit.
+    pub fn end_session(&mut self, session: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sessions SET ended_ms = ?1 WHERE id = ?2",
+            params![now.timestamp_millis(), session],
+        )?;
+        Ok(())
+    }
+
+    /// Runs a closure in one transaction: for bulk writers such as the demo generator, so a
+    /// failure part-way leaves nothing half-written.
+    pub fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.begin_write()?;
+        let result = f(self);
+        self.end_write(result)
+    }
+
+    /// Runs `f` as one write: a transaction taking the write lock at once (`BEGIN IMMEDIATE`, so
+    /// two processes never deadlock upgrading a read), or a savepoint inside an outer one.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.begin_write()?;
+        let result = f(&self.conn);
+        self.end_write(result)
+    }
+
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        let sql = if self.conn.is_autocommit() {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT write"
+        };
+        self.conn.execute_batch(sql)?;
+        self.write_depth += 1;
+        Ok(())
+    }
+
+    fn end_write<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.write_depth -= 1;
+        let outer = self.write_depth == 0;
+        match result {
+            Ok(v) => {
+                let sql = if outer { "COMMIT" } else { "RELEASE write" };
+                if let Err(e) = self.conn.execute_batch(sql) {
+                    // A failed COMMIT (disk full, I/O error) leaves nothing half-written: roll back.
+                    if !self.conn.is_autocommit() {
+                        self.conn.execute_batch(if outer {
+                            "ROLLBACK"
+                        } else {
+                            "ROLLBACK TO write; RELEASE write"
+                        })?;
+                    }
+                    return Err(e.into());
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    self.conn.execute_batch(if outer {
+                        "ROLLBACK"
+                    } else {
+                        "ROLLBACK TO write; RELEASE write"
+                    })?;
+                }
+                Err(e)
+            }
+        }
+    }
+}

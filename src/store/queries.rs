@@ -1,0 +1,345 @@
+//! Read-only queries: the queue, patient look-ups, counts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params_from_iter};
+use uuid::Uuid;
+
+use super::rows::{QUEUE_COLUMNS, queue_row};
+use super::{Store, StoreError};
+use crate::domain::downtime_id::DowntimeId;
+use crate::domain::event::RequestState;
+use crate::domain::nhs_number::NhsNumber;
+use crate::domain::request::{Patient, Priority};
+use crate::domain::status::Status;
+use crate::domain::warnings::PatientHistory;
+
+/// One row of the queue: what the table shows, without the whole request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    pub uuid: Uuid,
+    pub downtime_id: DowntimeId,
+    pub surname: String,
+    pub forename: String,
+    pub dob: Option<NaiveDate>,
+    /// Ten digits.
+    pub nhs_number: Option<String>,
+    pub mrn: Option<String>,
+    pub emergency_number: Option<String>,
+    pub tests: Vec<String>,
+    pub priority: Priority,
+    pub collected_at: DateTime<Utc>,
+    pub status: Status,
+    pub ward: String,
+    pub accession: Option<String>,
+    pub training: bool,
+}
+
+/// Which requests the queue shows. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueFilter {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+    pub ward: Option<String>,
+    /// One box for downtime ID, NHS number, MRN or surname (prefix).
+    pub search: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortColumn {
+    DowntimeId,
+    Patient,
+    Priority,
+    #[default]
+    Collected,
+    Status,
+    Ward,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    Ascending,
+    #[default]
+    Descending,
+}
+
+impl QueueFilter {
+    /// The WHERE clause and its parameters.
+    fn to_sql(&self) -> (String, Vec<Value>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if !self.statuses.is_empty() {
+            let marks = vec!["?"; self.statuses.len()].join(", ");
+            clauses.push(format!("status IN ({marks})"));
+            params.extend(self.statuses.iter().map(|s| Value::Text(s.word().into())));
+        }
+        if !self.priorities.is_empty() {
+            let marks = vec!["?"; self.priorities.len()].join(", ");
+            clauses.push(format!("priority IN ({marks})"));
+            params.extend(self.priorities.iter().map(|p| Value::Text(p.word().into())));
+        }
+        if let Some(ward) = &self.ward {
+            clauses.push("ward = ?".into());
+            params.push(Value::Text(ward.clone()));
+        }
+        let q = self.search.trim();
+        if !q.is_empty() {
+            let mut any: Vec<String> = Vec::new();
+            if let Ok(id) = DowntimeId::parse(q) {
+                any.push("downtime_id = ?".into());
+                params.push(Value::Text(id.canonical()));
+            } else {
+                let compact: String = q
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '-'))
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                if let Ok(n) = NhsNumber::parse(q) {
+                    any.push("nhs_number = ?".into());
+                    params.push(Value::Text(n.digits()));
+                }
+                if !compact.is_empty() && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    any.push("(downtime_id >= ? AND downtime_id < ?)".into());
+                    params.push(Value::Text(compact.clone()));
+                    params.push(Value::Text(format!("{compact}\u{7f}")));
+                    any.push("mrn = ?".into());
+                    params.push(Value::Text(compact.clone()));
+                    any.push("emergency_number = ?".into());
+                    params.push(Value::Text(q.to_uppercase()));
+                }
+                let key = q.to_lowercase();
+                any.push("(surname_key >= ? AND surname_key < ?)".into());
+                params.push(Value::Text(key.clone()));
+                params.push(Value::Text(format!("{key}\u{10FFFF}")));
+            }
+            clauses.push(format!("({})", any.join(" OR ")));
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (sql, params)
+    }
+}
+
+fn order_by(column: SortColumn, order: SortOrder) -> String {
+    let dir = match order {
+        SortOrder::Ascending => "ASC",
+        SortOrder::Descending => "DESC",
+    };
+    let expr = match column {
+        SortColumn::DowntimeId => format!("downtime_id {dir}"),
+        SortColumn::Patient => format!("surname_key {dir}, forename {dir}"),
+        SortColumn::Priority => format!("priority_rank {dir}, collected_ms ASC"),
+        SortColumn::Collected => format!("collected_ms {dir}"),
+        SortColumn::Status => format!("status {dir}, collected_ms DESC"),
+        SortColumn::Ward => format!("ward {dir}, collected_ms DESC"),
+    };
+    // The UUID breaks ties so paging is stable.
+    format!("ORDER BY {expr}, uuid")
+}
+
+impl Store {
+    /// How many requests match the filter.
+    pub fn queue_count(&self, filter: &QueueFilter) -> Result<u64, StoreError> {
+        let (where_sql, params) = filter.to_sql();
+        let sql = format!("SELECT count(*) FROM requests {where_sql}");
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(params), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// One page of the queue: rows `offset .. offset + limit` in the given order.
+    pub fn queue_page(
+        &self,
+        filter: &QueueFilter,
+        sort: SortColumn,
+        order: SortOrder,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<QueueRow>, StoreError> {
+        let mut out = Vec::with_capacity(limit as usize);
+        self.each_request(filter, sort, order, offset, limit, |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Streams matching rows to `f` without holding them all in memory.
+    pub fn each_request(
+        &self,
+        filter: &QueueFilter,
+        sort: SortColumn,
+        order: SortOrder,
+        offset: u64,
+        limit: u64,
+        mut f: impl FnMut(QueueRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (where_sql, mut params) = filter.to_sql();
+        let sql = format!(
+            "SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
+            order_by(sort, order)
+        );
+        params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            f(queue_row(r)?)?;
+        }
+        Ok(())
+    }
+
+    /// The whole current state of every matching request, for commands that need more than the
+    /// queue row.
+    pub fn each_state(
+        &self,
+        filter: &QueueFilter,
+        mut f: impl FnMut(RequestState) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (where_sql, params) = filter.to_sql();
+        let sql = format!("SELECT state FROM requests {where_sql} ORDER BY collected_ms, uuid");
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            let json: String = r.get(0)?;
+            f(serde_json::from_str(&json)?)?;
+        }
+        Ok(())
+    }
+
+    /// The patient of the most recent request with this NHS number or MRN, to fill the form.
+    pub fn patient_by_identifier(
+        &self,
+        nhs_number: Option<&NhsNumber>,
+        mrn: Option<&str>,
+    ) -> Result<Option<Patient>, StoreError> {
+        let (col, value) = match (nhs_number, mrn) {
+            (Some(n), _) => ("nhs_number", n.digits()),
+            (None, Some(m)) if !m.trim().is_empty() => ("mrn", m.trim().to_uppercase()),
+            _ => return Ok(None),
+        };
+        let sql =
+            format!("SELECT state FROM requests WHERE {col} = ?1 ORDER BY created_ms DESC LIMIT 1");
+        let json: Option<String> = self
+            .conn
+            .query_row(&sql, [value], |r| r.get(0))
+            .optional()?;
+        match json {
+            None => Ok(None),
+            Some(j) => Ok(Some(
+                serde_json::from_str::<RequestState>(&j)?.request.patient,
+            )),
+        }
+    }
+
+    /// The patient's earlier requests (any identifier they share), other than `exclude`, for
+    /// duplicate and two-sample-rule warnings. Cancelled requests are left out.
+    pub fn patient_history(
+        &self,
+        patient: &Patient,
+        exclude: Uuid,
+    ) -> Result<PatientHistory, StoreError> {
+        let mut any = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(n) = &patient.nhs_number {
+            any.push("nhs_number = ?");
+            params.push(Value::Text(n.digits()));
+        }
+        if let Some(m) = &patient.mrn {
+            any.push("mrn = ?");
+            params.push(Value::Text(m.clone()));
+        }
+        if let Some(e) = &patient.emergency_number {
+            any.push("emergency_number = ?");
+            params.push(Value::Text(e.clone()));
+        }
+        if any.is_empty() {
+            return Ok(PatientHistory::default());
+        }
+        params.push(Value::Text(exclude.to_string()));
+        let sql = format!(
+            "SELECT state FROM requests WHERE ({}) AND uuid <> ? AND status <> 'cancelled'
+             ORDER BY collected_ms DESC LIMIT 500",
+            any.join(" OR ")
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params_from_iter(params))?;
+        let mut history = PatientHistory::default();
+        while let Some(r) = rows.next()? {
+            let json: String = r.get(0)?;
+            let s: RequestState = serde_json::from_str(&json)?;
+            history.has_transfusion_sample |= s.request.has_transfusion_test();
+            history.earlier.push((
+                s.downtime_id,
+                s.request.test_codes(),
+                s.request.collected_at,
+            ));
+        }
+        Ok(history)
+    }
+
+    /// Open (not final) emergency and urgent requests, for the top bar.
+    pub fn open_counts(&self) -> Result<(u64, u64), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT priority, count(*) FROM requests
+             WHERE status IN ('logged', 'sent', 'received') GROUP BY priority",
+        )?;
+        let mut rows = st.query([])?;
+        let (mut emergency, mut urgent) = (0, 0);
+        while let Some(r) = rows.next()? {
+            let p: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            match p.as_str() {
+                "emergency" => emergency = n as u64,
+                "urgent" => urgent = n as u64,
+                _ => {}
+            }
+        }
+        Ok((emergency, urgent))
+    }
+
+    /// Requests created on `workstation` since `since_ms`, newest first.
+    pub(crate) fn saved_since(
+        &self,
+        workstation: &str,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueueRow>, StoreError> {
+        let sql = format!(
+            "SELECT {QUEUE_COLUMNS} FROM requests WHERE workstation = ?1 AND created_ms >= ?2
+             ORDER BY created_ms DESC LIMIT ?3"
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(rusqlite::params![workstation, since_ms, limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(queue_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Whether the database holds synthetic training data.
+    pub fn has_training_data(&self) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM requests WHERE training = 1)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Wards that appear on stored requests, for the queue's ward filter.
+    pub fn wards_in_use(&self) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT ward FROM requests ORDER BY ward")?;
+        let wards = st
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(wards)
+    }
+}

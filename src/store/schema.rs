@@ -1,0 +1,164 @@
+//! The database schema as an append-only list of migrations, keyed on `PRAGMA user_version`.
+
+use rusqlite::{Connection, Transaction};
+
+use super::StoreError;
+
+/// Every migration ever shipped, in order; migration `i` takes the schema from version `i` to
+/// `i + 1`. Append only: never edit or reorder a shipped entry, or databases already in use on
+/// wards would silently differ from new ones.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: requests, their events, ID sequences, settings, drafts, sessions, the catalogue.
+    r#"
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    -- Every change to a request. Never updated, never deleted.
+    CREATE TABLE events (
+        seq          INTEGER PRIMARY KEY,   -- local insertion order
+        id           TEXT NOT NULL UNIQUE,  -- event UUID, the same on every workstation
+        request_uuid TEXT NOT NULL,
+        workstation  TEXT NOT NULL,
+        user_name    TEXT NOT NULL,
+        at_ms        INTEGER NOT NULL,      -- Unix ms, UTC
+        kind         TEXT NOT NULL,         -- 'created' | 'status_changed'
+        payload      TEXT NOT NULL          -- JSON of domain::event::EventKind
+    ) STRICT;
+    CREATE INDEX events_by_request ON events(request_uuid, seq);
+    CREATE TRIGGER events_are_never_changed BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'clinical history is never changed'); END;
+    CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'clinical history is never deleted'); END;
+
+    -- Current state of each request: a cache of the fold of its events, written in the same
+    -- transaction as the event that changes it.
+    CREATE TABLE requests (
+        uuid         TEXT PRIMARY KEY,
+        downtime_id  TEXT NOT NULL UNIQUE,  -- canonical 13-character form
+        site         TEXT NOT NULL,
+        workstation  TEXT NOT NULL,
+        sequence     INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        priority     TEXT NOT NULL,
+        priority_rank INTEGER NOT NULL,     -- 0 emergency, 1 urgent, 2 routine: sorts by urgency
+        surname      TEXT NOT NULL,
+        surname_key  TEXT NOT NULL,         -- lowercase surname, for prefix search
+        forename     TEXT NOT NULL,
+        dob          TEXT,                  -- YYYY-MM-DD
+        nhs_number   TEXT,                  -- 10 digits
+        mrn          TEXT,
+        emergency_number TEXT,
+        ward         TEXT NOT NULL,
+        tests        TEXT NOT NULL,         -- test codes separated by spaces
+        collected_ms INTEGER NOT NULL,      -- Unix ms, UTC
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL,
+        accession    TEXT,
+        reason       TEXT,
+        training     INTEGER NOT NULL DEFAULT 0,
+        state        TEXT NOT NULL,         -- JSON of domain::event::RequestState
+        last_event   TEXT NOT NULL REFERENCES events(id),
+        UNIQUE (site, workstation, sequence)
+    ) STRICT;
+    CREATE INDEX requests_by_nhs ON requests(nhs_number) WHERE nhs_number IS NOT NULL;
+    CREATE INDEX requests_by_mrn ON requests(mrn) WHERE mrn IS NOT NULL;
+    CREATE INDEX requests_by_emergency ON requests(emergency_number) WHERE emergency_number IS NOT NULL;
+    CREATE INDEX requests_by_surname ON requests(surname_key, collected_ms);
+    CREATE INDEX requests_by_collected ON requests(collected_ms);
+    CREATE INDEX requests_by_status ON requests(status, collected_ms);
+    CREATE INDEX requests_by_created ON requests(workstation, created_ms);
+    CREATE INDEX requests_by_ward ON requests(ward, collected_ms);
+    CREATE TRIGGER requests_are_never_deleted BEFORE DELETE ON requests
+    BEGIN SELECT RAISE(ABORT, 'clinical records are never deleted: cancel with a reason'); END;
+    CREATE TRIGGER requests_change_only_with_an_event BEFORE UPDATE ON requests
+    WHEN NEW.last_event = OLD.last_event
+    BEGIN SELECT RAISE(ABORT, 'a request changes only together with a new event'); END;
+
+    -- The last sequence number issued per site and workstation. Only ever increases.
+    CREATE TABLE id_sequence (
+        site        TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        last        INTEGER NOT NULL,
+        PRIMARY KEY (site, workstation)
+    ) STRICT;
+    CREATE TRIGGER id_sequence_only_increases BEFORE UPDATE ON id_sequence
+    WHEN NEW.last <= OLD.last
+    BEGIN SELECT RAISE(ABORT, 'downtime ID sequence numbers are never reused'); END;
+
+    -- The form being typed, so it survives a restart. Not a clinical record.
+    CREATE TABLE drafts (
+        slot     TEXT PRIMARY KEY,
+        payload  TEXT NOT NULL,           -- JSON of domain::request::RequestDraft
+        saved_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- App sessions, to tell a clean exit from a crash.
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        workstation TEXT NOT NULL,
+        started_ms  INTEGER NOT NULL,
+        ended_ms    INTEGER
+    ) STRICT;
+
+    -- Every catalogue ever in use; the newest is current. Requests keep their own copy of the
+    -- tests they were made with.
+    CREATE TABLE catalogue_versions (
+        id       INTEGER PRIMARY KEY,
+        toml     TEXT NOT NULL,
+        set_ms   INTEGER NOT NULL,
+        set_by   TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER catalogue_versions_are_never_deleted BEFORE DELETE ON catalogue_versions
+    BEGIN SELECT RAISE(ABORT, 'catalogue history is never deleted'); END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the schema up to date in one transaction; refuses a database from a newer Stopgap.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found = user_version(conn)?;
+    let latest = latest_version();
+    if found > latest {
+        return Err(StoreError::NewerSchema { found, latest });
+    }
+    if found == latest {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    apply(&tx, found, latest)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, from: i64, to: i64) -> Result<(), StoreError> {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(to as usize)
+        .skip(from as usize)
+    {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    Ok(())
+}
+
+/// Applies only the first `version` migrations: for tests that start from an earlier schema.
+#[doc(hidden)]
+pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<(), StoreError> {
+    let found = user_version(conn)?;
+    let tx = conn.transaction()?;
+    apply(&tx, found, version)?;
+    tx.commit()?;
+    Ok(())
+}

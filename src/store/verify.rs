@@ -1,0 +1,196 @@
+//! `stopgap verify`: the file's integrity, and that every cached state is the fold of its events
+//! and every issued downtime ID is accounted for.
+
+use std::collections::BTreeMap;
+
+use super::rows::{events_of, parse_uuid};
+use super::{Store, StoreError};
+use crate::domain::downtime_id::{Code3, DowntimeId};
+use crate::domain::event::RequestState;
+
+/// What `verify` found. Sound when `problems` is empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifyReport {
+    pub requests: u64,
+    pub events: u64,
+    /// Sequence numbers never issued by rule (their check character would be `*`).
+    pub skipped_by_rule: u64,
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl Store {
+    /// Checks the whole database. Reads everything: minutes at a million requests.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let mut report = VerifyReport::default();
+        let integrity: Vec<String> = self
+            .conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if integrity != ["ok"] {
+            report
+                .problems
+                .extend(integrity.into_iter().map(|p| format!("integrity: {p}")));
+        }
+        let fk: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+        if fk > 0 {
+            report
+                .problems
+                .push(format!("{fk} rows break foreign keys"));
+        }
+
+        // Every cached state equals the fold of its events.
+        let mut st = self.conn.prepare(
+            "SELECT uuid, downtime_id, status, accession, reason, state FROM requests ORDER BY rowid",
+        )?;
+        let mut rows = st.query([])?;
+        let mut issued: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            report.requests += 1;
+            let uuid_text: String = r.get("uuid")?;
+            let id_text: String = r.get("downtime_id")?;
+            let uuid = match parse_uuid(&uuid_text) {
+                Ok(u) => u,
+                Err(e) => {
+                    report.problems.push(format!("request {id_text}: {e}"));
+                    continue;
+                }
+            };
+            let id = match DowntimeId::parse(&id_text) {
+                Ok(id) => id,
+                Err(e) => {
+                    report
+                        .problems
+                        .push(format!("request {uuid}: stored downtime ID {id_text}: {e}"));
+                    continue;
+                }
+            };
+            issued
+                .entry((id.site().to_string(), id.workstation().to_string()))
+                .or_default()
+                .push(id.sequence());
+            let events = match events_of(&self.conn, uuid) {
+                Ok(e) => e,
+                Err(e) => {
+                    report
+                        .problems
+                        .push(format!("request {id}: events unreadable: {e}"));
+                    continue;
+                }
+            };
+            report.events += events.len() as u64;
+            let folded = match RequestState::fold(&events) {
+                Ok(s) => s,
+                Err(e) => {
+                    report
+                        .problems
+                        .push(format!("request {id}: history does not fold: {e}"));
+                    continue;
+                }
+            };
+            let state_json: String = r.get("state")?;
+            let cached: Result<RequestState, _> = serde_json::from_str(&state_json);
+            match cached {
+                Ok(c) if c == folded => {}
+                Ok(_) => report.problems.push(format!(
+                    "request {id}: stored state differs from the fold of its events"
+                )),
+                Err(e) => report
+                    .problems
+                    .push(format!("request {id}: stored state unreadable: {e}")),
+            }
+            let status: String = r.get("status")?;
+            let accession: Option<String> = r.get("accession")?;
+            let reason: Option<String> = r.get("reason")?;
+            if status != folded.status.word()
+                || accession != folded.accession
+                || reason != folded.reason
+            {
+                report.problems.push(format!(
+                    "request {id}: status columns ({status}) differ from its history ({})",
+                    folded.status
+                ));
+            }
+            if folded.downtime_id != id {
+                report.problems.push(format!(
+                    "request {id}: its history gives downtime ID {}",
+                    folded.downtime_id
+                ));
+            }
+        }
+
+        // Events that belong to no request.
+        let orphans: i64 = self.conn.query_row(
+            "SELECT count(*) FROM events WHERE request_uuid NOT IN (SELECT uuid FROM requests)",
+            [],
+            |r| r.get(0),
+        )?;
+        if orphans > 0 {
+            report
+                .problems
+                .push(format!("{orphans} events belong to no request"));
+        }
+
+        // No gaps: every issuable sequence number up to the last issued has a request.
+        let mut last_issued: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT site, workstation, last FROM id_sequence")?;
+        let mut seqs = st.query([])?;
+        while let Some(r) = seqs.next()? {
+            let site: String = r.get("site")?;
+            let ws: String = r.get("workstation")?;
+            let last: u32 = r.get("last")?;
+            last_issued.insert((site.clone(), ws.clone()), last);
+            issued.entry((site, ws)).or_default();
+        }
+        for ((site, ws), mut numbers) in issued {
+            let (Ok(s), Ok(w)) = (Code3::site(&site), Code3::workstation(&ws)) else {
+                report
+                    .problems
+                    .push(format!("bad site/workstation code {site}/{ws}"));
+                continue;
+            };
+            numbers.sort_unstable();
+            numbers.dedup();
+            let recorded = last_issued
+                .get(&(site.clone(), ws.clone()))
+                .copied()
+                .unwrap_or(0);
+            let last = numbers.last().copied().unwrap_or(0).max(recorded);
+            let mut missing = Vec::new();
+            for n in 1..=last {
+                if !DowntimeId::is_issuable(&s, &w, n) {
+                    report.skipped_by_rule += 1;
+                } else if numbers.binary_search(&n).is_err() {
+                    missing.push(n);
+                }
+            }
+            if !missing.is_empty() {
+                let shown: Vec<String> = missing
+                    .iter()
+                    .take(20)
+                    .filter_map(|&n| DowntimeId::new(s.clone(), w.clone(), n).ok())
+                    .map(|id| id.to_string())
+                    .collect();
+                report.problems.push(format!(
+                    "{} downtime IDs of {site}/{ws} were issued but have no request: {}{}",
+                    missing.len(),
+                    shown.join(", "),
+                    if missing.len() > 20 { ", …" } else { "" }
+                ));
+            }
+        }
+        Ok(report)
+    }
+}
