@@ -17,6 +17,9 @@
 //! `ui`, `cli` and `main` reads the clock; every change to a request is an event committed in the
 //! same transaction as the state it changes; clinical rows are never deleted.
 
+pub mod cli;
+pub mod demo;
 pub mod domain;
 pub mod platform;
 pub mod store;
+pub mod ui;

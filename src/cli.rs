@@ -1,0 +1,335 @@
+//! The command line: the same library calls as the app, for scripting, training and checks.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::domain::downtime_id::Code3;
+use crate::domain::event::RequestState;
+use crate::domain::status::Status;
+use crate::store::{QueueFilter, Setup, SortColumn, SortOrder, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stopgap",
+    version,
+    about = "Log urgent blood-sample requests while the LIMS is down",
+    long_about = "Stopgap records urgent blood-sample requests in a structured, checked form while \
+                  the laboratory information system (LIMS) is down. With no command it opens the app."
+)]
+pub struct Cli {
+    /// The database file (default: this user's local data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add synthetic training requests (test-range NHS numbers; the app shows a TRAINING banner).
+    Demo {
+        /// How many requests to add.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        count: u32,
+        /// Seed for the synthetic data (the same seed gives the same patients and tests).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List requests.
+    List {
+        /// Only requests with this status: logged, sent, received, reentered, cancelled, rejected.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the database: file integrity, every current state equals the fold of its events,
+    /// and every issued downtime ID has a record. Exit 0 when sound, 1 otherwise.
+    Verify,
+    /// Set this workstation's site and workstation codes and wards (as the first-run screen does).
+    Setup {
+        /// Site code: exactly 3 letters or digits (e.g. the trust's ODS code).
+        #[arg(long)]
+        site: String,
+        /// Workstation code: exactly 3 letters or digits, unique on the site.
+        #[arg(long)]
+        workstation: String,
+        /// A ward or location offered on the form (repeat for several).
+        #[arg(long = "ward")]
+        wards: Vec<String>,
+    },
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    s.parse()
+        .map_err(|e: crate::domain::status::UnknownStatus| e.to_string())
+}
+
+/// Site and workstation codes used when `demo` runs on a database that was never set up.
+const TRAINING_SITE: &str = "TRN";
+const TRAINING_WORKSTATION: &str = "DEM";
+
+/// What a command asks the shell to do when it returns.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The command ran but found a problem (e.g. `verify` found inconsistencies): exit 1.
+    Problems,
+}
+
+/// Runs one command against the store at `db`. `now` is the shell's clock reading.
+pub fn run(
+    command: Command,
+    db: &std::path::Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    match command {
+        Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
+        Command::List { status, json } => list(&store, status, json, out),
+        Command::Verify => verify(&store, out),
+        Command::Setup {
+            site,
+            workstation,
+            wards,
+        } => {
+            let setup = Setup {
+                site: Code3::site(&site)?,
+                workstation: Code3::workstation(&workstation)?,
+                wards,
+            };
+            store.configure(&setup)?;
+            writeln!(
+                out,
+                "This workstation is {}/{}.",
+                setup.site, setup.workstation
+            )?;
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn demo(
+    store: &mut Store,
+    count: u32,
+    seed: u64,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    if store.setup()?.is_none() {
+        store.configure(&Setup {
+            site: Code3::site(TRAINING_SITE)?,
+            workstation: Code3::workstation(TRAINING_WORKSTATION)?,
+            wards: Vec::new(),
+        })?;
+        writeln!(
+            out,
+            "This database was not set up: it is now training workstation {TRAINING_SITE}/{TRAINING_WORKSTATION}."
+        )?;
+    }
+    let catalogue = store.catalogue()?;
+    let requests = crate::demo::synthetic_requests(count as usize, seed, now, &catalogue)?;
+    let (first, last) = store.in_transaction(|s| {
+        let mut first = None;
+        let mut last = None;
+        for d in &requests {
+            let saved = s.save_training_request(&d.request, &d.user, d.created_at)?;
+            for (t, at) in &d.transitions {
+                s.change_status(d.request.uuid, t, &d.user, *at)?;
+            }
+            first.get_or_insert(saved.downtime_id.clone());
+            last = Some(saved.downtime_id);
+        }
+        Ok((first, last))
+    })?;
+    match (first, last) {
+        (Some(a), Some(b)) => writeln!(out, "Added {count} training requests: {a} to {b}.")?,
+        _ => writeln!(out, "Added no requests.")?,
+    }
+    Ok(Outcome::Success)
+}
+
+/// One request as `list --json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct ListItem<'a> {
+    downtime_id: String,
+    uuid: String,
+    status: &'static str,
+    priority: &'static str,
+    surname: &'a str,
+    forename: &'a str,
+    dob: Option<String>,
+    nhs_number: Option<String>,
+    mrn: Option<&'a str>,
+    emergency_number: Option<&'a str>,
+    ward: &'a str,
+    tests: Vec<&'a str>,
+    collected_at: String,
+    collected_by: &'a str,
+    accession: Option<&'a str>,
+    reason: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) -> Result<Outcome> {
+    let filter = QueueFilter {
+        statuses: status.into_iter().collect(),
+        ..QueueFilter::default()
+    };
+    if json {
+        write!(out, "[")?;
+        let mut first = true;
+        let mut io_error = None;
+        store
+            .each_state(&filter, |s: RequestState| {
+                let r = &s.request;
+                let p = &r.patient;
+                let item = ListItem {
+                    downtime_id: s.downtime_id.canonical(),
+                    uuid: r.uuid.to_string(),
+                    status: s.status.word(),
+                    priority: r.priority.word(),
+                    surname: &p.surname,
+                    forename: &p.forename,
+                    dob: p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+                    nhs_number: p.nhs_number.map(|n| n.digits()),
+                    mrn: p.mrn.as_deref(),
+                    emergency_number: p.emergency_number.as_deref(),
+                    ward: &r.ward,
+                    tests: r.tests.iter().map(|t| t.code.as_str()).collect(),
+                    collected_at: rfc3339(r.collected_at),
+                    collected_by: &r.collected_by,
+                    accession: s.accession.as_deref(),
+                    reason: s.reason.as_deref(),
+                    created_at: rfc3339(s.created_at),
+                    updated_at: rfc3339(s.updated_at),
+                };
+                let sep = if first { "\n  " } else { ",\n  " };
+                first = false;
+                let written = serde_json::to_string(&item)
+                    .map_err(std::io::Error::other)
+                    .and_then(|j| write!(out, "{sep}{j}"));
+                if let Err(e) = written {
+                    io_error = Some(e);
+                    return Err(crate::store::StoreError::Corrupt("output closed".into()));
+                }
+                Ok(())
+            })
+            .or_else(|e| match io_error.take() {
+                Some(io) => Err(anyhow::Error::from(io)),
+                None => Err(e.into()),
+            })?;
+        writeln!(out, "{}]", if first { "" } else { "\n" })?;
+    } else {
+        let total = store.queue_count(&filter)?;
+        writeln!(
+            out,
+            "{:<16}  {:<9}  {:<10}  {:<28}  {:<12}  {:<24}  {}",
+            "DOWNTIME ID",
+            "PRIORITY",
+            "STATUS",
+            "PATIENT",
+            "NHS NUMBER",
+            "TESTS",
+            "COLLECTED (UTC)"
+        )?;
+        store.each_request(
+            &filter,
+            SortColumn::Collected,
+            SortOrder::Ascending,
+            0,
+            u64::MAX,
+            |r| {
+                let patient = format!("{}, {}", r.surname.to_uppercase(), r.forename);
+                let nhs = r
+                    .nhs_number
+                    .as_deref()
+                    .and_then(|n| crate::domain::nhs_number::NhsNumber::parse(n).ok())
+                    .map(|n| n.to_string())
+                    .or(r.mrn.clone())
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<16}  {:<9}  {:<10}  {:<28}  {:<12}  {:<24}  {}",
+                    r.downtime_id.grouped(),
+                    r.priority.word(),
+                    r.status.word(),
+                    truncate(&patient, 28),
+                    nhs,
+                    truncate(&r.tests.join(" "), 24),
+                    r.collected_at.format("%Y-%m-%d %H:%M")
+                )
+                .map_err(|e| crate::store::StoreError::Corrupt(format!("output: {e}")))
+            },
+        )?;
+        writeln!(out, "{total} request(s).")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
+    let report = store.verify()?;
+    writeln!(
+        out,
+        "Checked {} requests and {} events ({} sequence numbers skipped by the check-character rule).",
+        report.requests, report.events, report.skipped_by_rule
+    )?;
+    if report.is_sound() {
+        writeln!(
+            out,
+            "Sound: the file is intact, every request equals its history, no ID is missing."
+        )?;
+        Ok(Outcome::Success)
+    } else {
+        writeln!(out, "PROBLEMS FOUND ({}):", report.problems.len())?;
+        for p in &report.problems {
+            writeln!(out, "  - {p}")?;
+        }
+        writeln!(
+            out,
+            "Keep this file as it is and call IT; do not re-enter requests from it until checked."
+        )?;
+        Ok(Outcome::Problems)
+    }
+}
+
+/// The database path to use: `--db`, or the default in the user's local data directory.
+pub fn db_path(cli_db: Option<PathBuf>) -> Result<PathBuf> {
+    match cli_db {
+        Some(p) => {
+            if p.as_os_str().is_empty() {
+                bail!("--db needs a file path");
+            }
+            if p.is_dir() {
+                bail!(
+                    "--db {} is a folder: give a file path such as {}",
+                    p.display(),
+                    p.join("stopgap.db").display()
+                );
+            }
+            Ok(p)
+        }
+        None => Ok(crate::platform::default_db_path()?),
+    }
+}

@@ -1,0 +1,56 @@
+//! The problem screen: the database could not be opened safely. Says what happened and what to
+//! do, and never touches the file.
+
+use std::path::Path;
+
+use egui::{RichText, Ui};
+
+use super::widgets;
+use crate::store::StoreError;
+
+/// What the person at the keyboard should do about an error opening the store.
+pub fn what_to_do(error: &StoreError) -> &'static str {
+    match error {
+        StoreError::Damaged { .. } => {
+            "Do not keep using this file. Close Stopgap, copy the database file aside for IT, and use the paper downtime forms or another workstation until IT has looked at it."
+        }
+        StoreError::NetworkFilesystem { .. } => {
+            "Stopgap must keep its database on this computer's own disk, not a network drive (it could lose requests). Start it with --db pointing to a local folder, or ask IT."
+        }
+        StoreError::NewerSchema { .. } => {
+            "This database was written by a newer version of Stopgap. Use that newer version on this workstation; do not try to open it with this one."
+        }
+        StoreError::UnsafePragma { .. } => {
+            "The database could not be set up to write safely to disk. Close Stopgap and ask IT; use the paper downtime forms meanwhile."
+        }
+        _ => {
+            "Close Stopgap and ask IT. Use the paper downtime forms or another workstation meanwhile."
+        }
+    }
+}
+
+pub fn problem_ui(ui: &mut Ui, error: &StoreError, db_path: &Path) {
+    ui.add_space(40.0);
+    ui.vertical_centered(|ui| {
+        ui.set_max_width(760.0);
+        ui.label(
+            RichText::new("Stopgap cannot open its database")
+                .size(30.0)
+                .strong()
+                .color(widgets::ERROR_RED),
+        );
+        ui.add_space(12.0);
+        if !db_path.as_os_str().is_empty() {
+            ui.label(RichText::new(db_path.display().to_string()).monospace());
+        }
+        ui.add_space(8.0);
+        ui.label(RichText::new(error.to_string()).size(17.0));
+        ui.add_space(16.0);
+        ui.label(RichText::new("What to do").size(20.0).strong());
+        ui.label(RichText::new(what_to_do(error)).size(17.0));
+        ui.add_space(16.0);
+        ui.label(
+            RichText::new("Nothing has been changed in the file.").color(widgets::MUTED),
+        );
+    });
+}

@@ -1,0 +1,39 @@
+//! The egui app: a thin layer that turns clicks and keys into [`app::Action`]s run against the
+//! store in one place. One file per screen; shared widgets in [`widgets`].
+
+pub mod app;
+pub mod damaged;
+pub mod detail;
+pub mod first_run;
+pub mod form;
+pub mod queue;
+pub mod settings;
+pub mod widgets;
+
+use std::path::PathBuf;
+
+pub use app::{Action, StopgapApp, Tab};
+
+/// The window title.
+pub const TITLE: &str = "Stopgap — LIMS downtime requests";
+
+/// Opens the store at `db_path` and runs the desktop app until the window is closed.
+pub fn run(db_path: PathBuf) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(TITLE)
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([960.0, 600.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        TITLE,
+        options,
+        Box::new(move |cc| {
+            widgets::apply_theme(&cc.egui_ctx);
+            Ok(Box::new(StopgapApp::from_path(&db_path)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}

@@ -1,0 +1,135 @@
+//! Settings: the catalogue in use (and its export and import by file path), the wards offered on
+//! the form, and where the database lives.
+
+use std::path::{Path, PathBuf};
+
+use egui::{RichText, Ui};
+
+use super::app::Action;
+use super::widgets;
+use crate::domain::catalogue::Catalogue;
+use crate::store::Setup;
+
+/// The settings screen's view state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SettingsState {
+    pub export_path: String,
+    pub import_path: String,
+    /// One ward per line.
+    pub wards_text: String,
+    /// The outcome of the last export or import: a confirmation, or what went wrong.
+    pub message: Option<Result<String, String>>,
+}
+
+pub fn settings_ui(
+    ui: &mut Ui,
+    state: &mut SettingsState,
+    catalogue: &Catalogue,
+    setup: &Setup,
+    db_path: &Path,
+    actions: &mut Vec<Action>,
+) {
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.heading("Database");
+            ui.label(RichText::new(db_path.display().to_string()).monospace());
+            ui.add_space(12.0);
+
+            ui.heading("Wards and locations offered on the form");
+            let label = ui.label("Wards (one per line)");
+            ui.add(
+                egui::TextEdit::multiline(&mut state.wards_text)
+                    .desired_rows(5)
+                    .desired_width(360.0),
+            )
+            .labelled_by(label.id);
+            if ui.button("Save wards").clicked() {
+                actions.push(Action::Configure(Setup {
+                    wards: state.wards_text.lines().map(str::to_owned).collect(),
+                    ..setup.clone()
+                }));
+            }
+            ui.add_space(12.0);
+
+            ui.heading(format!("Test catalogue in use: version {}", catalogue.version));
+            ui.label(
+                RichText::new(
+                    "Tube types and colours come from the lab's catalogue. Export it, edit the TOML file, and import it back.",
+                )
+                .color(widgets::MUTED),
+            );
+            ui.horizontal(|ui| {
+                let label = ui.label("Export to file");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.export_path)
+                        .hint_text("e.g. C:\\Users\\Public\\catalogue.toml")
+                        .desired_width(380.0),
+                )
+                .labelled_by(label.id);
+                let ready = !state.export_path.trim().is_empty();
+                if ui
+                    .add_enabled(ready, egui::Button::new("Export catalogue…"))
+                    .clicked()
+                {
+                    actions.push(Action::ExportCatalogue(PathBuf::from(state.export_path.trim())));
+                }
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("Import from file");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.import_path)
+                        .hint_text("path to a catalogue .toml")
+                        .desired_width(380.0),
+                )
+                .labelled_by(label.id);
+                let ready = !state.import_path.trim().is_empty();
+                if ui
+                    .add_enabled(ready, egui::Button::new("Import catalogue…"))
+                    .clicked()
+                {
+                    actions.push(Action::ImportCatalogue(PathBuf::from(state.import_path.trim())));
+                }
+            });
+            match &state.message {
+                Some(Ok(text)) => {
+                    ui.label(RichText::new(text).color(widgets::OK_GREEN));
+                }
+                Some(Err(text)) => {
+                    widgets::error_text(ui, text);
+                }
+                None => {}
+            }
+            ui.add_space(8.0);
+            egui::Grid::new("catalogue_grid")
+                .num_columns(7)
+                .striped(true)
+                .spacing([14.0, 6.0])
+                .show(ui, |ui| {
+                    for title in ["Code", "Name", "Tube", "Colour", "Volume", "Transfusion", "Draw order"] {
+                        ui.label(RichText::new(title).strong());
+                    }
+                    ui.end_row();
+                    for t in &catalogue.tests {
+                        ui.label(RichText::new(&t.code).monospace());
+                        ui.label(&t.name);
+                        ui.label(&t.tube);
+                        ui.horizontal(|ui| {
+                            widgets::tube_swatch(ui, &t.colour_hex);
+                            ui.label(&t.tube_colour);
+                        });
+                        ui.label(format!("{} ml", t.volume_ml));
+                        ui.label(if t.transfusion { "Yes: hand-label" } else { "" });
+                        ui.label(t.draw_order.label());
+                        ui.end_row();
+                    }
+                });
+            if !catalogue.panels.is_empty() {
+                ui.add_space(8.0);
+                ui.label(RichText::new("Panels").strong());
+                for p in &catalogue.panels {
+                    ui.label(format!("{} — {}: {}", p.code, p.name, p.tests.join(", ")));
+                }
+            }
+        });
+}

@@ -1,0 +1,197 @@
+//! Small widgets shared by the screens: labelled fields, the priority badge, tube swatches,
+//! error and warning text, and the theme.
+
+use egui::{Color32, FontId, Response, RichText, TextEdit, TextStyle, Ui, Vec2};
+
+use crate::domain::catalogue::parse_hex;
+use crate::domain::request::Priority;
+use crate::domain::status::Status;
+
+pub const EMERGENCY_RED: Color32 = Color32::from_rgb(0xC6, 0x28, 0x28);
+pub const URGENT_AMBER: Color32 = Color32::from_rgb(0xF9, 0xA8, 0x25);
+pub const ROUTINE_GREY_BLUE: Color32 = Color32::from_rgb(0x54, 0x6E, 0x7A);
+/// Error text: dark enough red to read on white.
+pub const ERROR_RED: Color32 = Color32::from_rgb(0xB7, 0x1C, 0x1C);
+/// Warning panels: dark amber text on a pale amber fill.
+pub const WARNING_TEXT: Color32 = Color32::from_rgb(0x6D, 0x4C, 0x00);
+pub const WARNING_FILL: Color32 = Color32::from_rgb(0xFF, 0xF3, 0xC4);
+pub const OK_GREEN: Color32 = Color32::from_rgb(0x1B, 0x5E, 0x20);
+pub const OK_FILL: Color32 = Color32::from_rgb(0xE8, 0xF5, 0xE9);
+pub const MUTED: Color32 = Color32::from_rgb(0x55, 0x5F, 0x66);
+
+/// The calm light theme, with text sized for a ward PC at arm's length.
+pub fn apply_theme(ctx: &egui::Context) {
+    ctx.set_theme(egui::Theme::Light);
+    ctx.all_styles_mut(|style| {
+        style
+            .text_styles
+            .insert(TextStyle::Body, FontId::proportional(16.0));
+        style
+            .text_styles
+            .insert(TextStyle::Button, FontId::proportional(16.0));
+        style
+            .text_styles
+            .insert(TextStyle::Heading, FontId::proportional(22.0));
+        style
+            .text_styles
+            .insert(TextStyle::Small, FontId::proportional(13.0));
+        style
+            .text_styles
+            .insert(TextStyle::Monospace, FontId::monospace(15.0));
+        style.spacing.item_spacing = Vec2::new(10.0, 8.0);
+        style.spacing.button_padding = Vec2::new(10.0, 5.0);
+        style.spacing.interact_size.y = 28.0;
+        style.visuals.panel_fill = Color32::from_rgb(0xF7, 0xF8, 0xFA);
+        style.visuals.extreme_bg_color = Color32::WHITE;
+    });
+}
+
+/// The colours of a priority: (fill, text).
+pub fn priority_colours(p: Priority) -> (Color32, Color32) {
+    match p {
+        Priority::Emergency => (EMERGENCY_RED, Color32::WHITE),
+        Priority::Urgent => (URGENT_AMBER, Color32::BLACK),
+        Priority::Routine => (ROUTINE_GREY_BLUE, Color32::WHITE),
+    }
+}
+
+/// A priority shown by text and colour (never colour alone).
+pub fn priority_badge(ui: &mut Ui, p: Priority) -> Response {
+    let (fill, text) = priority_colours(p);
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(8, 2))
+        .show(ui, |ui| {
+            ui.label(RichText::new(p.label()).color(text).strong());
+        })
+        .response
+}
+
+/// A status in words, coloured by how far along it is.
+pub fn status_text(status: Status) -> RichText {
+    let colour = match status {
+        Status::Logged => Color32::from_rgb(0x0D, 0x47, 0xA1),
+        Status::Sent | Status::Received => Color32::from_rgb(0x4A, 0x14, 0x8C),
+        Status::Reentered => OK_GREEN,
+        Status::Cancelled | Status::Rejected => MUTED,
+    };
+    RichText::new(status.label()).color(colour)
+}
+
+/// A square of the tube cap colour, outlined so white or pale caps still show.
+pub fn tube_swatch(ui: &mut Ui, colour_hex: &str) -> Response {
+    let size = Vec2::splat(18.0);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let fill = parse_hex(colour_hex)
+        .map(|[r, g, b]| Color32::from_rgb(r, g, b))
+        .unwrap_or(Color32::GRAY);
+    ui.painter().rect_filled(rect, 3.0, fill);
+    ui.painter().rect_stroke(
+        rect,
+        3.0,
+        egui::Stroke::new(1.0, Color32::from_gray(90)),
+        egui::StrokeKind::Inside,
+    );
+    response
+}
+
+/// Red error text, placed beside or below the field it belongs to.
+pub fn error_text(ui: &mut Ui, message: &str) -> Response {
+    ui.label(RichText::new(message).color(ERROR_RED))
+}
+
+/// A pale amber box with a warning in dark text.
+pub fn warning_box(ui: &mut Ui, message: &str) {
+    egui::Frame::new()
+        .fill(WARNING_FILL)
+        .stroke(egui::Stroke::new(1.0, URGENT_AMBER))
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            ui.label(RichText::new(format!("Warning: {message}")).color(WARNING_TEXT));
+        });
+}
+
+/// A single-line text field tied to its label, so screen readers (and tests) find it by name.
+/// The error, if any, is shown below it.
+pub fn text_field(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut String,
+    hint: &str,
+    width: f32,
+    error: Option<&str>,
+) -> Response {
+    let label_response = ui.label(RichText::new(label).strong());
+    let response = ui
+        .vertical(|ui| {
+            let response = ui
+                .add(
+                    TextEdit::singleline(value)
+                        .hint_text(hint)
+                        .desired_width(width),
+                )
+                .labelled_by(label_response.id);
+            if let Some(message) = error {
+                error_text(ui, message);
+            }
+            response
+        })
+        .inner;
+    ui.end_row();
+    response
+}
+
+/// A multi-line text field tied to its label, with its error below.
+pub fn text_area(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut String,
+    width: f32,
+    error: Option<&str>,
+) -> Response {
+    let label_response = ui.label(RichText::new(label).strong());
+    let response = ui
+        .vertical(|ui| {
+            let response = ui
+                .add(
+                    TextEdit::multiline(value)
+                        .desired_rows(2)
+                        .desired_width(width),
+                )
+                .labelled_by(label_response.id);
+            if let Some(message) = error {
+                error_text(ui, message);
+            }
+            response
+        })
+        .inner;
+    ui.end_row();
+    response
+}
+
+/// "42 min", "3 h 10 min", "2 d 4 h": how long ago a sample was collected.
+pub fn age(minutes: i64) -> String {
+    let minutes = minutes.max(0);
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else if minutes < 24 * 60 {
+        format!("{} h {} min", minutes / 60, minutes % 60)
+    } else {
+        format!("{} d {} h", minutes / (24 * 60), (minutes / 60) % 24)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age(42), "42 min");
+        assert_eq!(age(190), "3 h 10 min");
+        assert_eq!(age(24 * 60 * 2 + 4 * 60 + 5), "2 d 4 h");
+        assert_eq!(age(-3), "0 min");
+    }
+}
