@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo bench --bench store`. Ratios are printed at the end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};

@@ -190,59 +190,41 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
     if json {
         write!(out, "[")?;
         let mut first = true;
-        let mut io_error = None;
-        store
-            .each_state(&filter, |s: RequestState| {
-                let r = &s.request;
-                let p = &r.patient;
-                let item = ListItem {
-                    downtime_id: s.downtime_id.canonical(),
-                    uuid: r.uuid.to_string(),
-                    status: s.status.word(),
-                    priority: r.priority.word(),
-                    surname: &p.surname,
-                    forename: &p.forename,
-                    dob: p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
-                    nhs_number: p.nhs_number.map(|n| n.digits()),
-                    mrn: p.mrn.as_deref(),
-                    emergency_number: p.emergency_number.as_deref(),
-                    ward: &r.ward,
-                    tests: r.tests.iter().map(|t| t.code.as_str()).collect(),
-                    collected_at: rfc3339(r.collected_at),
-                    collected_by: &r.collected_by,
-                    accession: s.accession.as_deref(),
-                    reason: s.reason.as_deref(),
-                    created_at: rfc3339(s.created_at),
-                    updated_at: rfc3339(s.updated_at),
-                };
-                let sep = if first { "\n  " } else { ",\n  " };
-                first = false;
-                let written = serde_json::to_string(&item)
-                    .map_err(std::io::Error::other)
-                    .and_then(|j| write!(out, "{sep}{j}"));
-                if let Err(e) = written {
-                    io_error = Some(e);
-                    return Err(crate::store::StoreError::Corrupt("output closed".into()));
-                }
-                Ok(())
-            })
-            .or_else(|e| match io_error.take() {
-                Some(io) => Err(anyhow::Error::from(io)),
-                None => Err(e.into()),
-            })?;
+        store.each_state(&filter, |s: RequestState| -> Result<()> {
+            let r = &s.request;
+            let p = &r.patient;
+            let item = ListItem {
+                downtime_id: s.downtime_id.canonical(),
+                uuid: r.uuid.to_string(),
+                status: s.status.word(),
+                priority: r.priority.word(),
+                surname: &p.surname,
+                forename: &p.forename,
+                dob: p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+                nhs_number: p.nhs_number.map(|n| n.digits()),
+                mrn: p.mrn.as_deref(),
+                emergency_number: p.emergency_number.as_deref(),
+                ward: &r.ward,
+                tests: r.tests.iter().map(|t| t.code.as_str()).collect(),
+                collected_at: rfc3339(r.collected_at),
+                collected_by: &r.collected_by,
+                accession: s.accession.as_deref(),
+                reason: s.reason.as_deref(),
+                created_at: rfc3339(s.created_at),
+                updated_at: rfc3339(s.updated_at),
+            };
+            let sep = if first { "\n  " } else { ",\n  " };
+            first = false;
+            write!(out, "{sep}{}", serde_json::to_string(&item)?)?;
+            Ok(())
+        })?;
         writeln!(out, "{}]", if first { "" } else { "\n" })?;
     } else {
         let total = store.queue_count(&filter)?;
         writeln!(
             out,
-            "{:<16}  {:<9}  {:<10}  {:<28}  {:<12}  {:<24}  {}",
-            "DOWNTIME ID",
-            "PRIORITY",
-            "STATUS",
-            "PATIENT",
-            "NHS NUMBER",
-            "TESTS",
-            "COLLECTED (UTC)"
+            "{:<16}  {:<9}  {:<10}  {:<28}  {:<12}  {:<24}  COLLECTED (UTC)",
+            "DOWNTIME ID", "PRIORITY", "STATUS", "PATIENT", "NHS NUMBER", "TESTS"
         )?;
         store.each_request(
             &filter,
@@ -250,7 +232,7 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
             SortOrder::Ascending,
             0,
             u64::MAX,
-            |r| {
+            |r| -> Result<()> {
                 let patient = format!("{}, {}", r.surname.to_uppercase(), r.forename);
                 let nhs = r
                     .nhs_number
@@ -269,8 +251,8 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
                     nhs,
                     truncate(&r.tests.join(" "), 24),
                     r.collected_at.format("%Y-%m-%d %H:%M")
-                )
-                .map_err(|e| crate::store::StoreError::Corrupt(format!("output: {e}")))
+                )?;
+                Ok(())
             },
         )?;
         writeln!(out, "{total} request(s).")?;

@@ -1,5 +1,7 @@
 //! The store on a real SQLite file in a temporary directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+
 mod common;
 
 use common::{now, request, setup, temp_store};

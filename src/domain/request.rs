@@ -503,10 +503,10 @@ fn describe(e: &TextError) -> String {
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     for fmt in ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d%m%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
-            if d.year() >= 1000 {
-                return Some(d);
-            }
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt)
+            && d.year() >= 1000
+        {
+            return Some(d);
         }
     }
     None

@@ -161,24 +161,25 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<QueueRow>, StoreError> {
-        let mut out = Vec::with_capacity(limit as usize);
+        let mut out = Vec::with_capacity(limit.min(10_000) as usize);
         self.each_request(filter, sort, order, offset, limit, |row| {
             out.push(row);
-            Ok(())
+            Ok::<(), StoreError>(())
         })?;
         Ok(out)
     }
 
-    /// Streams matching rows to `f` without holding them all in memory.
-    pub fn each_request(
+    /// Streams matching rows to `f` without holding them all in memory. `f`'s error stops the
+    /// stream and is returned as it is.
+    pub fn each_request<E: From<StoreError>>(
         &self,
         filter: &QueueFilter,
         sort: SortColumn,
         order: SortOrder,
         offset: u64,
         limit: u64,
-        mut f: impl FnMut(QueueRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        mut f: impl FnMut(QueueRow) -> Result<(), E>,
+    ) -> Result<(), E> {
         let (where_sql, mut params) = filter.to_sql();
         let sql = format!(
             "SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
@@ -186,9 +187,11 @@ impl Store {
         );
         params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let mut rows = st.query(params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
+        let mut st = self.conn.prepare_cached(&sql).map_err(StoreError::from)?;
+        let mut rows = st
+            .query(params_from_iter(params))
+            .map_err(StoreError::from)?;
+        while let Some(r) = rows.next().map_err(StoreError::from)? {
             f(queue_row(r)?)?;
         }
         Ok(())
@@ -196,18 +199,21 @@ impl Store {
 
     /// The whole current state of every matching request, for commands that need more than the
     /// queue row.
-    pub fn each_state(
+    pub fn each_state<E: From<StoreError>>(
         &self,
         filter: &QueueFilter,
-        mut f: impl FnMut(RequestState) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        mut f: impl FnMut(RequestState) -> Result<(), E>,
+    ) -> Result<(), E> {
         let (where_sql, params) = filter.to_sql();
         let sql = format!("SELECT state FROM requests {where_sql} ORDER BY collected_ms, uuid");
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
-            let json: String = r.get(0)?;
-            f(serde_json::from_str(&json)?)?;
+        let mut st = self.conn.prepare(&sql).map_err(StoreError::from)?;
+        let mut rows = st
+            .query(params_from_iter(params))
+            .map_err(StoreError::from)?;
+        while let Some(r) = rows.next().map_err(StoreError::from)? {
+            let json: String = r.get(0).map_err(StoreError::from)?;
+            let state = serde_json::from_str(&json).map_err(StoreError::from)?;
+            f(state)?;
         }
         Ok(())
     }

@@ -201,6 +201,10 @@ impl StopgapApp {
         let mut actions = Vec::new();
         self.keyboard(ui, &mut actions);
         self.draw(ui, now, &mut actions);
+        if !actions.is_empty() {
+            // Show the outcome at once (a loaded page, a saved request).
+            ui.ctx().request_repaint();
+        }
         for action in actions {
             self.apply(action, now);
         }

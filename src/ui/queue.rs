@@ -169,6 +169,8 @@ fn table_ui(
 ) {
     let total = usize::try_from(cache.count).unwrap_or(usize::MAX);
     let mut wanted_pages: Vec<u64> = Vec::new();
+    // A click anywhere on a row selects it (selectable text would take the click).
+    ui.style_mut().interaction.selectable_labels = false;
     TableBuilder::new(ui)
         .id_salt("queue_table")
         .striped(true)
@@ -265,15 +267,38 @@ fn header_cell(
         ui.label(RichText::new(title).strong());
         return;
     };
-    let arrow = match (state.sort == column, state.order) {
-        (false, _) => "",
-        (true, SortOrder::Ascending) => " ▲",
-        (true, SortOrder::Descending) => " ▼",
+    let sorted = (state.sort == column).then_some(state.order);
+    let order_words = match sorted {
+        None => String::new(),
+        Some(SortOrder::Ascending) => ", ascending".into(),
+        Some(SortOrder::Descending) => ", descending".into(),
     };
     let clicked = ui
-        .add(egui::Button::new(RichText::new(format!("{title}{arrow}")).strong()).frame(false))
-        .on_hover_text(format!("Sort by {}", title.to_lowercase()))
+        .add(egui::Button::new(RichText::new(title).strong()).frame(false))
+        .on_hover_text(format!("Sort by {}{order_words}", title.to_lowercase()))
         .clicked();
+    if let Some(order) = sorted {
+        // A painted triangle: the default fonts have no arrow glyphs.
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        let c = rect.center();
+        let points = match order {
+            SortOrder::Ascending => vec![
+                c + egui::vec2(-5.0, 4.0),
+                c + egui::vec2(5.0, 4.0),
+                c + egui::vec2(0.0, -4.0),
+            ],
+            SortOrder::Descending => vec![
+                c + egui::vec2(-5.0, -4.0),
+                c + egui::vec2(5.0, -4.0),
+                c + egui::vec2(0.0, 4.0),
+            ],
+        };
+        ui.painter().add(egui::Shape::convex_polygon(
+            points,
+            ui.visuals().strong_text_color(),
+            egui::Stroke::NONE,
+        ));
+    }
     if clicked {
         if state.sort == column {
             state.order = match state.order {

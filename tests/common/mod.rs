@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: synthetic patients only (NHS numbers from the 999
 //! test range).
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on purpose")]
 
 use chrono::{DateTime, TimeZone, Utc};
 use stopgap::domain::catalogue::Catalogue;

@@ -1,0 +1,211 @@
+//! The app driven as a person would, by the labels on screen, over a real SQLite file.
+
+mod common;
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use stopgap::domain::downtime_id::DowntimeId;
+use stopgap::store::{QueueFilter, Store};
+use stopgap::ui::StopgapApp;
+
+fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1400.0))
+        .build_ui_state(|ui, app: &mut StopgapApp| app.show(ui), app);
+    h.run();
+    h
+}
+
+/// A set-up store file in a temporary directory.
+fn configured_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopgap.db");
+    let mut store = Store::open(&path).unwrap();
+    store.configure(&common::setup()).unwrap();
+    (dir, path)
+}
+
+fn type_into(h: &mut Harness<'_, StopgapApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+fn click(h: &mut Harness<'_, StopgapApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+/// Fills every required field for a synthetic patient, except the NHS number.
+fn fill_rest_of_form(h: &mut Harness<'_, StopgapApp>) {
+    type_into(h, "Surname", "Testpatient");
+    type_into(h, "Forename", "Alice");
+    type_into(h, "Date of birth", "01/01/1980");
+    click(h, "Female");
+    type_into(h, "Ward / location", "AMU");
+    type_into(h, "Responsible consultant", "Dr Example");
+    type_into(h, "Requesting clinician", "Dr Jones");
+    type_into(h, "Bleep / phone", "Bleep 1234");
+    click(h, "Urgent");
+    type_into(h, "Find test", "FBC");
+    h.key_press(Key::Enter);
+    h.run();
+    type_into(h, "Collected by", "Nurse Bloggs");
+    type_into(h, "User (name / staff ID)", "N Bloggs");
+}
+
+fn request_count(path: &std::path::Path) -> u64 {
+    Store::open(path)
+        .unwrap()
+        .queue_count(&QueueFilter::default())
+        .unwrap()
+}
+
+#[test]
+fn a_filled_form_is_saved_confirmed_and_queued() {
+    let (_dir, path) = configured_db();
+    let mut h = harness(StopgapApp::from_path(&path));
+    type_into(&mut h, "NHS number", "999 000 0018");
+    fill_rest_of_form(&mut h);
+    assert!(h.state().confirmed_id().is_none());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    h.run();
+
+    let id = h
+        .state()
+        .confirmed_id()
+        .expect("a confirmation after saving")
+        .to_owned();
+    h.get_by_label(&id);
+    h.get_by_label("Write this ID on the request form and sample bag");
+    let store = Store::open(&path).unwrap();
+    let saved = store
+        .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
+        .unwrap()
+        .expect("the request is in the store");
+    assert_eq!(saved.state.request.patient.surname, "Testpatient");
+    assert_eq!(saved.state.request.test_codes(), ["FBC"]);
+    assert_eq!(saved.state.created_by.user, "N Bloggs");
+    // The fresh form is empty and the draft is gone.
+    assert!(h.state().store().unwrap().load_draft().unwrap().is_none());
+
+    click(&mut h, "Queue (F3)");
+    h.get_by_label(&id);
+    h.get_by_label("TESTPATIENT, Alice");
+}
+
+#[test]
+fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
+    let (_dir, path) = configured_db();
+    let mut h = harness(StopgapApp::from_path(&path));
+    type_into(&mut h, "NHS number", "943 476 5918");
+    fill_rest_of_form(&mut h);
+    click(&mut h, "Save request (Ctrl+Enter)");
+
+    h.get_by_label_contains("fails its check digit");
+    h.get_by_label("1 problem — nothing was saved");
+    assert!(h.state().confirmed_id().is_none());
+    assert_eq!(request_count(&path), 0);
+}
+
+#[test]
+fn saving_needs_the_user_name() {
+    let (_dir, path) = configured_db();
+    let mut h = harness(StopgapApp::from_path(&path));
+    type_into(&mut h, "NHS number", "999 000 0018");
+    fill_rest_of_form(&mut h);
+    h.get_by_label("User (name / staff ID)").focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.key_press(Key::Backspace);
+    h.run();
+    click(&mut h, "Save request (Ctrl+Enter)");
+    h.get_by_label("Required: type your name or staff ID");
+    assert_eq!(request_count(&path), 0);
+}
+
+#[test]
+fn first_run_sets_up_the_workstation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let mut h = harness(StopgapApp::from_path(&path));
+    h.get_by_label("Set up this workstation");
+
+    h.get_by_label("Workstation code").focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("Workstation code").type_text("W!");
+    h.run();
+    click(&mut h, "Continue");
+    h.get_by_label_contains("Workstation code must be exactly 3 letters or digits");
+    assert!(Store::open(&path).unwrap().setup().unwrap().is_none());
+
+    h.get_by_label("Workstation code").focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("Workstation code").type_text("w09");
+    h.run();
+    click(&mut h, "Continue");
+
+    let setup = Store::open(&path).unwrap().setup().unwrap().expect("set up");
+    assert_eq!(setup.site.as_str(), "RXX");
+    assert_eq!(setup.workstation.as_str(), "W09");
+    assert!(setup.wards.contains(&"ED Majors".to_owned()));
+    h.get_by_label("NHS number");
+    h.get_by_label_contains("LIMS DOWNTIME");
+}
+
+#[test]
+fn cancelling_from_the_detail_panel_needs_a_reason() {
+    let (_dir, path) = configured_db();
+    let id = {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .save_request(&common::request(1), "Tester", common::now())
+            .unwrap()
+            .downtime_id
+            .grouped()
+    };
+    let mut h = harness(StopgapApp::from_path(&path));
+    type_into(&mut h, "User (name / staff ID)", "Lab Manager");
+    click(&mut h, "Queue (F3)");
+    click(&mut h, &id);
+    click(&mut h, "Cancel request…");
+
+    assert!(
+        !h.get_by_label("Confirm cancel").is_focused(),
+        "nothing focused yet"
+    );
+    h.get_by_label("Confirm cancel").click();
+    h.run();
+    let status = |path: &std::path::Path| {
+        Store::open(path)
+            .unwrap()
+            .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
+            .unwrap()
+            .unwrap()
+            .state
+            .status
+    };
+    assert_eq!(status(&path).word(), "logged", "disabled without a reason");
+
+    type_into(&mut h, "Reason for cancelling", "Duplicate of paper form");
+    click(&mut h, "Confirm cancel");
+    assert_eq!(status(&path).word(), "cancelled");
+    h.get_by_label_contains("Cancelled: Duplicate of paper form");
+}
+
+#[test]
+fn a_damaged_database_shows_the_problem_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.db");
+    std::fs::write(&path, b"this is not a database, just some bytes ".repeat(200)).unwrap();
+    let mut h = harness(StopgapApp::from_path(&path));
+    h.get_by_label("Stopgap cannot open its database");
+    h.get_by_label_contains("is damaged or is not a Stopgap database");
+    h.get_by_label("What to do");
+    assert!(h.state().store().is_none());
+    h.run();
+}
