@@ -10,7 +10,11 @@
 //!
 //! Run: `cargo bench --bench store`. Ratios are printed at the end.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
 
 use std::time::{Duration, Instant};
 

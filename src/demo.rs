@@ -574,8 +574,8 @@ fn one_request(
     // one before, so times increase; the last is before `now` because collection was over a
     // minute earlier than strictly needed.
     let mut minutes = created_after;
-    let at = |minutes: i64, rng: &mut Rng| {
-        collected + Duration::minutes(minutes) + Duration::seconds(rng.i64(0..60))
+    let at = |after: i64, rng: &mut Rng| {
+        collected + Duration::minutes(after) + Duration::seconds(rng.i64(0..60))
     };
     let created_at = at(minutes, rng);
     let transitions = steps

@@ -61,7 +61,15 @@ fn domain_store_and_library_code_never_use_egui() {
 
 #[test]
 fn only_the_store_touches_sqlite() {
-    let others = ["domain", "ui", "demo.rs", "platform.rs", "cli.rs", "main.rs", "lib.rs"];
+    let others = [
+        "domain",
+        "ui",
+        "demo.rs",
+        "platform.rs",
+        "cli.rs",
+        "main.rs",
+        "lib.rs",
+    ];
     let found = offenders(&others, "rusqlite");
     assert!(found.is_empty(), "{found:#?}");
 }

@@ -1,6 +1,10 @@
 //! The `stopgap` binary's commands, run as a user would.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -5,7 +5,11 @@
 //!
 //! 50 kills by default; set `STOPGAP_CRASH_KILLS=1000` for the long run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -1,6 +1,10 @@
 //! The store on a real SQLite file in a temporary directory.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on purpose")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
 
 mod common;
 

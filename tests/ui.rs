@@ -1,5 +1,11 @@
 //! The app driven as a person would, by the labels on screen, over a real SQLite file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
+
 mod common;
 
 use egui::{Key, Modifiers};
@@ -149,7 +155,11 @@ fn first_run_sets_up_the_workstation() {
     h.run();
     click(&mut h, "Continue");
 
-    let setup = Store::open(&path).unwrap().setup().unwrap().expect("set up");
+    let setup = Store::open(&path)
+        .unwrap()
+        .setup()
+        .unwrap()
+        .expect("set up");
     assert_eq!(setup.site.as_str(), "RXX");
     assert_eq!(setup.workstation.as_str(), "W09");
     assert!(setup.wards.contains(&"ED Majors".to_owned()));
@@ -174,10 +184,6 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
     click(&mut h, &id);
     click(&mut h, "Cancel request…");
 
-    assert!(
-        !h.get_by_label("Confirm cancel").is_focused(),
-        "nothing focused yet"
-    );
     h.get_by_label("Confirm cancel").click();
     h.run();
     let status = |path: &std::path::Path| {
@@ -201,7 +207,11 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
 fn a_damaged_database_shows_the_problem_screen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.db");
-    std::fs::write(&path, b"this is not a database, just some bytes ".repeat(200)).unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, just some bytes ".repeat(200),
+    )
+    .unwrap();
     let mut h = harness(StopgapApp::from_path(&path));
     h.get_by_label("Stopgap cannot open its database");
     h.get_by_label_contains("is damaged or is not a Stopgap database");

@@ -292,8 +292,8 @@ impl StopgapApp {
             Tab::Queue => {
                 if let Some(detail) = &ready.detail {
                     egui::Panel::right("detail")
-                        .default_size(460.0)
-                        .min_size(360.0)
+                        .default_size(420.0)
+                        .size_range(340.0..=560.0)
                         .frame(
                             egui::Frame::new()
                                 .fill(egui::Color32::WHITE)
@@ -368,8 +368,9 @@ impl StopgapApp {
                 ready.store.configure(&setup)?;
                 ready.setup = ready.store.setup()?;
                 if first {
-                    let mut ready_now = std::mem::replace(&mut self.ready, Err(StoreError::NotSetUp))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let mut ready_now =
+                        std::mem::replace(&mut self.ready, Err(StoreError::NotSetUp))
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let result = self.begin(&mut ready_now, now);
                     self.ready = Ok(ready_now);
                     result?;
@@ -465,9 +466,8 @@ impl StopgapApp {
                 let user = self.user.trim().to_owned();
                 if user.is_empty() {
                     self.user_missing = true;
-                    self.detail.error = Some(
-                        "Type your name or staff ID in the User box at the top first.".into(),
-                    );
+                    self.detail.error =
+                        Some("Type your name or staff ID in the User box at the top first.".into());
                     return Ok(());
                 }
                 self.user_missing = false;
@@ -540,9 +540,9 @@ impl StopgapApp {
             return;
         }
         let due = force
-            || self.draft_saved_at.is_none_or(|at| {
-                now - at >= Duration::milliseconds(DRAFT_SAVE_INTERVAL_MS)
-            });
+            || self
+                .draft_saved_at
+                .is_none_or(|at| now - at >= Duration::milliseconds(DRAFT_SAVE_INTERVAL_MS));
         if !due {
             return;
         }
@@ -630,7 +630,9 @@ fn recheck_form(ready: &Ready, form: &mut FormState, now: DateTime<Utc>) -> Resu
     }
     form.warnings = match &result {
         Ok(request) => {
-            let history = ready.store.patient_history(&request.patient, request.uuid)?;
+            let history = ready
+                .store
+                .patient_history(&request.patient, request.uuid)?;
             warnings_for(request, &history)
                 .iter()
                 .map(|w| w.message())
@@ -655,8 +657,14 @@ fn recheck_form(ready: &Ready, form: &mut FormState, now: DateTime<Utc>) -> Resu
 fn same_patient(draft: &RequestDraft, p: &Patient) -> bool {
     let mut filled = draft.clone();
     filled.fill_patient(p);
-    filled.surname.trim().eq_ignore_ascii_case(draft.surname.trim())
-        && filled.forename.trim().eq_ignore_ascii_case(draft.forename.trim())
+    filled
+        .surname
+        .trim()
+        .eq_ignore_ascii_case(draft.surname.trim())
+        && filled
+            .forename
+            .trim()
+            .eq_ignore_ascii_case(draft.forename.trim())
         && crate::domain::request::parse_date(&draft.dob) == p.dob
         && filled.sex == draft.sex
 }
@@ -748,11 +756,9 @@ fn top_bar_ui(
             (Tab::Settings, "Settings"),
         ] {
             let selected = bar.tab == tab;
-            let button = egui::Button::selectable(
-                selected,
-                RichText::new(text).size(17.0).strong(),
-            )
-            .min_size(egui::vec2(150.0, 32.0));
+            let button =
+                egui::Button::selectable(selected, RichText::new(text).size(17.0).strong())
+                    .min_size(egui::vec2(150.0, 32.0));
             if ui.add(button).clicked() && !selected {
                 actions.push(Action::ShowTab(tab));
             }
@@ -842,7 +848,10 @@ fn banners_ui(
     if let Some(notice) = notice {
         ui.add_space(4.0);
         let (fill, colour) = if notice.is_error {
-            (egui::Color32::from_rgb(0xFD, 0xEC, 0xEA), widgets::ERROR_RED)
+            (
+                egui::Color32::from_rgb(0xFD, 0xEC, 0xEA),
+                widgets::ERROR_RED,
+            )
         } else {
             (widgets::OK_FILL, widgets::OK_GREEN)
         };

@@ -49,8 +49,6 @@ pub fn problem_ui(ui: &mut Ui, error: &StoreError, db_path: &Path) {
         ui.label(RichText::new("What to do").size(20.0).strong());
         ui.label(RichText::new(what_to_do(error)).size(17.0));
         ui.add_space(16.0);
-        ui.label(
-            RichText::new("Nothing has been changed in the file.").color(widgets::MUTED),
-        );
+        ui.label(RichText::new("Nothing has been changed in the file.").color(widgets::MUTED));
     });
 }

@@ -56,7 +56,11 @@ pub fn detail_ui(
         widgets::priority_badge(ui, r.priority);
         ui.label(widgets::status_text(s.status).strong().size(18.0));
         if detail.training {
-            ui.label(RichText::new("TRAINING").strong().color(widgets::WARNING_TEXT));
+            ui.label(
+                RichText::new("TRAINING")
+                    .strong()
+                    .color(widgets::WARNING_TEXT),
+            );
         }
     });
     if let Some(accession) = &s.accession {
@@ -65,13 +69,15 @@ pub fn detail_ui(
     if let Some(reason) = &s.reason {
         ui.label(RichText::new(format!("Reason: {reason}")).color(widgets::ERROR_RED));
     }
+    actions_ui(ui, state, detail, actions);
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .max_height((ui.available_height() - 200.0).max(160.0))
         .show(ui, |ui| {
+            let value_width = (ui.available_width() - 140.0).max(150.0);
             egui::Grid::new("detail_grid")
                 .num_columns(2)
+                .max_col_width(value_width)
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| {
                     let local = r.collected_at.with_timezone(&Local);
@@ -98,7 +104,12 @@ pub fn detail_ui(
                         ("Notes", r.notes.clone()),
                     ] {
                         ui.label(RichText::new(name).color(widgets::MUTED));
-                        ui.label(if value.is_empty() { "—".into() } else { value });
+                        let value = if value.is_empty() {
+                            "—".into()
+                        } else {
+                            value
+                        };
+                        ui.add(egui::Label::new(value).wrap());
                         ui.end_row();
                     }
                 });
@@ -138,8 +149,6 @@ pub fn detail_ui(
                 ));
             }
         });
-    ui.separator();
-    actions_ui(ui, state, detail, actions);
 }
 
 fn describe(t: &Transition) -> String {
@@ -171,13 +180,17 @@ fn actions_ui(
             actions.push(Action::ChangeStatus(uuid, Transition::Received));
         }
         for (target, pending, text) in [
-            (Status::Reentered, Pending::Reenter, "Mark re-entered in LIMS…"),
+            (
+                Status::Reentered,
+                Pending::Reenter,
+                "Mark re-entered in LIMS…",
+            ),
             (Status::Cancelled, Pending::Cancel, "Cancel request…"),
             (Status::Rejected, Pending::Reject, "Reject (lab)…"),
         ] {
             if status.can_become(target)
                 && ui
-                    .add(egui::Button::selectable(state.pending == pending, text))
+                    .add(egui::Button::new(text).selected(state.pending == pending))
                     .clicked()
             {
                 state.pending = pending;
@@ -188,9 +201,21 @@ fn actions_ui(
     });
     let (label, confirm, hint) = match state.pending {
         Pending::Nothing => ("", "", ""),
-        Pending::Cancel => ("Reason for cancelling", "Confirm cancel", "why is it no longer needed?"),
-        Pending::Reject => ("Reason for rejecting", "Confirm reject", "e.g. unlabelled tube, haemolysed"),
-        Pending::Reenter => ("LIMS accession number", "Confirm re-entered", "from the LIMS"),
+        Pending::Cancel => (
+            "Reason for cancelling",
+            "Confirm cancel",
+            "why is it no longer needed?",
+        ),
+        Pending::Reject => (
+            "Reason for rejecting",
+            "Confirm reject",
+            "e.g. unlabelled tube, haemolysed",
+        ),
+        Pending::Reenter => (
+            "LIMS accession number",
+            "Confirm re-entered",
+            "from the LIMS",
+        ),
     };
     if state.pending != Pending::Nothing {
         let label_response = ui.label(RichText::new(label).strong());
@@ -211,7 +236,9 @@ fn actions_ui(
                 let transition = match state.pending {
                     Pending::Cancel => Transition::Cancelled { reason: text },
                     Pending::Reject => Transition::Rejected { reason: text },
-                    Pending::Reenter | Pending::Nothing => Transition::Reentered { accession: text },
+                    Pending::Reenter | Pending::Nothing => {
+                        Transition::Reentered { accession: text }
+                    }
                 };
                 actions.push(Action::ChangeStatus(uuid, transition));
             }

@@ -32,7 +32,12 @@ impl Default for FirstRunState {
     }
 }
 
-pub fn first_run_ui(ui: &mut Ui, state: &mut FirstRunState, db_path: &Path, actions: &mut Vec<Action>) {
+pub fn first_run_ui(
+    ui: &mut Ui,
+    state: &mut FirstRunState,
+    db_path: &Path,
+    actions: &mut Vec<Action>,
+) {
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
         ui.set_max_width(640.0);
@@ -74,9 +79,7 @@ pub fn first_run_ui(ui: &mut Ui, state: &mut FirstRunState, db_path: &Path, acti
                 ui.end_row();
             });
         ui.add_space(8.0);
-        ui.label(
-            RichText::new(format!("Database: {}", db_path.display())).color(widgets::MUTED),
-        );
+        ui.label(RichText::new(format!("Database: {}", db_path.display())).color(widgets::MUTED));
         ui.add_space(8.0);
         let go = egui::Button::new(RichText::new("Continue").size(18.0).strong())
             .min_size(egui::vec2(160.0, 40.0));

@@ -6,7 +6,9 @@ use egui::{Color32, Key, Response, RichText, Ui};
 use super::app::{Action, requested_tests};
 use super::widgets;
 use crate::domain::catalogue::{Catalogue, PickItem, tubes_in_draw_order};
-use crate::domain::request::{ALL_PRIORITIES, ALL_SEXES, Field, FieldError, Patient, Priority, RequestDraft};
+use crate::domain::request::{
+    ALL_PRIORITIES, ALL_SEXES, Field, FieldError, Patient, Priority, RequestDraft,
+};
 
 /// Most matches listed under the test search box.
 const MAX_MATCHES: usize = 8;
@@ -387,8 +389,12 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
         }
         for (i, item) in matches.iter().enumerate() {
             let text = match item {
-                PickItem::Test(t) => format!("{} — {} ({} {})", t.code, t.name, t.tube_colour, t.tube),
-                PickItem::Panel(p) => format!("{} — {} (panel: {})", p.code, p.name, p.tests.join(", ")),
+                PickItem::Test(t) => {
+                    format!("{} — {} ({} {})", t.code, t.name, t.tube_colour, t.tube)
+                }
+                PickItem::Panel(p) => {
+                    format!("{} — {} (panel: {})", p.code, p.name, p.tests.join(", "))
+                }
             };
             if ui
                 .add(egui::Button::selectable(i == state.test_highlight, text))
@@ -398,7 +404,10 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
             }
         }
         if !state.test_query.trim().is_empty() && matches.is_empty() {
-            ui.label(RichText::new("No test matches: try the code or another word").color(widgets::MUTED));
+            ui.label(
+                RichText::new("No test matches: try the code or another word")
+                    .color(widgets::MUTED),
+            );
         }
         if let Some(item) = picked {
             let codes: Vec<String> = match item {
@@ -424,7 +433,9 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
         let mut remove = None;
         ui.horizontal_wrapped(|ui| {
             for (i, code) in state.draft.tests.iter().enumerate() {
-                let name = catalogue.test(code).map_or("not in catalogue", |t| t.name.as_str());
+                let name = catalogue
+                    .test(code)
+                    .map_or("not in catalogue", |t| t.name.as_str());
                 if ui
                     .button(format!("{code} {name}  ×"))
                     .on_hover_text("Remove this test")
@@ -510,7 +521,12 @@ fn save_bar_ui(ui: &mut Ui, state: &mut FormState, actions: &mut Vec<Action>) {
                     state.confirm_clear = false;
                 }
                 if ui
-                    .add(egui::Button::new(RichText::new("Yes, clear everything").color(Color32::WHITE)).fill(widgets::ERROR_RED))
+                    .add(
+                        egui::Button::new(
+                            RichText::new("Yes, clear everything").color(Color32::WHITE),
+                        )
+                        .fill(widgets::ERROR_RED),
+                    )
                     .clicked()
                 {
                     actions.push(Action::ClearForm);
@@ -585,8 +601,14 @@ mod tests {
     fn errors_for_one_field_are_joined() {
         let mut s = FormState::new(RequestDraft::default());
         s.errors = vec![
-            FieldError { field: Field::Tests, message: "a".into() },
-            FieldError { field: Field::Tests, message: "b".into() },
+            FieldError {
+                field: Field::Tests,
+                message: "a".into(),
+            },
+            FieldError {
+                field: Field::Tests,
+                message: "b".into(),
+            },
         ];
         assert_eq!(s.error(Field::Tests).as_deref(), Some("a; b"));
         assert_eq!(s.error(Field::Surname), None);

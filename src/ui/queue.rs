@@ -109,17 +109,31 @@ fn filters_ui(
     wards: &[String],
     actions: &mut Vec<Action>,
 ) {
-    let before = (state.status, state.priority, state.ward.clone(), state.search.clone());
-    ui.horizontal_wrapped(|ui| {
+    let before = (
+        state.status,
+        state.priority,
+        state.ward.clone(),
+        state.search.clone(),
+    );
+    ui.horizontal(|ui| {
         let label = ui.label(RichText::new("Search ID / NHS / MRN / surname").strong());
         ui.add(
             egui::TextEdit::singleline(&mut state.search)
                 .hint_text("e.g. RXX-W01-000123 or Smith")
-                .desired_width(240.0),
+                .desired_width(260.0),
         )
         .labelled_by(label.id);
-        ui.add_space(8.0);
-        egui::ComboBox::from_label("Status")
+        ui.label(
+            RichText::new(format!(
+                "{count} request{}",
+                if count == 1 { "" } else { "s" }
+            ))
+            .strong(),
+        );
+    });
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(RichText::new("Status").strong());
+        egui::ComboBox::from_id_salt("status_filter")
             .selected_text(state.status.label())
             .width(230.0)
             .show_ui(ui, |ui| {
@@ -129,16 +143,24 @@ fn filters_ui(
                 for choice in choices {
                     ui.selectable_value(&mut state.status, choice, choice.label());
                 }
-            });
-        egui::ComboBox::from_label("Priority filter")
+            })
+            .response
+            .labelled_by(label.id);
+        ui.add_space(8.0);
+        let label = ui.label(RichText::new("Priority").strong());
+        egui::ComboBox::from_id_salt("priority_filter")
             .selected_text(state.priority.map_or("Any", Priority::label))
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut state.priority, None, "Any");
                 for p in ALL_PRIORITIES {
                     ui.selectable_value(&mut state.priority, Some(p), p.label());
                 }
-            });
-        egui::ComboBox::from_label("Ward filter")
+            })
+            .response
+            .labelled_by(label.id);
+        ui.add_space(8.0);
+        let label = ui.label(RichText::new("Ward").strong());
+        egui::ComboBox::from_id_salt("ward_filter")
             .selected_text(state.ward.as_deref().unwrap_or("Any"))
             .width(200.0)
             .show_ui(ui, |ui| {
@@ -146,16 +168,17 @@ fn filters_ui(
                 for w in wards {
                     ui.selectable_value(&mut state.ward, Some(w.clone()), w);
                 }
-            });
-        ui.label(
-            RichText::new(format!(
-                "{count} request{}",
-                if count == 1 { "" } else { "s" }
-            ))
-            .strong(),
-        );
+            })
+            .response
+            .labelled_by(label.id);
     });
-    if (state.status, state.priority, state.ward.clone(), state.search.clone()) != before {
+    if (
+        state.status,
+        state.priority,
+        state.ward.clone(),
+        state.search.clone(),
+    ) != before
+    {
         actions.push(Action::QueueChanged);
     }
 }
@@ -176,13 +199,13 @@ fn table_ui(
         .striped(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(190.0))
-        .column(Column::initial(250.0).at_least(160.0).clip(true))
-        .column(Column::initial(180.0).at_least(100.0).clip(true))
-        .column(Column::exact(120.0))
-        .column(Column::exact(150.0))
-        .column(Column::initial(150.0).at_least(90.0).clip(true))
-        .column(Column::remainder().at_least(120.0))
+        .column(Column::exact(160.0))
+        .column(Column::remainder().at_least(150.0).clip(true))
+        .column(Column::remainder().at_least(70.0).clip(true))
+        .column(Column::exact(125.0))
+        .column(Column::exact(115.0))
+        .column(Column::remainder().at_least(70.0).clip(true))
+        .column(Column::exact(130.0))
         .header(30.0, |mut header| {
             for (title, column) in [
                 ("Downtime ID", Some(SortColumn::DowntimeId)),
@@ -225,7 +248,10 @@ fn table_ui(
                     ui.label(r.tests.join(", "));
                 });
                 row.col(|ui| {
-                    widgets::priority_badge(ui, r.priority);
+                    ui.vertical(|ui| {
+                        ui.add_space((ROW_HEIGHT - 26.0) / 2.0);
+                        widgets::priority_badge(ui, r.priority);
+                    });
                 });
                 row.col(|ui| {
                     let local = r.collected_at.with_timezone(&Local);
@@ -244,9 +270,6 @@ fn table_ui(
                 });
                 row.col(|ui| {
                     ui.label(widgets::status_text(r.status));
-                    if r.training {
-                        ui.label(RichText::new("training").small().color(widgets::MUTED));
-                    }
                 });
                 if row.response().clicked() {
                     actions.push(Action::SelectRequest(r.uuid));

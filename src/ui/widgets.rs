@@ -43,6 +43,9 @@ pub fn apply_theme(ctx: &egui::Context) {
         style.spacing.interact_size.y = 28.0;
         style.visuals.panel_fill = Color32::from_rgb(0xF7, 0xF8, 0xFA);
         style.visuals.extreme_bg_color = Color32::WHITE;
+        // Visible edges on every field and button: a form is useless if you cannot see the boxes.
+        style.visuals.widgets.inactive.bg_stroke = egui::Stroke::new(1.0, Color32::from_gray(150));
+        style.visuals.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xEC, 0xEF, 0xF2);
     });
 }
 
