@@ -437,3 +437,61 @@ fn a_failed_bulk_write_leaves_nothing_behind() {
     let s = store.save_request(&request(3), "A", now()).unwrap();
     assert_eq!(s.downtime_id.sequence(), 1);
 }
+
+#[test]
+fn look_ups_use_indexes_not_a_scan_of_every_request() {
+    let (_dir, mut store) = temp_store();
+    for n in 0..50 {
+        store.save_request(&request(n), "A", now()).unwrap();
+    }
+    let id = store
+        .queue_page(
+            &QueueFilter::default(),
+            SortColumn::Collected,
+            SortOrder::Descending,
+            0,
+            1,
+        )
+        .unwrap()
+        .remove(0)
+        .downtime_id;
+    for q in [
+        id.grouped(),
+        "999 000 0018".to_owned(),
+        "K1234567".to_owned(),
+        "testp".to_owned(),
+    ] {
+        let filter = QueueFilter {
+            search: q.clone(),
+            ..QueueFilter::default()
+        };
+        for sort in [
+            SortColumn::Collected,
+            SortColumn::Patient,
+            SortColumn::Priority,
+        ] {
+            let plan = store
+                .queue_plan(&filter, sort, SortOrder::Descending)
+                .unwrap();
+            assert!(
+                !plan.iter().any(|l| l.starts_with("SCAN requests")),
+                "search {q:?} sorted by {sort:?} scans the table: {plan:?}"
+            );
+        }
+    }
+    // Paging the whole queue walks an index in order rather than sorting every row.
+    for sort in [
+        SortColumn::Collected,
+        SortColumn::Priority,
+        SortColumn::DowntimeId,
+    ] {
+        let plan = store
+            .queue_plan(&QueueFilter::default(), sort, SortOrder::Descending)
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("USING INDEX") || l.contains("USING COVERING INDEX")),
+            "{sort:?}: {plan:?}"
+        );
+    }
+}

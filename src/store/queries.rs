@@ -123,18 +123,22 @@ impl QueueFilter {
     }
 }
 
-fn order_by(column: SortColumn, order: SortOrder) -> String {
+/// The ORDER BY clause. With a search, the few matching rows are found through the identifier
+/// indexes and then sorted: the unary `+` stops SQLite from walking a sort index instead and
+/// filtering every row (seconds at a million requests).
+fn order_by(column: SortColumn, order: SortOrder, searching: bool) -> String {
     let dir = match order {
         SortOrder::Ascending => "ASC",
         SortOrder::Descending => "DESC",
     };
+    let p = if searching { "+" } else { "" };
     let expr = match column {
-        SortColumn::DowntimeId => format!("downtime_id {dir}"),
-        SortColumn::Patient => format!("surname_key {dir}, forename {dir}"),
-        SortColumn::Priority => format!("priority_rank {dir}, collected_ms ASC"),
-        SortColumn::Collected => format!("collected_ms {dir}"),
-        SortColumn::Status => format!("status {dir}, collected_ms DESC"),
-        SortColumn::Ward => format!("ward {dir}, collected_ms DESC"),
+        SortColumn::DowntimeId => format!("{p}downtime_id {dir}"),
+        SortColumn::Patient => format!("{p}surname_key {dir}, forename {dir}"),
+        SortColumn::Priority => format!("{p}priority_rank {dir}, collected_ms {dir}"),
+        SortColumn::Collected => format!("{p}collected_ms {dir}"),
+        SortColumn::Status => format!("{p}status {dir}, collected_ms DESC"),
+        SortColumn::Ward => format!("{p}ward {dir}, collected_ms DESC"),
     };
     // The UUID breaks ties so paging is stable.
     format!("ORDER BY {expr}, uuid")
@@ -169,6 +173,29 @@ impl Store {
         Ok(out)
     }
 
+    /// SQLite's plan for a queue page query, one line per step: lets tests prove that look-ups
+    /// use indexes rather than scanning every request.
+    #[doc(hidden)]
+    pub fn queue_plan(
+        &self,
+        filter: &QueueFilter,
+        sort: SortColumn,
+        order: SortOrder,
+    ) -> Result<Vec<String>, StoreError> {
+        let (where_sql, mut params) = filter.to_sql();
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
+            order_by(sort, order, !filter.search.trim().is_empty())
+        );
+        params.push(Value::Integer(50));
+        params.push(Value::Integer(0));
+        let mut st = self.conn.prepare(&sql)?;
+        let lines = st
+            .query_map(params_from_iter(params), |r| r.get::<_, String>("detail"))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines)
+    }
+
     /// Streams matching rows to `f` without holding them all in memory. `f`'s error stops the
     /// stream and is returned as it is.
     pub fn each_request<E: From<StoreError>>(
@@ -183,7 +210,7 @@ impl Store {
         let (where_sql, mut params) = filter.to_sql();
         let sql = format!(
             "SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
-            order_by(sort, order)
+            order_by(sort, order, !filter.search.trim().is_empty())
         );
         params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));

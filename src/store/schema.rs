@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_by_status ON requests(status, collected_ms);
     CREATE INDEX requests_by_created ON requests(workstation, created_ms);
     CREATE INDEX requests_by_ward ON requests(ward, collected_ms);
+    CREATE INDEX requests_by_priority ON requests(priority_rank, collected_ms);
     CREATE TRIGGER requests_are_never_deleted BEFORE DELETE ON requests
     BEGIN SELECT RAISE(ABORT, 'clinical records are never deleted: cancel with a reason'); END;
     CREATE TRIGGER requests_change_only_with_an_event BEFORE UPDATE ON requests
