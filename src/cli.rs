@@ -303,6 +303,15 @@ pub fn db_path(cli_db: Option<PathBuf>) -> Result<PathBuf> {
             if p.as_os_str().is_empty() {
                 bail!("--db needs a file path");
             }
+            if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty())
+                && !parent.is_dir()
+            {
+                bail!(
+                    "--db {}: the folder {} does not exist",
+                    p.display(),
+                    parent.display()
+                );
+            }
             if p.is_dir() {
                 bail!(
                     "--db {} is a folder: give a file path such as {}",
