@@ -390,7 +390,7 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
         for (i, item) in matches.iter().enumerate() {
             let text = match item {
                 PickItem::Test(t) => {
-                    format!("{} — {} ({} {})", t.code, t.name, t.tube_colour, t.tube)
+                    format!("{} — {} ({}, {})", t.code, t.name, t.tube, t.tube_colour)
                 }
                 PickItem::Panel(p) => {
                     format!("{} — {} (panel: {})", p.code, p.name, p.tests.join(", "))
