@@ -126,7 +126,7 @@ fn demo(
         store.configure(&Setup {
             site: Code3::site(TRAINING_SITE)?,
             workstation: Code3::workstation(TRAINING_WORKSTATION)?,
-            wards: Vec::new(),
+            wards: crate::demo::ward_names(),
         })?;
         writeln!(
             out,

@@ -196,6 +196,11 @@ const WARDS: &[Ward] = &[
     ("Maternity", &["Miss E O'Neill", "Mr T Mensah"]),
 ];
 
+/// The wards demo requests come from, for setting up a training workstation.
+pub fn ward_names() -> Vec<String> {
+    WARDS.iter().map(|(name, _)| (*name).to_owned()).collect()
+}
+
 const EMERGENCY_WARDS: &[Ward] = &[
     ("ED Resus", &["Dr C Murphy", "Dr L Nowak"]),
     ("ED Majors", &["Dr C Murphy", "Dr L Nowak"]),
