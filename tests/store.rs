@@ -495,3 +495,4 @@ fn look_ups_use_indexes_not_a_scan_of_every_request() {
         );
     }
 }
+

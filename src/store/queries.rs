@@ -123,25 +123,36 @@ impl QueueFilter {
     }
 }
 
-/// The ORDER BY clause. With a search, the few matching rows are found through the identifier
-/// indexes and then sorted: the unary `+` stops SQLite from walking a sort index instead and
-/// filtering every row (seconds at a million requests).
+/// The ORDER BY clause. Ties are broken by rowid, which every index carries, so paging is
+/// stable and an index walk needs no extra sort. With a search, the few matching rows are found
+/// through the identifier indexes and then sorted: the unary `+` stops SQLite from walking a sort
+/// index instead and filtering every row (seconds at a million requests).
 fn order_by(column: SortColumn, order: SortOrder, searching: bool) -> String {
     let dir = match order {
         SortOrder::Ascending => "ASC",
         SortOrder::Descending => "DESC",
     };
     let p = if searching { "+" } else { "" };
+    let tie = format!("requests.rowid {dir}");
     let expr = match column {
-        SortColumn::DowntimeId => format!("{p}downtime_id {dir}"),
-        SortColumn::Patient => format!("{p}surname_key {dir}, forename {dir}"),
+        // Unique: no tie to break.
+        SortColumn::DowntimeId => return format!("ORDER BY {p}downtime_id {dir}"),
+        SortColumn::Patient => format!("{p}surname_key {dir}, forename {dir}, collected_ms {dir}"),
         SortColumn::Priority => format!("{p}priority_rank {dir}, collected_ms {dir}"),
         SortColumn::Collected => format!("{p}collected_ms {dir}"),
-        SortColumn::Status => format!("{p}status {dir}, collected_ms DESC"),
-        SortColumn::Ward => format!("{p}ward {dir}, collected_ms DESC"),
+        SortColumn::Status => format!("{p}status {dir}, collected_ms {dir}"),
+        SortColumn::Ward => format!("{p}ward {dir}, collected_ms {dir}"),
     };
-    // The UUID breaks ties so paging is stable.
-    format!("ORDER BY {expr}, uuid")
+    format!("ORDER BY {expr}, {tie}")
+}
+
+/// A page query: the inner query finds the page's rowids by walking an index (cheap even deep
+/// into a large queue), the outer one reads only those rows.
+fn page_sql(select: &str, where_sql: &str, order: &str) -> String {
+    format!(
+        "{select} FROM (SELECT requests.rowid AS rid FROM requests {where_sql} {order} LIMIT ? OFFSET ?) AS page
+         JOIN requests ON requests.rowid = page.rid {order}"
+    )
 }
 
 impl Store {
@@ -183,9 +194,11 @@ impl Store {
         order: SortOrder,
     ) -> Result<Vec<String>, StoreError> {
         let (where_sql, mut params) = filter.to_sql();
-        let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
-            order_by(sort, order, !filter.search.trim().is_empty())
+        let order_sql = order_by(sort, order, !filter.search.trim().is_empty());
+        let sql = page_sql(
+            &format!("EXPLAIN QUERY PLAN SELECT {QUEUE_COLUMNS}"),
+            &where_sql,
+            &order_sql,
         );
         params.push(Value::Integer(50));
         params.push(Value::Integer(0));
@@ -208,10 +221,8 @@ impl Store {
         mut f: impl FnMut(QueueRow) -> Result<(), E>,
     ) -> Result<(), E> {
         let (where_sql, mut params) = filter.to_sql();
-        let sql = format!(
-            "SELECT {QUEUE_COLUMNS} FROM requests {where_sql} {} LIMIT ? OFFSET ?",
-            order_by(sort, order, !filter.search.trim().is_empty())
-        );
+        let order_sql = order_by(sort, order, !filter.search.trim().is_empty());
+        let sql = page_sql(&format!("SELECT {QUEUE_COLUMNS}"), &where_sql, &order_sql);
         params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
         let mut st = self.conn.prepare_cached(&sql).map_err(StoreError::from)?;

@@ -65,8 +65,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_by_nhs ON requests(nhs_number) WHERE nhs_number IS NOT NULL;
     CREATE INDEX requests_by_mrn ON requests(mrn) WHERE mrn IS NOT NULL;
     CREATE INDEX requests_by_emergency ON requests(emergency_number) WHERE emergency_number IS NOT NULL;
-    CREATE INDEX requests_by_surname ON requests(surname_key, collected_ms);
-    CREATE INDEX requests_by_collected ON requests(collected_ms);
+    CREATE INDEX requests_by_surname ON requests(surname_key, forename, collected_ms);
+    -- Covers the queue's filters, so paging deep into a filtered queue reads only the index.
+    CREATE INDEX requests_by_collected ON requests(collected_ms, status, priority, ward);
     CREATE INDEX requests_by_status ON requests(status, collected_ms);
     CREATE INDEX requests_by_created ON requests(workstation, created_ms);
     CREATE INDEX requests_by_ward ON requests(ward, collected_ms);
@@ -113,6 +114,62 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE TRIGGER catalogue_versions_are_never_deleted BEFORE DELETE ON catalogue_versions
     BEGIN SELECT RAISE(ABORT, 'catalogue history is never deleted'); END;
+    "#,
+    // 2: export batches (what was exported, exactly, so it can be reproduced) and the export log.
+    r#"
+    -- One export: who, when, format, profile and options, and the SHA-256 of the file. Never
+    -- changed or deleted: it is the audit of what left the workstation.
+    CREATE TABLE export_batches (
+        number        INTEGER PRIMARY KEY,   -- batch number on this database, from 1
+        batch_id      TEXT NOT NULL UNIQUE,  -- e.g. RXX-W07-B000012, written into the file
+        format        TEXT NOT NULL,         -- 'csv' | 'hl7-oml' | 'hl7-orm' | 'fhir'
+        profile_name  TEXT NOT NULL,
+        profile_toml  TEXT NOT NULL,         -- the whole export profile, to reproduce the file
+        options       TEXT NOT NULL,         -- JSON: per_test, excel_bom, mllp
+        selection     TEXT NOT NULL,         -- JSON: the filters that chose the requests
+        generated_ms  INTEGER NOT NULL,      -- Unix ms, UTC; written into the file
+        workstation   TEXT NOT NULL,
+        user_name     TEXT NOT NULL,
+        file_name     TEXT NOT NULL,         -- no patient data in it
+        sha256        TEXT NOT NULL,         -- lowercase hex of the file's bytes
+        bytes         INTEGER NOT NULL,
+        request_count INTEGER NOT NULL
+    ) STRICT;
+    CREATE TRIGGER export_batches_are_never_changed BEFORE UPDATE ON export_batches
+    BEGIN SELECT RAISE(ABORT, 'export records are never changed'); END;
+    CREATE TRIGGER export_batches_are_never_deleted BEFORE DELETE ON export_batches
+    BEGIN SELECT RAISE(ABORT, 'export records are never deleted'); END;
+
+    -- The requests of a batch, in file order, each with the last event folded in at export time.
+    CREATE TABLE export_batch_requests (
+        batch        INTEGER NOT NULL REFERENCES export_batches(number),
+        position     INTEGER NOT NULL,
+        request_uuid TEXT NOT NULL REFERENCES requests(uuid),
+        last_event   TEXT NOT NULL REFERENCES events(id),
+        PRIMARY KEY (batch, position)
+    ) STRICT;
+    CREATE INDEX export_batch_requests_by_request ON export_batch_requests(request_uuid);
+    CREATE TRIGGER export_batch_requests_are_never_changed BEFORE UPDATE ON export_batch_requests
+    BEGIN SELECT RAISE(ABORT, 'export records are never changed'); END;
+    CREATE TRIGGER export_batch_requests_are_never_deleted BEFORE DELETE ON export_batch_requests
+    BEGIN SELECT RAISE(ABORT, 'export records are never deleted'); END;
+
+    -- Every time a file with patient data was written: the first export of a batch and each
+    -- re-run. Never changed or deleted.
+    CREATE TABLE export_log (
+        id          INTEGER PRIMARY KEY,
+        batch       INTEGER NOT NULL REFERENCES export_batches(number),
+        action      TEXT NOT NULL,           -- 'export' | 'rerun'
+        at_ms       INTEGER NOT NULL,        -- Unix ms, UTC
+        workstation TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        sha256      TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER export_log_is_never_changed BEFORE UPDATE ON export_log
+    BEGIN SELECT RAISE(ABORT, 'the export log is never changed'); END;
+    CREATE TRIGGER export_log_is_never_deleted BEFORE DELETE ON export_log
+    BEGIN SELECT RAISE(ABORT, 'the export log is never deleted'); END;
     "#,
 ];
 
