@@ -8,6 +8,8 @@
 //!   clock, no egui.
 //! - [`store`]: the only code that touches SQLite: opening safely, migrations, saving requests and
 //!   events in one transaction, queries, verification.
+//! - [`export`]: re-entry exports (CSV, HL7 v2 OML^O21/ORM^O01, FHIR R4 Bundle) per receiving-LIMS
+//!   profile. Pure, deterministic writers into any `io::Write`: no files, no clock, no egui.
 //! - [`demo`]: synthetic training data (NHS numbers from the 999 test range only).
 //! - [`platform`]: what differs by operating system (data directory, network-filesystem check).
 //! - [`cli`]: command-line commands over the same library calls.
@@ -20,6 +22,10 @@
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod export;
+pub mod files;
+pub mod import;
 pub mod platform;
+pub mod report;
 pub mod store;
 pub mod ui;

@@ -1,0 +1,195 @@
+//! Exports for re-entry once the LIMS is back: CSV, HL7 v2 (OML^O21 v2.5.1, ORM^O01 v2.4) and a
+//! FHIR R4 transaction Bundle.
+//!
+//! Writers are pure: they write into any `io::Write`, never touch files, never read the clock
+//! (`generated_at` is in the [`ExportContext`]), and are deterministic: the same requests and the
+//! same context give byte-identical output, so a batch re-exported later reproduces its bytes.
+//! Times are written in UTC (`+0000` in HL7, `Z` in FHIR and CSV) for the same reason.
+//!
+//! Every test must have a code in the export [`Profile`] before HL7 or FHIR is written:
+//! [`write_export`] runs [`check_mappings`] first, so a missing mapping writes nothing.
+
+pub mod csv;
+pub mod fhir;
+pub mod hl7;
+pub mod profile;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::event::RequestState;
+
+pub use self::csv::{CSV_COLUMNS, CSV_COLUMNS_PER_TEST, unneutralise};
+pub use self::profile::Profile;
+
+/// What to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// RFC 4180 CSV, UTF-8, header row.
+    Csv,
+    /// HL7 v2.5.1 OML^O21, one message per request.
+    Hl7Oml,
+    /// HL7 v2.4 ORM^O01, one message per request.
+    Hl7Orm,
+    /// FHIR R4 transaction Bundle (JSON), one per export.
+    Fhir,
+}
+
+pub const ALL_FORMATS: [Format; 4] = [Format::Csv, Format::Hl7Oml, Format::Hl7Orm, Format::Fhir];
+
+impl Format {
+    /// The stable word used on the command line and in the audit log.
+    pub fn word(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Hl7Oml => "hl7-oml",
+            Format::Hl7Orm => "hl7-orm",
+            Format::Fhir => "fhir",
+        }
+    }
+
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Hl7Oml | Format::Hl7Orm => "hl7",
+            Format::Fhir => "json",
+        }
+    }
+
+    /// Whether the format carries the LIMS's test codes (and so needs a mapping for every test).
+    pub fn needs_mapping(self) -> bool {
+        match self {
+            Format::Csv => false,
+            Format::Hl7Oml | Format::Hl7Orm | Format::Fhir => true,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown export format '{0}': use csv, hl7-oml, hl7-orm or fhir")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let word = s.trim().to_ascii_lowercase();
+        ALL_FORMATS
+            .into_iter()
+            .find(|f| f.word() == word)
+            .ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// CSV choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CsvOptions {
+    /// One row per test (with a `test_name` column) instead of one row per request.
+    pub per_test: bool,
+    /// Start with a UTF-8 byte-order mark so Excel reads the file as UTF-8.
+    pub excel_bom: bool,
+}
+
+/// Everything an export needs besides the requests. Holding these fixed reproduces the bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportContext {
+    pub profile: Profile,
+    /// When the export was made (MSH-7, Bundle.timestamp): the shell reads the clock, not us.
+    pub generated_at: DateTime<Utc>,
+    /// Short batch number, e.g. "B000012": prefix of MSH-10 and the Bundle identifier.
+    pub batch_id: String,
+    pub csv: CsvOptions,
+    /// Frame each HL7 message for MLLP (0x0B … 0x1C 0x0D).
+    pub mllp: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(
+        "request {downtime_id}: test '{code}' has no LIMS code in export profile '{profile}'; \
+         add a [[test]] entry for it to the profile (nothing was written)"
+    )]
+    UnmappedTest {
+        /// The request's downtime ID, grouped as on its form.
+        downtime_id: String,
+        code: String,
+        profile: String,
+    },
+    #[error("export profile is not usable: {0}")]
+    BadProfile(String),
+    #[error("could not write the export: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("could not write the CSV export: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("could not write the FHIR export: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Checks that the profile maps every test of every request, for formats that need it.
+pub fn check_mappings(
+    format: Format,
+    requests: &[RequestState],
+    profile: &Profile,
+) -> Result<(), ExportError> {
+    if !format.needs_mapping() {
+        return Ok(());
+    }
+    for r in requests {
+        for t in &r.request.tests {
+            if profile.mapping(&t.code).is_none() {
+                return Err(ExportError::UnmappedTest {
+                    downtime_id: r.downtime_id.grouped(),
+                    code: t.code.clone(),
+                    profile: profile.name().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `requests` in `format`. Checks the profile and mappings first: on error nothing is
+/// written.
+pub fn write_export(
+    format: Format,
+    requests: &[RequestState],
+    ctx: &ExportContext,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ExportError> {
+    ctx.profile.check()?;
+    check_mappings(format, requests, &ctx.profile)?;
+    match format {
+        Format::Csv => csv::write(requests, ctx, out),
+        Format::Hl7Oml => hl7::write(hl7::MessageType::OmlO21, requests, ctx, out),
+        Format::Hl7Orm => hl7::write(hl7::MessageType::OrmO01, requests, ctx, out),
+        Format::Fhir => fhir::write(requests, ctx, out),
+    }
+}
+
+/// A time as RFC 3339 in UTC, to the second (`2026-06-04T10:20:00Z`).
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_words_round_trip() {
+        for f in ALL_FORMATS {
+            assert_eq!(f.word().parse::<Format>(), Ok(f));
+        }
+        assert_eq!(" HL7-OML ".parse::<Format>(), Ok(Format::Hl7Oml));
+        assert!("hl7".parse::<Format>().is_err());
+        assert_eq!(Format::Fhir.file_extension(), "json");
+        assert_eq!(Format::Hl7Orm.file_extension(), "hl7");
+    }
+}
