@@ -1,5 +1,7 @@
 //! The command line: the same library calls as the app, for scripting, training and checks.
 
+mod commands;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -7,9 +9,13 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 
+use chrono::NaiveDate;
+
 use crate::domain::downtime_id::Code3;
 use crate::domain::event::RequestState;
+use crate::domain::request::Priority;
 use crate::domain::status::Status;
+use crate::export::Format;
 use crate::store::{QueueFilter, Setup, SortColumn, SortOrder, Store};
 
 #[derive(Debug, Parser)]
@@ -63,6 +69,127 @@ pub enum Command {
         #[arg(long = "ward")]
         wards: Vec<String>,
     },
+    /// Export requests for re-entry into the LIMS as one recorded batch (who, when, format,
+    /// profile, which requests, SHA-256 of the file). By default: every request not yet exported
+    /// that still needs re-entry (logged, sent or received). Or reproduce a batch with --rerun.
+    Export(ExportArgs),
+    /// List the export batches, newest first.
+    Batches,
+    /// Record the LIMS accession numbers requests were re-entered under, from a CSV file with a
+    /// header row `downtime_id,accession[,entered_by,entered_at]`. Every row is checked first; a
+    /// file with a bad row is refused whole (exit 1) unless --skip-invalid.
+    Reconcile {
+        /// The CSV file.
+        file: PathBuf,
+        /// Apply the valid rows and skip the invalid ones (they are listed; exit 1).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Who is reconciling (used for rows without entered_by).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Write the close-out report (.pdf or .csv): every downtime ID issued and its final state.
+    /// Exit 0 when the downtime is complete, 1 when not.
+    #[command(name = "close-out")]
+    CloseOut {
+        /// The report file, ending .pdf or .csv.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import requests typed elsewhere (e.g. paper forms typed into a spreadsheet), in the
+    /// columns of the CSV export. Every row is validated as the form does; any bad row refuses
+    /// the whole file. Imported requests get new downtime IDs from this workstation.
+    Import {
+        /// The file format (only csv).
+        #[arg(long, default_value = "csv", value_parser = ["csv"])]
+        format: String,
+        /// The file.
+        file: PathBuf,
+        /// Who is importing (recorded on every request).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+/// `stopgap export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// csv, hl7-oml (HL7 v2.5.1 OML^O21), hl7-orm (HL7 v2.4 ORM^O01) or fhir (R4 Bundle).
+    #[arg(long, value_parser = parse_format, required_unless_present = "rerun")]
+    pub format: Option<Format>,
+    /// The receiving LIMS's export profile (TOML); default: the built-in profile.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// A folder (the file is named stopgap-SITE-WS-BNNNNNN-FORMAT.EXT, no patient data) or a
+    /// file path.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Only requests with this status (repeat for several). Default: logged, sent, received.
+    #[arg(long = "status", value_parser = parse_status)]
+    pub statuses: Vec<Status>,
+    /// Only requests from this ward.
+    #[arg(long)]
+    pub ward: Option<String>,
+    /// Only requests of this priority: emergency, urgent or routine (repeat for several).
+    #[arg(long = "priority", value_parser = parse_priority)]
+    pub priorities: Vec<Priority>,
+    /// Only requests collected on or after this day (YYYY-MM-DD, local time).
+    #[arg(long, value_parser = parse_day)]
+    pub from: Option<NaiveDate>,
+    /// Only requests collected on or before this day (YYYY-MM-DD, local time).
+    #[arg(long, value_parser = parse_day)]
+    pub to: Option<NaiveDate>,
+    /// Include requests already exported in an earlier batch.
+    #[arg(long)]
+    pub all: bool,
+    /// CSV: one row per test.
+    #[arg(long)]
+    pub per_test: bool,
+    /// CSV: add a byte-order mark so Excel reads accents correctly.
+    #[arg(long)]
+    pub excel: bool,
+    /// HL7: frame each message for MLLP.
+    #[arg(long)]
+    pub mllp: bool,
+    /// Who is exporting (recorded in the batch and the export log).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Write an earlier batch again, byte for byte (its number, e.g. 12, or B000012).
+    #[arg(
+        long,
+        value_name = "BATCH_ID",
+        conflicts_with_all = ["format", "profile", "statuses", "ward", "priorities", "from", "to", "all", "per_test", "excel", "mllp"]
+    )]
+    pub rerun: Option<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+        .map_err(|e: crate::export::UnknownFormat| e.to_string())
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    s.parse()
+        .map_err(|e: crate::domain::request::UnknownPriority| e.to_string())
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date: write it as YYYY-MM-DD"))
+}
+
+/// The user name when --user is not given: the operating-system account.
+fn default_user() -> String {
+    ["USER", "USERNAME"]
+        .into_iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -89,6 +216,8 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    // Events store whole milliseconds; a finer `now` would make a state differ from its history.
+    let now = chrono::SubsecRound::trunc_subsecs(now, 3);
     let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
     match command {
         Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
@@ -112,6 +241,37 @@ pub fn run(
             )?;
             Ok(Outcome::Success)
         }
+        Command::Export(args) => match args.rerun.clone() {
+            Some(batch) => commands::rerun(&mut store, &batch, &args, now, out),
+            None => commands::export(&mut store, &args, now, out),
+        },
+        Command::Batches => commands::batches(&store, out),
+        Command::Reconcile {
+            file,
+            skip_invalid,
+            user,
+        } => commands::reconcile(
+            &mut store,
+            &file,
+            skip_invalid,
+            &user.unwrap_or_else(default_user),
+            now,
+            out,
+        ),
+        Command::CloseOut { out: file, force } => {
+            commands::close_out(&store, &file, force, now, out)
+        }
+        Command::Import {
+            format: _,
+            file,
+            user,
+        } => commands::import(
+            &mut store,
+            &file,
+            &user.unwrap_or_else(default_user),
+            now,
+            out,
+        ),
     }
 }
 

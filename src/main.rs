@@ -1,16 +1,37 @@
 //! The shell: parses the command line, reads the clock, runs the app or a command, and turns
 //! errors into exit codes. Everything else lives in the library.
 
+// A Windows release build is a GUI program, so no console window opens behind the app; commands
+// run from a console still print there (`platform::use_parent_console`). Debug builds stay
+// console programs, so `cargo run` shows logs and panics.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use clap::Parser;
 use stopgap::cli::{self, Cli, Outcome};
+use stopgap::platform;
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // --help, --version or a mistake in the arguments: clap prints it and exits (0 or 2).
+            platform::use_parent_console();
+            e.exit()
+        }
+    };
+    let opens_window = args.command.is_none();
+    if !opens_window {
+        platform::use_parent_console();
+    }
     match run(args) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) if opens_window => {
+            platform::report_app_error(&format!("{e:#}"));
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("stopgap: error: {e:#}");
             ExitCode::from(2)

@@ -1,9 +1,11 @@
 //! What differs by operating system: where the database lives by default, whether a path is on a
-//! network filesystem (where SQLite cannot promise that a save survives a crash), and opening a
-//! folder in the file manager.
+//! network filesystem (where SQLite cannot promise that a save survives a crash), which file names
+//! Windows refuses, opening a folder in the file manager, and reaching the console a Windows GUI
+//! program was started from.
 //!
-//! The parsing behind the network check is pure (it takes the mount table as text) so it is tested
-//! on any machine; only the thin wrappers read `/proc` or look at the disk.
+//! The parsing behind these checks is pure (it takes the mount table or the path as text) so it
+//! is tested on any machine; only the thin wrappers read `/proc` or ask Windows. The only `unsafe`
+//! code in Stopgap is the four Windows API calls in the private `win` module.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -94,11 +96,16 @@ fn nearest_existing_canonical(path: &Path) -> Option<PathBuf> {
         .find_map(|p| std::fs::canonicalize(p).ok())
 }
 
+/// The advice that ends every network warning.
+const KEEP_IT_LOCAL: &str = "SQLite cannot guarantee that saves survive a crash there; keep the database on this PC's own disk";
+
 fn network_warning(what: &str) -> String {
-    format!(
-        "is on a network filesystem ({what}): SQLite cannot guarantee that saves survive a crash \
-         there; keep the database on this PC's own disk"
-    )
+    format!("is on a network filesystem ({what}): {KEEP_IT_LOCAL}")
+}
+
+#[cfg(any(windows, test))]
+fn mapped_drive_warning(letter: char) -> String {
+    format!("is on a network drive ({letter}: is mapped to a network share): {KEEP_IT_LOCAL}")
 }
 
 #[cfg(target_os = "linux")]
@@ -118,13 +125,25 @@ fn network_filesystem_impl(_path: &Path, resolved: Option<&Path>) -> Option<Stri
 
 #[cfg(windows)]
 fn network_filesystem_impl(path: &Path, resolved: Option<&Path>) -> Option<String> {
-    // The path as given, and as resolved (a symbolic link may lead to a share). A mapped drive
-    // letter (Z:\) also reaches a share, but telling needs GetDriveTypeW, which needs `unsafe`:
-    // TODO(needs a narrow unsafe_code exception): detect mapped network drive letters.
-    std::iter::once(path)
-        .chain(resolved)
-        .find_map(|p| unc_share(&p.to_string_lossy()))
-        .map(|share| network_warning(&format!("Windows share {share}")))
+    // The path as given, made absolute (a relative path is on the current folder's drive), and
+    // resolved (a symbolic link may lead to a share; Windows resolves a mapped drive to its
+    // `\\?\UNC\server\share` when it is connected).
+    let absolute = std::path::absolute(path).ok();
+    let candidates: Vec<String> = [Some(path), absolute.as_deref(), resolved]
+        .into_iter()
+        .flatten()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if let Some(share) = candidates.iter().find_map(|p| unc_share(p)) {
+        return Some(network_warning(&format!("Windows share {share}")));
+    }
+    // A drive letter mapped to a share (`net use Z: \\labfs\Downtime`), which Windows may not
+    // resolve to the share, e.g. while it is disconnected.
+    candidates
+        .iter()
+        .filter_map(|p| drive_letter(p))
+        .find(|&letter| win::is_network_drive(letter))
+        .map(mapped_drive_warning)
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]
@@ -238,6 +257,267 @@ fn unc_share(path: &str) -> Option<String> {
     let server = parts.next().filter(|s| !s.is_empty())?;
     let share = parts.next().filter(|s| !s.is_empty())?;
     Some(format!(r"\\{server}\{share}"))
+}
+
+/// The drive letter a Windows path starts with, upper-cased: `Z:\x`, `z:x`, `\\?\Z:\x`,
+/// `\\.\Z:\x` (forward slashes accepted too). UNC and relative paths have none.
+#[cfg(any(windows, test))]
+fn drive_letter(path: &str) -> Option<char> {
+    let p = path.replace('/', "\\");
+    let rest = p
+        .strip_prefix(r"\\?\")
+        .or_else(|| p.strip_prefix(r"\\.\"))
+        .unwrap_or(&p);
+    match rest.as_bytes() {
+        [letter, b':', ..] if letter.is_ascii_alphabetic() => {
+            Some(char::from(letter.to_ascii_uppercase()))
+        }
+        _ => None,
+    }
+}
+
+/// Why a file name cannot be used for an export. Windows' rules apply on every platform: a file
+/// exported on Linux may be copied to a Windows PC, and Windows would silently change or refuse
+/// such a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("\"{path}\" names a folder, not a file: add a file name such as handover.csv")]
+    NoFileName { path: String },
+    #[error(
+        "the file name {name:?} contains {}, which Windows does not allow in file names: use \
+         letters, digits, spaces, '-' and '_'",
+        describe_char(*.character)
+    )]
+    InvalidCharacter { name: String, character: char },
+    #[error(
+        "the file name {name:?} is reserved on Windows ({device} is a device name, whatever the \
+         extension): choose another name, such as {suggestion:?}"
+    )]
+    ReservedName {
+        name: String,
+        device: String,
+        suggestion: String,
+    },
+    #[error("the file name {name:?} ends with a {ending}, which Windows would drop: remove it")]
+    TrailingDotOrSpace { name: String, ending: &'static str },
+    #[error("the file name {name:?} is {length} characters long; Windows allows at most 255")]
+    TooLong { name: String, length: usize },
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() {
+        format!("a control character (U+{:04X})", u32::from(c))
+    } else {
+        format!("'{c}'")
+    }
+}
+
+/// Names of Windows devices: a file called one of these, with any extension (`nul.csv`), opens the
+/// device instead on Windows 10. The superscript digits are included because Windows treats them
+/// as digits here.
+const RESERVED_NAMES: &[&str] = &[
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    "CONIN$",
+    "CONOUT$",
+    "COM0",
+    "COM1",
+    "COM2",
+    "COM3",
+    "COM4",
+    "COM5",
+    "COM6",
+    "COM7",
+    "COM8",
+    "COM9",
+    "COM\u{b9}",
+    "COM\u{b2}",
+    "COM\u{b3}",
+    "LPT0",
+    "LPT1",
+    "LPT2",
+    "LPT3",
+    "LPT4",
+    "LPT5",
+    "LPT6",
+    "LPT7",
+    "LPT8",
+    "LPT9",
+    "LPT\u{b9}",
+    "LPT\u{b2}",
+    "LPT\u{b3}",
+];
+
+/// Characters Windows refuses in a file name (besides the separators `\` and `/`, and control
+/// characters).
+const INVALID_CHARS: &[char] = &['<', '>', ':', '"', '|', '?', '*'];
+
+/// Checks the file name of a path chosen for an export against Windows' rules, on every
+/// platform: no reserved device name (`CON`, `NUL`, `COM1`, ... also as `nul.csv`, any case), no
+/// `<>:"|?*` or control characters, no trailing space or dot, at most 255 characters. Both `\`
+/// and `/` separate folders here, so `C:\exports\nul.csv` is judged by `nul.csv` on Linux too.
+/// The folders on the way are not checked: they exist already, or creating them will say why not.
+pub fn check_export_path(path: &Path) -> Result<(), PathError> {
+    check_file_name(&path.to_string_lossy())
+}
+
+fn check_file_name(path: &str) -> Result<(), PathError> {
+    let name = path.rfind(['/', '\\']).map_or(path, |i| &path[i + 1..]);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(PathError::NoFileName {
+            path: path.to_owned(),
+        });
+    }
+    if let Some(character) = name
+        .chars()
+        .find(|c| c.is_control() || INVALID_CHARS.contains(c))
+    {
+        return Err(PathError::InvalidCharacter {
+            name: name.to_owned(),
+            character,
+        });
+    }
+    // Windows ignores everything from the first dot, and spaces before it, when it looks for a
+    // device name: "NUL .tar.gz" is NUL.
+    let (base, extension) = name.split_once('.').unwrap_or((name, ""));
+    let base = base.trim_end_matches(' ');
+    if let Some(device) = RESERVED_NAMES.iter().find(|d| d.eq_ignore_ascii_case(base)) {
+        let suggestion = if extension.is_empty() {
+            format!("{base}-export")
+        } else {
+            format!("{base}-export.{extension}")
+        };
+        return Err(PathError::ReservedName {
+            name: name.to_owned(),
+            device: (*device).to_owned(),
+            suggestion,
+        });
+    }
+    let ending = match name.chars().last() {
+        Some(' ') => Some("space"),
+        Some('.') => Some("dot"),
+        _ => None,
+    };
+    if let Some(ending) = ending {
+        return Err(PathError::TrailingDotOrSpace {
+            name: name.to_owned(),
+            ending,
+        });
+    }
+    // NTFS counts UTF-16 code units.
+    let length = name.encode_utf16().count();
+    if length > 255 {
+        return Err(PathError::TooLong {
+            name: name.to_owned(),
+            length,
+        });
+    }
+    Ok(())
+}
+
+/// Makes standard output and standard error reach the console this program was started from,
+/// and says whether they lead anywhere (a console, a file or a pipe).
+///
+/// A Windows release build is a GUI program (`windows_subsystem = "windows"`, so no console window
+/// opens behind the app): it starts with no standard output at all, and a command run from
+/// `cmd` or PowerShell would print nothing. This attaches to the parent's console when there is
+/// one. Output already redirected to a file or pipe is left alone. Elsewhere, and in Windows debug
+/// builds (console programs), there is nothing to do. Calling it again is harmless.
+pub fn use_parent_console() -> bool {
+    #[cfg(windows)]
+    {
+        win::has_std_output() || win::attach_parent_console()
+    }
+    #[cfg(not(windows))]
+    {
+        true
+    }
+}
+
+/// Tells the user why the app could not run: on standard error, or on Windows, when the app was
+/// started from a shortcut and has no console, in an error box (a GUI program's standard error
+/// goes nowhere).
+pub fn report_app_error(message: &str) {
+    #[cfg(windows)]
+    if !use_parent_console() {
+        win::error_box("Stopgap could not start", message);
+        return;
+    }
+    eprintln!("stopgap: error: {message}");
+}
+
+/// The Windows API calls Stopgap makes, each in a function of its own: the only `unsafe` code in
+/// Stopgap. They cross into C, so the compiler cannot check them; the SAFETY comments say why each
+/// call is sound.
+#[cfg(windows)]
+mod win {
+    use windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE;
+    use windows_sys::Win32::Storage::FileSystem::GetDriveTypeW;
+    use windows_sys::Win32::System::Console::{
+        ATTACH_PARENT_PROCESS, AttachConsole, GetStdHandle, STD_ERROR_HANDLE, STD_HANDLE,
+        STD_OUTPUT_HANDLE,
+    };
+    use windows_sys::Win32::System::WindowsProgramming::DRIVE_REMOTE;
+    use windows_sys::Win32::UI::WindowsAndMessaging::{MB_ICONERROR, MB_OK, MessageBoxW};
+
+    /// `s` as a NUL-terminated UTF-16 string, as Windows' `W` functions take text.
+    fn wide(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain(std::iter::once(0)).collect()
+    }
+
+    /// Whether drive `letter` (e.g. `Z`) is mapped to a network share.
+    #[expect(unsafe_code, reason = "GetDriveTypeW is a Windows API call")]
+    pub fn is_network_drive(letter: char) -> bool {
+        let root = wide(&format!("{letter}:\\"));
+        // SAFETY: `root` is a NUL-terminated UTF-16 string that lives until the call returns;
+        // GetDriveTypeW only reads it and keeps no pointer to it.
+        let kind = unsafe { GetDriveTypeW(root.as_ptr()) };
+        kind == DRIVE_REMOTE
+    }
+
+    /// Whether this process has a standard output or standard error handle (a console, file or
+    /// pipe).
+    pub fn has_std_output() -> bool {
+        std_handle_present(STD_OUTPUT_HANDLE) || std_handle_present(STD_ERROR_HANDLE)
+    }
+
+    #[expect(unsafe_code, reason = "GetStdHandle is a Windows API call")]
+    fn std_handle_present(which: STD_HANDLE) -> bool {
+        // SAFETY: GetStdHandle takes a constant and returns a handle value; no memory of ours is
+        // involved. The handle is only compared, never used or closed.
+        let handle = unsafe { GetStdHandle(which) };
+        !handle.is_null() && handle != INVALID_HANDLE_VALUE
+    }
+
+    /// Attaches to the console of the process that started this one; false when it has none
+    /// (started from Explorer or a shortcut).
+    #[expect(unsafe_code, reason = "AttachConsole is a Windows API call")]
+    pub fn attach_parent_console() -> bool {
+        // SAFETY: AttachConsole takes a constant and no pointers. It fails harmlessly (returns 0)
+        // when the parent has no console or this process already has one. Rust's standard output
+        // asks Windows for its handle on every write, so it uses the console from now on.
+        unsafe { AttachConsole(ATTACH_PARENT_PROCESS) != 0 }
+    }
+
+    /// Shows a modal error box and returns when the user closes it.
+    #[expect(unsafe_code, reason = "MessageBoxW is a Windows API call")]
+    pub fn error_box(title: &str, text: &str) {
+        let title = wide(title);
+        let text = wide(text);
+        // SAFETY: both strings are NUL-terminated UTF-16 that live until the call returns; a null
+        // owner window is allowed (the box then has no parent). The result (which button closed
+        // the box) does not matter: there is only OK.
+        unsafe {
+            MessageBoxW(
+                std::ptr::null_mut(),
+                text.as_ptr(),
+                title.as_ptr(),
+                MB_OK | MB_ICONERROR,
+            );
+        }
+    }
 }
 
 /// Shows `path` in the system's file manager: a folder is opened; a file is selected in its
@@ -459,6 +739,165 @@ fileserver:/export /home nfs rw 0 0
         ] {
             assert_eq!(share(local), None, "{local}");
         }
+    }
+
+    #[test]
+    fn finds_the_drive_letter_of_a_windows_path() {
+        for (path, letter) in [
+            (r"Z:\Downtime\stopgap.db", Some('Z')),
+            (r"z:\stopgap.db", Some('Z')),
+            ("Z:", Some('Z')),
+            ("z:stopgap.db", Some('Z')),
+            (r"\\?\Z:\Downtime\stopgap.db", Some('Z')),
+            (r"\\.\C:\Users\me", Some('C')),
+            ("C:/Users/me/stopgap.db", Some('C')),
+            ("//?/D:/x.db", Some('D')),
+            (r"\\?\UNC\labfs\Downtime\stopgap.db", None),
+            (r"\\labfs\Downtime\stopgap.db", None),
+            (r"\\.\PhysicalDrive0", None),
+            ("stopgap.db", None),
+            ("/home/me/stopgap.db", None),
+            ("1:/x", None),
+            ("", None),
+        ] {
+            assert_eq!(drive_letter(path), letter, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_mapped_drive_is_named_in_the_warning() {
+        assert_eq!(
+            mapped_drive_warning('Z'),
+            "is on a network drive (Z: is mapped to a network share): SQLite cannot guarantee \
+             that saves survive a crash there; keep the database on this PC's own disk"
+        );
+    }
+
+    fn check_name(path: &str, expected: Result<(), &str>) {
+        let got = check_export_path(Path::new(path)).map_err(|e| e.to_string());
+        match (&got, expected) {
+            (Ok(()), Ok(())) => {}
+            (Err(message), Err(part)) if message.contains(part) => {}
+            _ => panic!("{path:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_ordinary_export_names_with_windows_or_unix_folders() {
+        for path in [
+            "handover.csv",
+            r"C:\Users\Ward 7\Documents\handover 2026-01-31.csv",
+            r"\\labfs\Exports\requests.hl7",
+            "/home/me/exports/requests.json",
+            "D:/exports/Ward_7 (AMU).pdf",
+            // Only the file name is checked, and a device name must be the whole base name.
+            r"C:\NUL\con-list.csv",
+            "nullable.csv",
+            "console.csv",
+            "COM10.csv",
+            "LPT.csv",
+            "auxiliary",
+            ".csv",
+            "Zoë Ŵ 数据.csv",
+        ] {
+            check_name(path, Ok(()));
+        }
+    }
+
+    #[test]
+    fn refuses_windows_device_names_in_any_case_and_with_extensions() {
+        for (path, device) in [
+            ("CON", "CON is a device name"),
+            ("nul.csv", "NUL is a device name"),
+            (r"C:\Users\me\Desktop\nul.csv", "NUL is a device name"),
+            ("/tmp/Nul.tar.gz", "NUL is a device name"),
+            ("prn.pdf", "PRN"),
+            ("Aux.json", "AUX"),
+            ("com1.csv", "COM1"),
+            ("COM9", "COM9"),
+            ("lpt1.txt", "LPT1"),
+            (r"D:\exports\LPT9.hl7", "LPT9"),
+            ("NUL .csv", "NUL"),
+            ("conin$.csv", "CONIN$"),
+            ("COM\u{b9}.csv", "COM\u{b9}"),
+        ] {
+            check_name(path, Err(device));
+        }
+        let err = check_export_path(Path::new("nul.csv")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file name \"nul.csv\" is reserved on Windows (NUL is a device name, whatever the \
+             extension): choose another name, such as \"nul-export.csv\""
+        );
+    }
+
+    #[test]
+    fn refuses_characters_windows_does_not_allow() {
+        for (path, shown) in [
+            ("a<b.csv", "'<'"),
+            ("a>b.csv", "'>'"),
+            ("ward 7: AMU.csv", "':'"),
+            ("\"quoted\".csv", "'\"'"),
+            ("a|b.csv", "'|'"),
+            ("what?.csv", "'?'"),
+            ("*.csv", "'*'"),
+            ("tab\there.csv", "a control character (U+0009)"),
+            ("new\nline.csv", "a control character (U+000A)"),
+            ("nul\u{0}.csv", "a control character (U+0000)"),
+            (r"C:\exports\a?b.csv", "'?'"),
+            // A colon after the drive letter is the drive; one in the file name is not allowed.
+            (r"C:\exports\report.csv:hidden", "':'"),
+            ("C:report.csv", "':'"),
+        ] {
+            check_name(path, Err(shown));
+        }
+        let err = check_export_path(Path::new(r"C:\exports\what?.csv")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file name \"what?.csv\" contains '?', which Windows does not allow in file names: \
+             use letters, digits, spaces, '-' and '_'"
+        );
+    }
+
+    #[test]
+    fn refuses_names_ending_with_a_space_or_a_dot() {
+        check_name("handover.csv ", Err("ends with a space"));
+        check_name(r"C:\exports\handover.", Err("ends with a dot"));
+        check_name("handover...", Err("ends with a dot"));
+        check_name("/tmp/handover .csv", Ok(()));
+    }
+
+    #[test]
+    fn refuses_a_path_without_a_file_name() {
+        for path in [
+            "",
+            r"C:\exports\",
+            "/home/me/exports/",
+            ".",
+            "..",
+            r"C:\exports\..",
+            "C:/",
+        ] {
+            check_name(path, Err("names a folder, not a file"));
+        }
+    }
+
+    #[test]
+    fn refuses_names_longer_than_windows_allows() {
+        let longest = format!("{}.csv", "a".repeat(251));
+        check_name(&longest, Ok(()));
+        check_name(&format!("b{longest}"), Err("is 256 characters long"));
+        // Counted in UTF-16 units, as NTFS does: each of these is two.
+        check_name(
+            &format!("{}.csv", "😀".repeat(126)),
+            Err("is 256 characters long"),
+        );
+    }
+
+    #[cfg(not(windows))]
+    #[test]
+    fn output_leads_somewhere_outside_windows() {
+        assert!(use_parent_console());
     }
 
     #[test]

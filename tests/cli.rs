@@ -149,7 +149,11 @@ fn bad_arguments_get_clear_messages_and_change_nothing() {
 
     let out = stopgap(&dir.path().join("missing").join("t.db"), &["list"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = stopgap(dir.path(), &["list"]);
     assert!(!out.status.success());

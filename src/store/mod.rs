@@ -4,7 +4,10 @@
 //! not take effect are refused with a clear error, never a panic. Every change to a request is an
 //! event inserted in the same transaction as the cached current state it changes.
 
+mod batches;
+mod closeout;
 mod queries;
+mod reconcile;
 mod rows;
 pub mod schema;
 mod verify;
@@ -22,7 +25,18 @@ use crate::domain::event::{Actor, Event, EventKind, FoldError, RequestState};
 use crate::domain::request::{NewRequest, RequestDraft};
 use crate::domain::status::{Transition, TransitionError};
 
+pub use batches::{
+    BatchFile, BatchHeader, BatchRecord, BatchSpec, DEFAULT_EXPORT_STATUSES, ExportOptions,
+    ExportSelection, batch_id_text, day_start_utc,
+};
+pub use closeout::{
+    CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
+};
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
+pub use reconcile::{
+    ReconcileError, ReconcileFileError, ReconcileReport, ReconcileRow, Reconciled, RowOutcome,
+    RowProblem, RowReport, read_reconcile_csv,
+};
 pub use verify::VerifyReport;
 
 /// Everything that can go wrong in the store, each with what the user should do.

@@ -1,0 +1,275 @@
+//! Writing files that hold patient data: atomically, and never over an existing file by accident.
+//!
+//! A file is written to a temporary file in the same folder, flushed to disk (`fsync`), then
+//! renamed into place, and on Unix the folder itself is flushed so the rename survives a power
+//! cut. A reader therefore sees either no file or the whole file, never half of one. If anything
+//! fails, the temporary file is removed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0} already exists: choose another name or folder, or pass --force to replace it")]
+    Exists(PathBuf),
+    #[error("{path} has no file name")]
+    NoFileName { path: PathBuf },
+    #[error("could not write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    /// The content could not be produced; nothing was written.
+    #[error("{0}")]
+    Content(String),
+}
+
+/// Whether an existing file at the target may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Refuse if the target exists (the default everywhere).
+    Refuse,
+    /// Replace it (the user said `--force`).
+    Replace,
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// A writer that hashes and counts what passes through it.
+pub struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer, the byte count and the SHA-256 (lowercase hex) of everything written.
+    pub fn finish(self) -> (W, u64, String) {
+        (self.inner, self.bytes, hex(&self.hasher.finalize()))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing into a String cannot fail.
+        let _ignored = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Removes the temporary file unless it was renamed into place.
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            // Best effort: the write already failed and that error is what the user sees.
+            let _ignored = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `target` atomically with what `fill` writes, returning its size and SHA-256.
+///
+/// With [`Overwrite::Refuse`], an existing `target` is an error and is left untouched (checked
+/// before writing, and again at the moment of renaming). An error from `fill` is returned as
+/// [`WriteError::Content`] and leaves no file behind.
+pub fn write_atomic<E: std::fmt::Display>(
+    target: &Path,
+    overwrite: Overwrite,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<Written, WriteError> {
+    let io_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| WriteError::Io { path, source }
+    };
+    let name = target
+        .file_name()
+        .ok_or_else(|| WriteError::NoFileName {
+            path: target.to_owned(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if overwrite == Overwrite::Refuse && target.exists() {
+        return Err(WriteError::Exists(target.to_owned()));
+    }
+    let tmp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
+    let mut guard = TempGuard {
+        path: tmp.clone(),
+        armed: true,
+    };
+    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
+    fill(&mut w).map_err(|e| WriteError::Content(e.to_string()))?;
+    let (buf, bytes, sha256) = w.finish();
+    let file = buf.into_inner().map_err(|e| WriteError::Io {
+        path: tmp.clone(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(io_err(&tmp))?;
+    drop(file);
+    match overwrite {
+        Overwrite::Replace => fs::rename(&tmp, target).map_err(io_err(target))?,
+        Overwrite::Refuse => place_without_replacing(&tmp, target)?,
+    }
+    guard.armed = false;
+    sync_folder(&folder).map_err(io_err(&folder))?;
+    Ok(Written {
+        path: target.to_owned(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Writes `bytes` to `target` atomically.
+pub fn write_bytes_atomic(
+    target: &Path,
+    overwrite: Overwrite,
+    bytes: &[u8],
+) -> Result<Written, WriteError> {
+    write_atomic(target, overwrite, |w| w.write_all(bytes))
+}
+
+/// Moves `tmp` to `target` unless `target` exists. A hard link fails if the target exists, so
+/// the check and the move are one step; on filesystems without hard links (FAT USB sticks) it
+/// falls back to checking, then renaming.
+fn place_without_replacing(tmp: &Path, target: &Path) -> Result<(), WriteError> {
+    match fs::hard_link(tmp, target) {
+        Ok(()) => {
+            fs::remove_file(tmp).map_err(|source| WriteError::Io {
+                path: tmp.to_owned(),
+                source,
+            })?;
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(WriteError::Exists(target.to_owned()))
+        }
+        Err(_) => {
+            if target.exists() {
+                return Err(WriteError::Exists(target.to_owned()));
+            }
+            fs::rename(tmp, target).map_err(|source| WriteError::Io {
+                path: target.to_owned(),
+                source,
+            })
+        }
+    }
+}
+
+/// Flushes a folder's entries to disk, so a rename inside it survives a power cut (Unix only;
+/// Windows has no such call and makes renames durable itself).
+fn sync_folder(folder: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(folder)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _unused = folder;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn writes_the_whole_file_and_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        let w = write_bytes_atomic(&p, Overwrite::Refuse, b"abc").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"abc");
+        assert_eq!(w.bytes, 3);
+        assert_eq!(
+            w.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn refuses_to_replace_unless_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        fs::write(&p, b"old").unwrap();
+        let e = write_bytes_atomic(&p, Overwrite::Refuse, b"new").unwrap_err();
+        assert!(matches!(e, WriteError::Exists(_)));
+        assert!(e.to_string().contains("--force"));
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        write_bytes_atomic(&p, Overwrite::Replace, b"new").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        let e = write_atomic(&p, Overwrite::Refuse, |w| {
+            w.write_all(b"half").map_err(|e| e.to_string())?;
+            Err("mapping missing".to_owned())
+        })
+        .unwrap_err();
+        assert!(matches!(e, WriteError::Content(_)));
+        assert!(!p.exists());
+        assert!(leftovers(dir.path()).is_empty());
+    }
+}

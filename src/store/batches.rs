@@ -1,0 +1,457 @@
+//! Export batches: which requests left the workstation in which file, recorded so that the same
+//! file can be made again byte for byte, and every export is audited.
+//!
+//! The store does not know the export formats: it records the format word, the profile TOML and
+//! the options as the shell gives them, and hands the chosen requests to a closure that writes
+//! the file, all inside one write transaction. So the batch number is never taken twice, and a
+//! batch is recorded only if its file was written.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use uuid::Uuid;
+
+use super::rows::{events_of, ms_to_time, parse_uuid};
+use super::{Store, StoreError};
+use crate::domain::event::RequestState;
+use crate::domain::request::Priority;
+use crate::domain::status::Status;
+
+/// Which requests an export takes. The default: every request not yet in any batch whose status
+/// still needs re-entry (logged, sent or received).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportSelection {
+    /// Empty: logged, sent and received (cancelled, rejected and re-entered requests need no
+    /// re-entry). Give statuses to choose exactly.
+    pub statuses: Vec<Status>,
+    pub ward: Option<String>,
+    /// Empty: any priority.
+    pub priorities: Vec<Priority>,
+    /// Collected at or after this instant.
+    pub collected_from: Option<DateTime<Utc>>,
+    /// Collected before this instant.
+    pub collected_before: Option<DateTime<Utc>>,
+    /// Include requests already in an earlier batch.
+    pub include_exported: bool,
+}
+
+/// The statuses exported when none is chosen: requests that still have to be typed in.
+pub const DEFAULT_EXPORT_STATUSES: [Status; 3] = [Status::Logged, Status::Sent, Status::Received];
+
+/// The writer options of a batch, stored with it so a re-run writes the same bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportOptions {
+    /// CSV: one row per test instead of one per request.
+    pub per_test: bool,
+    /// CSV: start with a UTF-8 byte-order mark so Excel reads accents.
+    pub excel_bom: bool,
+    /// HL7: wrap each message in MLLP framing.
+    pub mllp: bool,
+}
+
+/// What the shell tells the store about an export it is about to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSpec {
+    /// The format's stable word (`csv`, `hl7-oml`, `hl7-orm`, `fhir`).
+    pub format: String,
+    pub profile_name: String,
+    /// The whole profile, so a re-run uses exactly the same mappings.
+    pub profile_toml: String,
+    pub options: ExportOptions,
+    /// The time written into the file.
+    pub generated_at: DateTime<Utc>,
+    pub user: String,
+}
+
+/// The number and identifier given to a batch before its file is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub number: i64,
+    /// `SITE-WS-B000012`: unique across workstations, written into the file and its name.
+    pub batch_id: String,
+}
+
+/// The file a batch was written to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchFile {
+    /// The name only (no folder): it never holds patient data.
+    pub file_name: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A recorded batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRecord {
+    pub number: i64,
+    pub batch_id: String,
+    pub format: String,
+    pub profile_name: String,
+    pub profile_toml: String,
+    pub options: ExportOptions,
+    pub selection: ExportSelection,
+    pub generated_at: DateTime<Utc>,
+    pub workstation: String,
+    pub user: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub request_count: u64,
+}
+
+/// Builds a batch identifier from its parts.
+pub fn batch_id_text(site: &str, workstation: &str, number: i64) -> String {
+    format!("{site}-{workstation}-B{number:06}")
+}
+
+impl ExportSelection {
+    fn to_sql(&self) -> (String, Vec<Value>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let statuses: &[Status] = if self.statuses.is_empty() {
+            &DEFAULT_EXPORT_STATUSES
+        } else {
+            &self.statuses
+        };
+        clauses.push(format!(
+            "status IN ({})",
+            vec!["?"; statuses.len()].join(", ")
+        ));
+        params.extend(statuses.iter().map(|s| Value::Text(s.word().into())));
+        if !self.priorities.is_empty() {
+            clauses.push(format!(
+                "priority IN ({})",
+                vec!["?"; self.priorities.len()].join(", ")
+            ));
+            params.extend(self.priorities.iter().map(|p| Value::Text(p.word().into())));
+        }
+        if let Some(w) = &self.ward {
+            clauses.push("ward = ?".into());
+            params.push(Value::Text(w.clone()));
+        }
+        if let Some(t) = self.collected_from {
+            clauses.push("collected_ms >= ?".into());
+            params.push(Value::Integer(t.timestamp_millis()));
+        }
+        if let Some(t) = self.collected_before {
+            clauses.push("collected_ms < ?".into());
+            params.push(Value::Integer(t.timestamp_millis()));
+        }
+        if !self.include_exported {
+            clauses.push(
+                "NOT EXISTS (SELECT 1 FROM export_batch_requests b WHERE b.request_uuid = requests.uuid)"
+                    .into(),
+            );
+        }
+        (format!("WHERE {}", clauses.join(" AND ")), params)
+    }
+}
+
+/// The start of a UTC day, for date filters typed as YYYY-MM-DD.
+pub fn day_start_utc(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+fn selected_states(
+    conn: &Connection,
+    selection: &ExportSelection,
+) -> Result<Vec<RequestState>, StoreError> {
+    let (where_sql, params) = selection.to_sql();
+    // File order: by downtime ID, which is how the lab reads the paper forms back.
+    let sql = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id");
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let json: String = r.get("state")?;
+        out.push(serde_json::from_str(&json)?);
+    }
+    Ok(out)
+}
+
+fn batch_from_row(r: &Row<'_>) -> Result<BatchRecord, StoreError> {
+    let options: String = r.get("options")?;
+    let selection: String = r.get("selection")?;
+    Ok(BatchRecord {
+        number: r.get("number")?,
+        batch_id: r.get("batch_id")?,
+        format: r.get("format")?,
+        profile_name: r.get("profile_name")?,
+        profile_toml: r.get("profile_toml")?,
+        options: serde_json::from_str(&options)?,
+        selection: serde_json::from_str(&selection)?,
+        generated_at: ms_to_time(r.get("generated_ms")?)?,
+        workstation: r.get("workstation")?,
+        user: r.get("user_name")?,
+        file_name: r.get("file_name")?,
+        sha256: r.get("sha256")?,
+        bytes: r.get::<_, i64>("bytes")?.try_into().unwrap_or_default(),
+        request_count: r
+            .get::<_, i64>("request_count")?
+            .try_into()
+            .unwrap_or_default(),
+    })
+}
+
+const BATCH_COLUMNS: &str = "number, batch_id, format, profile_name, profile_toml, options,
+    selection, generated_ms, workstation, user_name, file_name, sha256, bytes, request_count";
+
+impl Store {
+    /// The requests an export with `selection` would take now, in file order.
+    pub fn export_candidates(
+        &self,
+        selection: &ExportSelection,
+    ) -> Result<Vec<RequestState>, StoreError> {
+        selected_states(&self.conn, selection)
+    }
+
+    /// Exports one batch: in one write transaction, takes the next batch number, selects the
+    /// requests, calls `write` to write the file, then records the batch, its requests (each
+    /// with its last event) and the export in the log. If `write` fails nothing is recorded; if
+    /// no request matches, `write` is still called with none (the shell decides whether an
+    /// empty file is useful).
+    pub fn export_batch<E: From<StoreError>>(
+        &mut self,
+        selection: &ExportSelection,
+        spec: &BatchSpec,
+        write: impl FnOnce(&BatchHeader, &[RequestState]) -> Result<BatchFile, E>,
+    ) -> Result<BatchRecord, E> {
+        let setup = self.require_setup()?;
+        let mut failure: Option<E> = None;
+        let result = self.write(|tx| {
+            let number: i64 = tx.query_row(
+                "SELECT coalesce(max(number), 0) + 1 FROM export_batches",
+                [],
+                |r| r.get(0),
+            )?;
+            let header = BatchHeader {
+                number,
+                batch_id: batch_id_text(setup.site.as_str(), setup.workstation.as_str(), number),
+            };
+            let states = selected_states(tx, selection)?;
+            let file = match write(&header, &states) {
+                Ok(f) => f,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(StoreError::Corrupt(
+                        "the export file was not written".into(),
+                    ));
+                }
+            };
+            let record = BatchRecord {
+                number,
+                batch_id: header.batch_id.clone(),
+                format: spec.format.clone(),
+                profile_name: spec.profile_name.clone(),
+                profile_toml: spec.profile_toml.clone(),
+                options: spec.options,
+                selection: selection.clone(),
+                generated_at: spec.generated_at,
+                workstation: setup.workstation.to_string(),
+                user: spec.user.trim().to_owned(),
+                file_name: file.file_name.clone(),
+                sha256: file.sha256.clone(),
+                bytes: file.bytes,
+                request_count: states.len() as u64,
+            };
+            insert_batch(tx, &record)?;
+            let mut st = tx.prepare(
+                "INSERT INTO export_batch_requests(batch, position, request_uuid, last_event)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (i, s) in states.iter().enumerate() {
+                st.execute(params![
+                    number,
+                    i as i64,
+                    s.request.uuid.to_string(),
+                    s.last_event.to_string()
+                ])?;
+            }
+            log_export(
+                tx,
+                number,
+                "export",
+                spec.generated_at,
+                setup.workstation.as_str(),
+                &record.user,
+                &file,
+            )?;
+            Ok(record)
+        });
+        match (result, failure) {
+            (_, Some(e)) => Err(e),
+            (Ok(r), None) => Ok(r),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// Every batch, newest first.
+    pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {BATCH_COLUMNS} FROM export_batches ORDER BY number DESC"
+        ))?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(batch_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// One batch by number.
+    pub fn batch(&self, number: i64) -> Result<Option<BatchRecord>, StoreError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {BATCH_COLUMNS} FROM export_batches WHERE number = ?1"
+        ))?;
+        let mut rows = st.query([number])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(batch_from_row(r)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Finds a batch by what a person types: its number (`12`), `B000012` or the whole
+    /// identifier (`RXX-W07-B000012`).
+    pub fn find_batch(&self, typed: &str) -> Result<Option<BatchRecord>, StoreError> {
+        let t = typed.trim();
+        let by_id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT number FROM export_batches WHERE batch_id = ?1 COLLATE NOCASE",
+                [t],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(n) = by_id {
+            return self.batch(n);
+        }
+        let digits = t.trim_start_matches(['B', 'b']);
+        match digits.parse::<i64>() {
+            Ok(n) if !digits.is_empty() => self.batch(n),
+            _ => Ok(None),
+        }
+    }
+
+    /// The requests of a batch exactly as they were exported: each rebuilt by folding its
+    /// events up to the one that was last at export time, in file order.
+    pub fn batch_requests(&self, number: i64) -> Result<Vec<RequestState>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT request_uuid, last_event FROM export_batch_requests WHERE batch = ?1
+             ORDER BY position",
+        )?;
+        let items = st
+            .query_map([number], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(items.len());
+        for (uuid, last) in items {
+            let uuid = parse_uuid(&uuid)?;
+            let last = parse_uuid(&last)?;
+            let mut events = events_of(&self.conn, uuid)?;
+            let Some(end) = events.iter().position(|e| e.id == last) else {
+                return Err(StoreError::Corrupt(format!(
+                    "batch {number}: event {last} of request {uuid} is missing"
+                )));
+            };
+            events.truncate(end + 1);
+            out.push(
+                RequestState::fold(&events).map_err(|source| StoreError::Fold { uuid, source })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Records that a batch's file was written again (`export --rerun`).
+    pub fn record_rerun(
+        &mut self,
+        number: i64,
+        file: &BatchFile,
+        user: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let setup = self.require_setup()?;
+        self.write(|tx| {
+            log_export(
+                tx,
+                number,
+                "rerun",
+                at,
+                setup.workstation.as_str(),
+                user.trim(),
+                file,
+            )
+        })
+    }
+
+    /// How many times files with patient data were written (exports and re-runs).
+    pub fn export_log_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM export_log", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Whether a request is in any batch, and the numbers of those batches.
+    pub fn batches_of(&self, uuid: Uuid) -> Result<Vec<i64>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT batch FROM export_batch_requests WHERE request_uuid = ?1 ORDER BY batch",
+        )?;
+        let v = st
+            .query_map([uuid.to_string()], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(v)
+    }
+}
+
+fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO export_batches(number, batch_id, format, profile_name, profile_toml, options,
+            selection, generated_ms, workstation, user_name, file_name, sha256, bytes,
+            request_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            b.number,
+            b.batch_id,
+            b.format,
+            b.profile_name,
+            b.profile_toml,
+            serde_json::to_string(&b.options)?,
+            serde_json::to_string(&b.selection)?,
+            b.generated_at.timestamp_millis(),
+            b.workstation,
+            b.user,
+            b.file_name,
+            b.sha256,
+            i64::try_from(b.bytes).unwrap_or(i64::MAX),
+            i64::try_from(b.request_count).unwrap_or(i64::MAX),
+        ],
+    )?;
+    Ok(())
+}
+
+fn log_export(
+    conn: &Connection,
+    number: i64,
+    action: &str,
+    at: DateTime<Utc>,
+    workstation: &str,
+    user: &str,
+    file: &BatchFile,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO export_log(batch, action, at_ms, workstation, user_name, file_name, sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            number,
+            action,
+            at.timestamp_millis(),
+            workstation,
+            user,
+            file.file_name,
+            file.sha256
+        ],
+    )?;
+    Ok(())
+}
