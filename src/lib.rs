@@ -11,6 +11,10 @@
 //! - [`export`]: re-entry exports (CSV, HL7 v2 OML^O21/ORM^O01, FHIR R4 Bundle) per receiving-LIMS
 //!   profile. Pure, deterministic writers into any `io::Write`: no files, no clock, no egui.
 //! - [`demo`]: synthetic training data (NHS numbers from the 999 test range only).
+//! - [`files`]: atomic file writes (temporary file, fsync, rename, fsync the folder), never over
+//!   an existing file unless asked, with the SHA-256 of what was written.
+//! - [`import`]: requests typed elsewhere, in the CSV export's columns, validated as the form does.
+//! - [`report`]: the close-out report (every issued downtime ID and its final state) as CSV or PDF.
 //! - [`platform`]: what differs by operating system (data directory, network-filesystem check).
 //! - [`cli`]: command-line commands over the same library calls.
 //! - [`ui`]: the egui app, a thin layer that turns clicks into actions run against the store.

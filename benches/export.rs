@@ -1,0 +1,213 @@
+//! Export benchmark: 100,000 requests read from the store and written in each format, against
+//! `sqlite3 -csv` dumping the same rows of the same database in the same run.
+//!
+//! Aims: CSV ≤ 1.5× the sqlite3 dump, HL7 and FHIR ≤ 3×. The set-up installs sqlite3 with
+//! apt-get when it is missing; if it cannot, the baseline is skipped with a note. Ratios are
+//! printed at the end. Run: `cargo bench --bench export` (`STOPGAP_BENCH_ROWS` to change the
+//! count).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, criterion_group};
+use stopgap::domain::downtime_id::Code3;
+use stopgap::domain::status::ALL_STATUSES;
+use stopgap::export::{ALL_FORMATS, CsvOptions, ExportContext, Format, Profile, write_export};
+use stopgap::store::{ExportSelection, Setup, Store};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 4, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn rows() -> usize {
+    std::env::var("STOPGAP_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// A demo database of `n` requests, made once and kept under target/.
+fn database(n: usize) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("export-{n}.db"));
+    if path.exists() {
+        return path;
+    }
+    let tmp = dir.join(format!("export-{n}.db.part"));
+    let _ = std::fs::remove_file(&tmp);
+    let mut store = Store::open(&tmp).unwrap();
+    store
+        .configure(&Setup {
+            site: Code3::site("RXX").unwrap(),
+            workstation: Code3::workstation("B01").unwrap(),
+            wards: vec![],
+        })
+        .unwrap();
+    let catalogue = store.catalogue().unwrap();
+    let demo = stopgap::demo::synthetic_requests(n, 7, now(), &catalogue).unwrap();
+    store
+        .in_transaction(|s| {
+            for d in &demo {
+                s.save_training_request(&d.request, &d.user, d.created_at)?;
+                for (t, at) in &d.transitions {
+                    s.change_status(d.request.uuid, t, &d.user, *at)?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+fn every_request() -> ExportSelection {
+    ExportSelection {
+        statuses: ALL_STATUSES.to_vec(),
+        include_exported: true,
+        ..ExportSelection::default()
+    }
+}
+
+fn export(store: &Store, format: Format) -> u64 {
+    let states = store.export_candidates(&every_request()).unwrap();
+    let ctx = ExportContext {
+        profile: Profile::default_profile(),
+        generated_at: now(),
+        batch_id: "B000001".into(),
+        csv: CsvOptions::default(),
+        mllp: false,
+    };
+    let mut sink = CountingSink(0);
+    write_export(format, &states, &ctx, &mut sink).unwrap();
+    sink.0
+}
+
+struct CountingSink(u64);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// sqlite3 on the PATH, installing it if it is missing and we may.
+fn sqlite3() -> Option<&'static str> {
+    let found = || {
+        Command::new("which")
+            .arg("sqlite3")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if found() {
+        return Some("sqlite3");
+    }
+    eprintln!("sqlite3 is missing: trying apt-get install -y sqlite3");
+    let _ = Command::new("apt-get")
+        .args(["install", "-y", "sqlite3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if found() {
+        Some("sqlite3")
+    } else {
+        eprintln!("NOTE: sqlite3 could not be installed: the baseline is skipped");
+        None
+    }
+}
+
+/// The baseline: sqlite3 dumping every request row (all columns, including the state JSON).
+fn dump(bin: &str, db: &Path) {
+    let st = Command::new(bin)
+        .arg("-csv")
+        .arg("-readonly")
+        .arg(db)
+        .arg("SELECT * FROM requests ORDER BY downtime_id")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn median(mut f: impl FnMut(), runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn bench_export(c: &mut Criterion) {
+    let n = rows();
+    let db = database(n);
+    let store = Store::open(&db).unwrap();
+    let sqlite = sqlite3();
+    let mut group = c.benchmark_group(format!("export_{n}"));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    if let Some(bin) = sqlite {
+        group.bench_function("sqlite3_csv_baseline", |b| b.iter(|| dump(bin, &db)));
+    }
+    for format in ALL_FORMATS {
+        group.bench_function(format.word(), |b| b.iter(|| export(&store, format)));
+    }
+    group.finish();
+
+    println!("\nExport of {n} requests (median of 3, same run):");
+    let base = sqlite.map(|bin| median(|| dump(bin, &db), 3));
+    if let Some(b) = base {
+        println!("  sqlite3 -csv baseline: {:.2} s", b.as_secs_f64());
+    }
+    for format in ALL_FORMATS {
+        let mut bytes = 0;
+        let t = median(|| bytes = export(&store, format), 3);
+        let aim = match format {
+            Format::Csv => 1.5,
+            Format::Hl7Oml | Format::Hl7Orm | Format::Fhir => 3.0,
+        };
+        match base {
+            Some(b) => println!(
+                "  {:<8} {:.2} s, {:.1} MB, {:.2}x baseline (aim <= {aim}x)",
+                format.word(),
+                t.as_secs_f64(),
+                bytes as f64 / 1e6,
+                t.as_secs_f64() / b.as_secs_f64()
+            ),
+            None => println!(
+                "  {:<8} {:.2} s, {:.1} MB (no baseline)",
+                format.word(),
+                t.as_secs_f64(),
+                bytes as f64 / 1e6
+            ),
+        }
+    }
+}
+
+criterion_group!(benches, bench_export);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
