@@ -216,8 +216,6 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    // Events store whole milliseconds; a finer `now` would make a state differ from its history.
-    let now = chrono::SubsecRound::trunc_subsecs(now, 3);
     let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
     match command {
         Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),

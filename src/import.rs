@@ -23,7 +23,7 @@
 
 use std::io::Read;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::catalogue::Catalogue;
@@ -280,8 +280,6 @@ pub fn import_requests(
     user: &str,
     now: DateTime<Utc>,
 ) -> Result<Imported, ImportError> {
-    // Stored times are whole milliseconds: keep each state equal to the fold of its events.
-    let now = now.trunc_subsecs(3);
     let catalogue = store.catalogue()?;
     let requests = parse_requests(input, now, &catalogue)?;
     let saved = store.in_transaction(|s| {

@@ -301,7 +301,7 @@ fn hl7_shape_matches_the_worked_examples() {
     let oml = export(Format::Hl7Oml, &[state(3, &["FBC", "UE"])], &c);
     let oml = messages(&oml);
     let ours = parse(&oml[0]);
-    let example = parse(&oml_example);
+    let example = parse(oml_example);
     assert_eq!(shape(&ours), shape(&example));
     // NTEs come straight after an OBR or another NTE, as in the example.
     let n = names(&ours);
@@ -312,7 +312,7 @@ fn hl7_shape_matches_the_worked_examples() {
     }
     let orm = export(Format::Hl7Orm, &[state(4, &["COAG"])], &c);
     let orm = messages(&orm);
-    assert_eq!(shape(&parse(&orm[0])), shape(&parse(&orm_example)));
+    assert_eq!(shape(&parse(&orm[0])), shape(&parse(orm_example)));
 }
 
 #[test]

@@ -496,3 +496,20 @@ fn look_ups_use_indexes_not_a_scan_of_every_request() {
     }
 }
 
+#[test]
+fn a_clock_finer_than_a_millisecond_keeps_state_equal_to_history() {
+    let (_dir, mut store) = temp_store();
+    let fine = now() + chrono::Duration::nanoseconds(123_456_789);
+    let r = request(1);
+    store.save_request(&r, "A", fine).unwrap();
+    store
+        .change_status(
+            r.uuid,
+            &Transition::Sent,
+            "A",
+            fine + chrono::Duration::nanoseconds(1),
+        )
+        .unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}

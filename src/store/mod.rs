@@ -126,6 +126,12 @@ pub struct Store {
     write_depth: u32,
 }
 
+/// Event times are stored as whole milliseconds (`at_ms`); an event is built with its time already
+/// cut to that precision, so the cached state always equals the fold of the stored events.
+fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(t, 3)
+}
+
 /// Required pragmas, read back after they are set.
 const BUSY_TIMEOUT_MS: i64 = 5000;
 
@@ -372,7 +378,7 @@ impl Store {
                 workstation: setup.workstation.clone(),
                 user: user.trim().to_owned(),
             },
-            at: now,
+            at: stored_time(now),
             kind: EventKind::Created {
                 downtime_id: downtime_id.clone(),
                 request: Box::new(request.clone()),
@@ -417,7 +423,7 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                at: now,
+                at: stored_time(now),
                 kind: EventKind::StatusChanged {
                     transition: transition.clone(),
                 },

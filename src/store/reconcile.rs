@@ -353,8 +353,6 @@ impl Store {
             accession: accession.to_owned(),
             ..ReconcileRow::default()
         };
-        // Stored times are whole milliseconds: keep the state equal to the fold of its events.
-        let at = at.trunc_subsecs(3);
         let checked = check_row(&self.conn, &row, at)?;
         match (checked.outcome, checked.state) {
             (RowOutcome::Invalid(problems), _) => Err(ReconcileError::Refused(problems)),
@@ -383,7 +381,6 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<ReconcileReport, StoreError> {
-        let now = now.trunc_subsecs(3);
         self.in_transaction(|store| {
             let mut checked = Vec::with_capacity(rows.len());
             for row in rows {
