@@ -39,7 +39,7 @@ if command -v zip >/dev/null; then
 elif command -v python3 >/dev/null; then
     (cd dist && python3 -m zipfile -c "${name}.zip" "$name")
 else
-    echo "package-windows.sh: needs zip or python3 to make the zip (Debian: apt-get install zip)" >&2
+    echo "package-windows.sh: needs zip or python3 (Debian: apt-get install zip)" >&2
     exit 1
 fi
 

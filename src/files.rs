@@ -5,7 +5,7 @@
 //! cut. A reader therefore sees either no file or the whole file, never half of one. If anything
 //! fails, the temporary file is removed.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,10 @@ pub enum WriteError {
     Exists(PathBuf),
     #[error("{path} has no file name")]
     NoFileName { path: PathBuf },
+    /// A name Windows cannot hold (CON, NUL, `a?b`, ...), refused on every platform so a file
+    /// made on Linux can always be copied to a ward PC.
+    #[error("{0}")]
+    BadName(#[from] crate::platform::PathError),
     #[error("could not write {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// The content could not be produced; nothing was written.
@@ -123,6 +127,7 @@ pub fn write_atomic<E: std::fmt::Display>(
         let path = path.to_owned();
         move |source| WriteError::Io { path, source }
     };
+    crate::platform::check_export_path(target)?;
     let name = target
         .file_name()
         .ok_or_else(|| WriteError::NoFileName {
@@ -210,7 +215,7 @@ fn place_without_replacing(tmp: &Path, target: &Path) -> Result<(), WriteError> 
 fn sync_folder(folder: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        File::open(folder)?.sync_all()
+        fs::File::open(folder)?.sync_all()
     }
     #[cfg(not(unix))]
     {

@@ -10,6 +10,8 @@
 //!   events in one transaction, queries, verification.
 //! - [`export`]: re-entry exports (CSV, HL7 v2 OML^O21/ORM^O01, FHIR R4 Bundle) per receiving-LIMS
 //!   profile. Pure, deterministic writers into any `io::Write`: no files, no clock, no egui.
+//! - [`backlog`]: after recovery: export a batch to a file and record it, reproduce a batch,
+//!   write the close-out report. Shared by the command line and the app; `now` is a parameter.
 //! - [`demo`]: synthetic training data (NHS numbers from the 999 test range only).
 //! - [`files`]: atomic file writes (temporary file, fsync, rename, fsync the folder), never over
 //!   an existing file unless asked, with the SHA-256 of what was written.
@@ -23,6 +25,7 @@
 //! `ui`, `cli` and `main` reads the clock; every change to a request is an event committed in the
 //! same transaction as the state it changes; clinical rows are never deleted.
 
+pub mod backlog;
 pub mod cli;
 pub mod demo;
 pub mod domain;

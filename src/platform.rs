@@ -97,7 +97,8 @@ fn nearest_existing_canonical(path: &Path) -> Option<PathBuf> {
 }
 
 /// The advice that ends every network warning.
-const KEEP_IT_LOCAL: &str = "SQLite cannot guarantee that saves survive a crash there; keep the database on this PC's own disk";
+const KEEP_IT_LOCAL: &str = "SQLite cannot guarantee that saves survive a crash there; keep the \
+                             database on this PC's own disk";
 
 fn network_warning(what: &str) -> String {
     format!("is on a network filesystem ({what}): {KEEP_IT_LOCAL}")

@@ -1,19 +1,18 @@
 //! The re-entry commands: export, batches, reconcile, close-out, import.
 
-use std::cell::RefCell;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Days, Local, NaiveDate, TimeZone, Utc};
 
 use super::{ExportArgs, Outcome, rfc3339};
-use crate::export::{CsvOptions, ExportContext, Format, Profile, check_mappings, write_export};
-use crate::files::{Overwrite, Written, write_atomic};
-use crate::report::{ReportFormat, close_out_pdf, summary_line, verdict, write_close_out_csv};
-use crate::store::{
-    BatchFile, BatchRecord, BatchSpec, ExportOptions, ExportSelection, Store, read_reconcile_csv,
+use crate::backlog::{
+    BacklogError, ExportJob, close_out_to, export_to, file_name_of, load_profile, reproduce,
 };
+use crate::files::Overwrite;
+use crate::report::{summary_line, verdict};
+use crate::store::{BatchFile, ExportOptions, ExportSelection, Store, read_reconcile_csv};
 
 fn overwrite(force: bool) -> Overwrite {
     if force {
@@ -30,49 +29,6 @@ fn local_day_start(d: NaiveDate) -> Result<DateTime<Utc>> {
         .earliest()
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| anyhow!("{d} has no midnight in this time zone"))
-}
-
-/// `--out`: a folder gets the automatic name; anything else is the file path itself.
-fn target_path(out: &Path, automatic_name: &str) -> Result<PathBuf> {
-    if out.is_dir() {
-        return Ok(out.join(automatic_name));
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.is_dir()
-    {
-        bail!(
-            "--out {}: the folder {} does not exist",
-            out.display(),
-            parent.display()
-        );
-    }
-    Ok(out.to_owned())
-}
-
-fn file_name_of(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// The automatic file name: no patient data, only the batch and the format.
-pub fn export_file_name(batch_id: &str, format: Format) -> String {
-    format!(
-        "stopgap-{batch_id}-{}.{}",
-        format.word(),
-        format.file_extension()
-    )
-}
-
-fn load_profile(path: Option<&Path>) -> Result<Profile> {
-    match path {
-        None => Ok(Profile::default_profile()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading the export profile {}", p.display()))?;
-            Profile::from_toml(&text).with_context(|| format!("export profile {}", p.display()))
-        }
-    }
 }
 
 pub(super) fn export(
@@ -105,84 +61,38 @@ pub(super) fn export(
         excel_bom: args.excel,
         mllp: args.mllp,
     };
-    let spec = BatchSpec {
-        format: format.word().to_owned(),
-        profile_name: profile.name().to_owned(),
-        profile_toml: profile.to_toml(),
+    let job = ExportJob {
+        selection,
+        format,
+        profile,
         options,
-        generated_at: now,
-        user: user.clone(),
+        user,
+        out: args.out.clone(),
+        overwrite: overwrite(args.force),
     };
-    let written: RefCell<Option<Written>> = RefCell::new(None);
-    let nothing = RefCell::new(false);
-    let result = store.export_batch(&selection, &spec, |header, states| -> Result<BatchFile> {
-        if states.is_empty() {
-            *nothing.borrow_mut() = true;
-            bail!("nothing to export");
-        }
-        // Every test must be mapped before a file is written.
-        check_mappings(format, states, &profile)?;
-        let ctx = ExportContext {
-            profile: profile.clone(),
-            generated_at: now,
-            batch_id: short_batch_id(header.number),
-            csv: CsvOptions {
-                per_test: options.per_test,
-                excel_bom: options.excel_bom,
-            },
-            mllp: options.mllp,
-        };
-        let target = target_path(&args.out, &export_file_name(&header.batch_id, format))?;
-        let w = write_atomic(&target, overwrite(args.force), |w| {
-            write_export(format, states, &ctx, w)
-        })?;
-        let file = BatchFile {
-            file_name: file_name_of(&w.path),
-            sha256: w.sha256.clone(),
-            bytes: w.bytes,
-        };
-        *written.borrow_mut() = Some(w);
-        Ok(file)
-    });
-    let record = match result {
-        Ok(r) => r,
-        Err(_) if *nothing.borrow() => {
+    let exported = match export_to(store, &job, now) {
+        Ok(e) => e,
+        Err(BacklogError::NothingToExport) => {
             writeln!(
                 out,
                 "No requests match (already-exported requests are left out unless --all): nothing was exported."
             )?;
             return Ok(Outcome::Success);
         }
-        Err(e) => {
-            // The file was written but the batch could not be recorded: remove the file, so
-            // nothing leaves the workstation without its audit record.
-            if let Some(w) = written.borrow().as_ref() {
-                std::fs::remove_file(&w.path).with_context(|| {
-                    format!(
-                        "{e:#}; and the unrecorded export {} could not be removed: delete it",
-                        w.path.display()
-                    )
-                })?;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(e.into()),
     };
-    let path = written
-        .borrow()
-        .as_ref()
-        .map(|w| w.path.display().to_string())
-        .unwrap_or_default();
+    let record = &exported.record;
     writeln!(
         out,
-        "Exported batch {} ({} requests, {}) to {path}\n  {} bytes, SHA-256 {}",
-        record.batch_id, record.request_count, record.format, record.bytes, record.sha256
+        "Exported batch {} ({} requests, {}) to {}\n  {} bytes, SHA-256 {}",
+        record.batch_id,
+        record.request_count,
+        record.format,
+        exported.path.display(),
+        record.bytes,
+        record.sha256
     )?;
     Ok(Outcome::Success)
-}
-
-/// The batch identifier written inside files: `B000012`.
-fn short_batch_id(number: i64) -> String {
-    format!("B{number:06}")
 }
 
 pub(super) fn rerun(
@@ -227,38 +137,6 @@ pub(super) fn rerun(
         )?;
         Ok(Outcome::Problems)
     }
-}
-
-/// Writes a recorded batch again, from the requests as they were at export time.
-pub fn reproduce(
-    store: &Store,
-    record: &BatchRecord,
-    out: &Path,
-    overwrite: Overwrite,
-) -> Result<(PathBuf, Written)> {
-    let format: Format = record
-        .format
-        .parse()
-        .map_err(|e: crate::export::UnknownFormat| anyhow!("batch {}: {e}", record.batch_id))?;
-    let profile = Profile::from_toml(&record.profile_toml)
-        .with_context(|| format!("the profile stored with batch {}", record.batch_id))?;
-    let states = store.batch_requests(record.number)?;
-    let ctx = ExportContext {
-        profile,
-        generated_at: record.generated_at,
-        batch_id: short_batch_id(record.number),
-        csv: CsvOptions {
-            per_test: record.options.per_test,
-            excel_bom: record.options.excel_bom,
-        },
-        mllp: record.options.mllp,
-    };
-    check_mappings(format, &states, &ctx.profile)?;
-    let target = target_path(out, &record.file_name)?;
-    let w = write_atomic(&target, overwrite, |w| {
-        write_export(format, &states, &ctx, w)
-    })?;
-    Ok((target, w))
 }
 
 pub(super) fn batches(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
@@ -329,25 +207,7 @@ pub(super) fn close_out(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let format = ReportFormat::from_path(file).ok_or_else(|| {
-        anyhow!(
-            "--out {}: the report file must end .pdf or .csv",
-            file.display()
-        )
-    })?;
-    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.is_dir()
-    {
-        bail!("--out {}: the folder does not exist", file.display());
-    }
-    let c = store.close_out()?;
-    let w = match format {
-        ReportFormat::Csv => write_atomic(file, overwrite(force), |w| write_close_out_csv(&c, w))?,
-        ReportFormat::Pdf => {
-            let bytes = close_out_pdf(&c, now);
-            write_atomic(file, overwrite(force), |w| w.write_all(&bytes))?
-        }
-    };
+    let (c, w) = close_out_to(store, file, now, overwrite(force))?;
     writeln!(out, "{}", verdict(&c))?;
     writeln!(out, "{}.", summary_line(&c))?;
     for ws in &c.workstations {

@@ -10,7 +10,7 @@
 
 use crate::domain::event::RequestState;
 
-use super::{ExportContext, ExportError, rfc3339};
+use super::{ExportContext, ExportError, four_digit_year, push_date, rfc3339};
 
 /// Columns of the one-row-per-request CSV, in order. Values:
 /// `downtime_id` canonical (13 characters, no dashes); `status`, `priority`, `sex` as their stable
@@ -120,61 +120,108 @@ pub(crate) fn write(
         CSV_COLUMNS
     };
     w.write_record(header)?;
+    let mut codes = String::new();
     for r in requests {
+        let cells = Cells::of(r);
         if ctx.csv.per_test {
             for t in &r.request.tests {
-                let row = row(r, &t.code, Some(&t.name));
-                w.write_record(row.iter().map(|c| neutralise(c).into_owned()))?;
+                cells.write(&mut w, &t.code, Some(&t.name))?;
             }
         } else {
-            let codes = r.request.test_codes().join(";");
-            let row = row(r, &codes, None);
-            w.write_record(row.iter().map(|c| neutralise(c).into_owned()))?;
+            codes.clear();
+            for (i, t) in r.request.tests.iter().enumerate() {
+                if i > 0 {
+                    codes.push(';');
+                }
+                codes.push_str(&t.code);
+            }
+            cells.write(&mut w, &codes, None)?;
         }
     }
     w.flush()?;
     Ok(())
 }
 
-/// One row's cells in column order; `test_name` only in per-test mode.
-fn row(r: &RequestState, tests: &str, test_name: Option<&str>) -> Vec<String> {
-    let q = &r.request;
-    let p = &q.patient;
-    let mut cells = vec![
-        r.downtime_id.canonical(),
-        r.status.word().to_owned(),
-        q.priority.word().to_owned(),
-        p.nhs_number.map(|n| n.digits()).unwrap_or_default(),
-        p.mrn.clone().unwrap_or_default(),
-        p.emergency_number.clone().unwrap_or_default(),
-        p.surname.clone(),
-        p.forename.clone(),
-        p.dob
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        p.sex.word().to_owned(),
-        q.ward.clone(),
-        q.consultant.clone(),
-        q.requester.clone(),
-        q.requester_contact.clone(),
-        tests.to_owned(),
-    ];
-    if let Some(name) = test_name {
-        cells.push(name.to_owned());
+/// The cells of a request that are not text as typed, worked out once per request.
+struct Cells<'a> {
+    r: &'a RequestState,
+    downtime_id: String,
+    nhs_number: String,
+    dob: String,
+    collected_at: String,
+    created_at: String,
+    uuid: String,
+}
+
+impl<'a> Cells<'a> {
+    fn of(r: &'a RequestState) -> Self {
+        let q = &r.request;
+        let p = &q.patient;
+        let mut dob = String::new();
+        if let Some(d) = p.dob {
+            if four_digit_year(d).is_some() {
+                push_date(&mut dob, d, "-");
+            } else {
+                dob = d.format("%Y-%m-%d").to_string();
+            }
+        }
+        Self {
+            r,
+            downtime_id: r.downtime_id.canonical(),
+            nhs_number: p.nhs_number.map(|n| n.digits()).unwrap_or_default(),
+            dob,
+            collected_at: rfc3339(q.collected_at),
+            created_at: rfc3339(r.created_at),
+            uuid: q.uuid.to_string(),
+        }
     }
-    cells.extend([
-        rfc3339(q.collected_at),
-        q.collected_by.clone(),
-        q.clinical_details.clone(),
-        q.notes.clone(),
-        rfc3339(r.created_at),
-        r.created_by.user.clone(),
-        r.created_by.workstation.as_str().to_owned(),
-        r.accession.clone().unwrap_or_default(),
-        r.reason.clone().unwrap_or_default(),
-        q.uuid.to_string(),
-    ]);
-    cells
+
+    /// Writes one row, its cells in column order and neutralised; `test_name` only in per-test
+    /// mode.
+    fn write<W: std::io::Write>(
+        &self,
+        w: &mut ::csv::Writer<W>,
+        tests: &str,
+        test_name: Option<&str>,
+    ) -> Result<(), ExportError> {
+        let r = self.r;
+        let q = &r.request;
+        let p = &q.patient;
+        let head = [
+            self.downtime_id.as_str(),
+            r.status.word(),
+            q.priority.word(),
+            &self.nhs_number,
+            p.mrn.as_deref().unwrap_or_default(),
+            p.emergency_number.as_deref().unwrap_or_default(),
+            &p.surname,
+            &p.forename,
+            &self.dob,
+            p.sex.word(),
+            &q.ward,
+            &q.consultant,
+            &q.requester,
+            &q.requester_contact,
+            tests,
+        ];
+        let tail = [
+            self.collected_at.as_str(),
+            &q.collected_by,
+            &q.clinical_details,
+            &q.notes,
+            &self.created_at,
+            &r.created_by.user,
+            r.created_by.workstation.as_str(),
+            r.accession.as_deref().unwrap_or_default(),
+            r.reason.as_deref().unwrap_or_default(),
+            &self.uuid,
+        ];
+        for cell in head.into_iter().chain(test_name).chain(tail) {
+            w.write_field(neutralise(cell).as_bytes())?;
+        }
+        w.write_record(None::<&[u8]>)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -15,17 +15,29 @@
 //!   (the reason is in a note). Clinical details are `reasonCode.text` exactly as typed and the
 //!   first note; notes, consultant and the requester's contact follow as notes.
 
+//!
+//! The Bundle is streamed: each entry is serialised on its own and written straight out, so memory
+//! stays that of one request however many are exported. The resources are typed structs whose
+//! fields are declared in alphabetical order, the order the Bundle has always been written in.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+
+use chrono::NaiveDate;
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::domain::catalogue::tubes_in_draw_order;
 use crate::domain::event::RequestState;
+use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{Patient, Sex};
 use crate::domain::status::Status;
 
-use super::hl7::{placer_number, specimen_snomed, tube_description};
+use super::hl7::{specimen_snomed, tube_description};
 use super::profile::Profile;
-use super::{ExportContext, ExportError, rfc3339};
+use super::{ExportContext, ExportError, mapping_index, rfc3339};
 
 /// The NHS number identifier system (NHS England).
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
@@ -62,109 +74,340 @@ fn specimen_status(s: Status) -> &'static str {
     }
 }
 
-fn patient_entry(p: &Patient, url: &str, profile: &Profile) -> Value {
-    let f = &profile.fhir;
-    let mut identifiers = Vec::new();
-    if let Some(nhs) = p.nhs_number {
-        identifiers.push(json!({"system": NHS_NUMBER_SYSTEM, "value": nhs.digits()}));
-    }
-    if let Some(mrn) = &p.mrn {
-        identifiers.push(json!({"system": f.hospital_number_system, "value": mrn}));
-    }
-    if let Some(ae) = &p.emergency_number {
-        identifiers.push(json!({"system": f.emergency_number_system, "value": ae}));
-    }
-    let mut name = json!({"use": "official", "family": p.surname});
-    if !p.forename.is_empty() {
-        name["given"] = json!([p.forename]);
-    }
-    let mut patient = json!({
-        "resourceType": "Patient",
-        "identifier": identifiers,
-        "name": [name],
-        "gender": gender(p.sex),
-    });
-    if let Some(dob) = p.dob {
-        patient["birthDate"] = json!(dob.format("%Y-%m-%d").to_string());
-    }
-    let mut request = json!({"method": "POST", "url": "Patient"});
-    if let Some(nhs) = p.nhs_number {
-        request["ifNoneExist"] = json!(format!("identifier={NHS_NUMBER_SYSTEM}|{}", nhs.digits()));
-    } else if let Some(mrn) = &p.mrn {
-        request["ifNoneExist"] = json!(format!("identifier={}|{mrn}", f.hospital_number_system));
-    }
-    json!({"fullUrl": url, "resource": patient, "request": request})
+// The JSON shapes. Every struct declares its fields in alphabetical order: that is the order the
+// Bundle has always been written in (a `serde_json::Map` sorts its keys), and a re-export of an
+// old batch must reproduce its bytes.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry<R> {
+    full_url: String,
+    request: EntryRequest,
+    resource: R,
 }
 
-/// The Bundle for `requests`.
-pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    if_none_exist: Option<String>,
+    method: &'static str,
+    url: &'static str,
+}
+
+impl EntryRequest {
+    fn post(url: &'static str) -> Self {
+        Self {
+            if_none_exist: None,
+            method: "POST",
+            url,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    system: &'a str,
+    value: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+struct TypedIdentifier<'a> {
+    system: &'a str,
+    r#type: Concept<'a>,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct Coding<'a> {
+    code: &'a str,
+    display: &'a str,
+    system: &'a str,
+}
+
+/// A CodeableConcept with one coding and no text.
+#[derive(Serialize)]
+struct Concept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Text<'a> {
+    text: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+struct Reference<'a> {
+    reference: &'a str,
+}
+
+#[derive(Serialize)]
+struct Display<'a> {
+    display: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PatientResource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    birth_date: Option<String>,
+    gender: &'static str,
+    identifier: Vec<Identifier<'a>>,
+    name: [HumanName<'a>; 1],
+    resource_type: &'static str,
+}
+
+#[derive(Serialize)]
+struct HumanName<'a> {
+    family: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given: Option<[&'a str; 1]>,
+    r#use: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpecimenResource<'a> {
+    collection: Collection<'a>,
+    container: [Container; 1],
+    identifier: [Identifier<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<[Text<'static>; 1]>,
+    request: Vec<Reference<'a>>,
+    resource_type: &'static str,
+    status: &'static str,
+    subject: Reference<'a>,
+    r#type: SpecimenType<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Collection<'a> {
+    collected_date_time: &'a str,
+    collector: Display<'a>,
+}
+
+#[derive(Serialize)]
+struct Container {
+    r#type: Text<'static>,
+}
+
+#[derive(Serialize)]
+struct SpecimenType<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coding: Option<[Coding<'a>; 1]>,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceRequestResource<'a> {
+    authored_on: &'a str,
+    category: [Concept<'a>; 1],
+    code: TestCode<'a>,
+    identifier: Vec<TypedIdentifier<'a>>,
+    intent: &'static str,
+    location_code: [Text<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a [Text<'a>]>,
+    priority: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_code: Option<[Text<'a>; 1]>,
+    requester: Display<'a>,
+    requisition: Identifier<'a>,
+    resource_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    specimen: Option<[Reference<'a>; 1]>,
+    status: &'static str,
+    subject: Reference<'a>,
+}
+
+#[derive(Serialize)]
+struct TestCode<'a> {
+    coding: [Coding<'a>; 1],
+    text: &'a str,
+}
+
+/// One entry of the Bundle, whichever resource it holds.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum AnyEntry<'a> {
+    Patient(Entry<PatientResource<'a>>),
+    Specimen(Entry<SpecimenResource<'a>>),
+    ServiceRequest(Entry<ServiceRequestResource<'a>>),
+}
+
+fn patient_entry<'a>(p: &'a Patient, url: &str, profile: &'a Profile) -> AnyEntry<'a> {
+    let f = &profile.fhir;
+    let mut identifier = Vec::new();
+    if let Some(nhs) = p.nhs_number {
+        identifier.push(Identifier {
+            system: NHS_NUMBER_SYSTEM,
+            value: Cow::Owned(nhs.digits()),
+        });
+    }
+    if let Some(mrn) = &p.mrn {
+        identifier.push(Identifier {
+            system: &f.hospital_number_system,
+            value: Cow::Borrowed(mrn),
+        });
+    }
+    if let Some(ae) = &p.emergency_number {
+        identifier.push(Identifier {
+            system: &f.emergency_number_system,
+            value: Cow::Borrowed(ae),
+        });
+    }
+    let if_none_exist = if let Some(nhs) = p.nhs_number {
+        Some(format!("identifier={NHS_NUMBER_SYSTEM}|{}", nhs.digits()))
+    } else {
+        p.mrn
+            .as_ref()
+            .map(|mrn| format!("identifier={}|{mrn}", f.hospital_number_system))
+    };
+    AnyEntry::Patient(Entry {
+        full_url: url.to_owned(),
+        request: EntryRequest {
+            if_none_exist,
+            method: "POST",
+            url: "Patient",
+        },
+        resource: PatientResource {
+            birth_date: p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+            gender: gender(p.sex),
+            identifier,
+            name: [HumanName {
+                family: &p.surname,
+                given: (!p.forename.is_empty()).then_some([p.forename.as_str()]),
+                r#use: "official",
+            }],
+            resource_type: "Patient",
+        },
+    })
+}
+
+/// What makes two patients the same: every field of [`Patient`], as its `PartialEq` compares.
+type PatientKey<'a> = (
+    &'a str,
+    &'a str,
+    Option<NaiveDate>,
+    Sex,
+    Option<NhsNumber>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn patient_key(p: &Patient) -> PatientKey<'_> {
+    let Patient {
+        surname,
+        forename,
+        dob,
+        sex,
+        nhs_number,
+        mrn,
+        emergency_number,
+    } = p;
+    (
+        surname,
+        forename,
+        *dob,
+        *sex,
+        *nhs_number,
+        mrn.as_deref(),
+        emergency_number.as_deref(),
+    )
+}
+
+/// Hands each entry of the Bundle for `requests` to `emit`, in Bundle order.
+fn entries<E>(
+    requests: &[RequestState],
+    ctx: &ExportContext,
+    mut emit: impl FnMut(&AnyEntry<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let profile = &ctx.profile;
     let f = &profile.fhir;
-    let mut entries = Vec::new();
-    let mut patients: Vec<(&Patient, String)> = Vec::new();
+    let mappings = mapping_index(profile);
+    // The fullUrl of each distinct patient's entry: the first request for a patient makes it.
+    let mut patients: HashMap<PatientKey<'_>, String> = HashMap::new();
 
     for r in requests {
         let q = &r.request;
         let canonical = r.downtime_id.canonical();
-        let patient_url = match patients.iter().find(|(p, _)| *p == &q.patient) {
-            Some((_, url)) => url.clone(),
+        let patient_url = match patients.get(&patient_key(&q.patient)) {
+            Some(url) => url.clone(),
             None => {
                 let url = full_url(&q.uuid, "Patient", 0);
-                entries.push(patient_entry(&q.patient, &url, profile));
-                patients.push((&q.patient, url.clone()));
+                emit(&patient_entry(&q.patient, &url, profile))?;
+                patients.insert(patient_key(&q.patient), url.clone());
                 url
             }
         };
-        let subject = json!({"reference": patient_url});
+        let collected = rfc3339(q.collected_at);
+        let authored = rfc3339(r.created_at);
+        let test_urls: Vec<String> = (0..q.tests.len())
+            .map(|i| full_url(&q.uuid, "ServiceRequest", i))
+            .collect();
+        let test_url = |code: &str| q.tests.iter().position(|t| t.code == code);
 
         let tubes = tubes_in_draw_order(&q.tests);
         let tube_of = |code: &str| tubes.iter().position(|t| t.tests.iter().any(|c| c == code));
-        let test_url = |code: &str| {
-            q.tests
-                .iter()
-                .position(|t| t.code == code)
-                .map(|i| full_url(&q.uuid, "ServiceRequest", i))
-        };
-
         for (i, tube) in tubes.iter().enumerate() {
             let specimen_name = tube
                 .tests
                 .first()
                 .and_then(|code| q.tests.iter().find(|t| &t.code == code))
-                .map(|t| t.specimen.clone())
-                .unwrap_or_default();
-            let mut kind = json!({"text": specimen_name});
-            if let Some((code, display)) = specimen_snomed(&specimen_name) {
-                kind["coding"] = json!([{"system": SNOMED, "code": code, "display": display}]);
-            }
-            let requests: Vec<Value> = tube
+                .map_or("", |t| t.specimen.as_str());
+            let coding = specimen_snomed(specimen_name).map(|(code, display)| {
+                [Coding {
+                    code,
+                    display,
+                    system: SNOMED,
+                }]
+            });
+            let request = tube
                 .tests
                 .iter()
                 .filter_map(|code| test_url(code))
-                .map(|u| json!({"reference": u}))
+                .map(|i| Reference {
+                    reference: &test_urls[i],
+                })
                 .collect();
-            let mut specimen = json!({
-                "resourceType": "Specimen",
-                "identifier": [{"system": f.specimen_system, "value": format!("{canonical}-S{}", i + 1)}],
-                "status": specimen_status(r.status),
-                "type": kind,
-                "subject": subject,
-                "request": requests,
-                "collection": {
-                    "collector": {"display": q.collected_by},
-                    "collectedDateTime": rfc3339(q.collected_at),
+            emit(&AnyEntry::Specimen(Entry {
+                full_url: full_url(&q.uuid, "Specimen", i),
+                request: EntryRequest::post("Specimen"),
+                resource: SpecimenResource {
+                    collection: Collection {
+                        collected_date_time: &collected,
+                        collector: Display {
+                            display: &q.collected_by,
+                        },
+                    },
+                    container: [Container {
+                        r#type: Text {
+                            text: Cow::Owned(tube_description(&tube.tube, &tube.colour)),
+                        },
+                    }],
+                    identifier: [Identifier {
+                        system: &f.specimen_system,
+                        value: Cow::Owned(format!("{canonical}-S{}", i + 1)),
+                    }],
+                    note: tube.transfusion.then_some([Text {
+                        text: Cow::Borrowed(
+                            "Transfusion sample: tube hand-labelled at the bedside.",
+                        ),
+                    }]),
+                    request,
+                    resource_type: "Specimen",
+                    status: specimen_status(r.status),
+                    subject: Reference {
+                        reference: &patient_url,
+                    },
+                    r#type: SpecimenType {
+                        coding,
+                        text: specimen_name,
+                    },
                 },
-                "container": [{"type": {"text": tube_description(&tube.tube, &tube.colour)}}],
-            });
-            if tube.transfusion {
-                specimen["note"] =
-                    json!([{"text": "Transfusion sample: tube hand-labelled at the bedside."}]);
-            }
-            entries.push(json!({
-                "fullUrl": full_url(&q.uuid, "Specimen", i),
-                "resource": specimen,
-                "request": {"method": "POST", "url": "Specimen"},
-            }));
+            }))?;
         }
 
         let priority = f.priority.get(q.priority).code();
@@ -180,80 +423,179 @@ pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
             ),
         ] {
             if !text.is_empty() {
-                notes.push(json!({"text": format!("{label}: {text}")}));
+                notes.push(Text {
+                    text: Cow::Owned(format!("{label}: {text}")),
+                });
             }
         }
+        let specimen_urls: Vec<String> = (0..tubes.len())
+            .map(|i| full_url(&q.uuid, "Specimen", i))
+            .collect();
         for (i, t) in q.tests.iter().enumerate() {
-            let mut identifiers = vec![json!({
-                "type": {"coding": [{"system": V2_0203, "code": "PLAC", "display": "Placer Identifier"}]},
-                "system": f.placer_system,
-                "value": placer_number(r, i),
-            })];
+            let placer = format!("{canonical}-{:02}", i + 1);
+            let mut identifier = vec![TypedIdentifier {
+                system: &f.placer_system,
+                r#type: Concept {
+                    coding: [Coding {
+                        code: "PLAC",
+                        display: "Placer Identifier",
+                        system: V2_0203,
+                    }],
+                },
+                value: &placer,
+            }];
             if let Some(acc) = &r.accession {
-                identifiers.push(json!({
-                    "type": {"coding": [{"system": V2_0203, "code": "FILL", "display": "Filler Identifier"}]},
-                    "system": f.filler_system,
-                    "value": acc,
-                }));
+                identifier.push(TypedIdentifier {
+                    system: &f.filler_system,
+                    r#type: Concept {
+                        coding: [Coding {
+                            code: "FILL",
+                            display: "Filler Identifier",
+                            system: V2_0203,
+                        }],
+                    },
+                    value: acc,
+                });
             }
             // check_mappings has run, so the fallback to our own code is unreachable.
-            let coding = match profile.mapping(&t.code) {
-                Some(m) => json!({
-                    "system": m.fhir_system.as_deref().unwrap_or(&f.test_code_system),
-                    "code": m.lims_code,
-                    "display": m.display,
-                }),
-                None => json!({"system": f.test_code_system, "code": t.code, "display": t.name}),
+            let coding = match mappings.get(t.code.as_str()) {
+                Some(m) => Coding {
+                    code: &m.lims_code,
+                    display: &m.display,
+                    system: m.fhir_system.as_deref().unwrap_or(&f.test_code_system),
+                },
+                None => Coding {
+                    code: &t.code,
+                    display: &t.name,
+                    system: &f.test_code_system,
+                },
             };
-            let mut sr = json!({
-                "resourceType": "ServiceRequest",
-                "identifier": identifiers,
-                "requisition": {"system": f.requisition_system, "value": canonical},
-                "status": service_request_status(r.status),
-                "intent": "order",
-                "category": [{"coding": [{"system": SNOMED, "code": "108252007", "display": "Laboratory procedure"}]}],
-                "priority": priority,
-                "code": {"coding": [coding], "text": t.name},
-                "subject": subject,
-                "authoredOn": rfc3339(r.created_at),
-                "requester": {"display": q.requester},
-                "locationCode": [{"text": q.ward}],
-            });
-            if let Some(tube) = tube_of(&t.code) {
-                sr["specimen"] = json!([{"reference": full_url(&q.uuid, "Specimen", tube)}]);
-            }
-            if !q.clinical_details.is_empty() {
-                sr["reasonCode"] = json!([{"text": q.clinical_details}]);
-            }
-            if !notes.is_empty() {
-                sr["note"] = json!(notes);
-            }
-            entries.push(json!({
-                "fullUrl": full_url(&q.uuid, "ServiceRequest", i),
-                "resource": sr,
-                "request": {"method": "POST", "url": "ServiceRequest"},
-            }));
+            emit(&AnyEntry::ServiceRequest(Entry {
+                full_url: test_urls[i].clone(),
+                request: EntryRequest::post("ServiceRequest"),
+                resource: ServiceRequestResource {
+                    authored_on: &authored,
+                    category: [Concept {
+                        coding: [Coding {
+                            code: "108252007",
+                            display: "Laboratory procedure",
+                            system: SNOMED,
+                        }],
+                    }],
+                    code: TestCode {
+                        coding: [coding],
+                        text: &t.name,
+                    },
+                    identifier,
+                    intent: "order",
+                    location_code: [Text {
+                        text: Cow::Borrowed(&q.ward),
+                    }],
+                    note: (!notes.is_empty()).then_some(notes.as_slice()),
+                    priority,
+                    reason_code: (!q.clinical_details.is_empty()).then_some([Text {
+                        text: Cow::Borrowed(q.clinical_details.as_str()),
+                    }]),
+                    requester: Display {
+                        display: &q.requester,
+                    },
+                    requisition: Identifier {
+                        system: &f.requisition_system,
+                        value: Cow::Borrowed(&canonical),
+                    },
+                    resource_type: "ServiceRequest",
+                    specimen: tube_of(&t.code).map(|tube| {
+                        [Reference {
+                            reference: &specimen_urls[tube],
+                        }]
+                    }),
+                    status: service_request_status(r.status),
+                    subject: Reference {
+                        reference: &patient_url,
+                    },
+                },
+            }))?;
         }
     }
+    Ok(())
+}
 
+/// The Bundle for `requests`, as one JSON value. [`write`] streams the same Bundle instead.
+pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
+    let mut entry = Vec::new();
+    // Serialising these structs into a Value cannot fail: every key is a string.
+    let Ok(()) = entries(requests, ctx, |e| {
+        entry.push(serde_json::to_value(e).unwrap_or_default());
+        Ok::<(), std::convert::Infallible>(())
+    });
     json!({
         "resourceType": "Bundle",
-        "identifier": {"system": f.batch_system, "value": ctx.batch_id},
+        "identifier": {"system": ctx.profile.fhir.batch_system, "value": ctx.batch_id},
         "type": "transaction",
         "timestamp": rfc3339(ctx.generated_at),
-        "entry": entries,
+        "entry": entry,
     })
 }
 
-/// Writes the Bundle as pretty JSON with a final newline.
+/// Indentation of an entry inside the Bundle's `entry` array (pretty JSON, two spaces a level).
+const ENTRY_INDENT: &[u8] = b"    ";
+
+/// Writes the Bundle as pretty JSON with a final newline, one entry at a time: the same bytes as
+/// `serde_json::to_writer_pretty` of [`bundle`] followed by a newline.
 pub(crate) fn write(
     requests: &[RequestState],
     ctx: &ExportContext,
-    out: &mut dyn std::io::Write,
+    out: &mut dyn Write,
 ) -> Result<(), ExportError> {
-    let b = bundle(requests, ctx);
-    serde_json::to_writer_pretty(&mut *out, &b)?;
-    out.write_all(b"\n")?;
+    out.write_all(b"{\n  \"entry\": [")?;
+    let mut written = 0usize;
+    let mut buf = Vec::new();
+    entries(requests, ctx, |e| {
+        buf.clear();
+        serde_json::to_writer_pretty(&mut buf, e)?;
+        out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+        out.write_all(ENTRY_INDENT)?;
+        // Pretty JSON has line breaks only between tokens (a string's are escaped), so
+        // indenting after each one nests the entry two levels deeper.
+        for (n, line) in buf.split(|&b| b == b'\n').enumerate() {
+            if n > 0 {
+                out.write_all(b"\n")?;
+                out.write_all(ENTRY_INDENT)?;
+            }
+            out.write_all(line)?;
+        }
+        written += 1;
+        Ok::<(), ExportError>(())
+    })?;
+    out.write_all(if written == 0 { b"]" } else { b"\n  ]" })?;
+    out.write_all(b",\n  \"identifier\": {\n    \"system\": ")?;
+    serde_json::to_writer(&mut *out, &ctx.profile.fhir.batch_system)?;
+    out.write_all(b",\n    \"value\": ")?;
+    serde_json::to_writer(&mut *out, &ctx.batch_id)?;
+    out.write_all(b"\n  },\n  \"resourceType\": \"Bundle\",\n  \"timestamp\": ")?;
+    serde_json::to_writer(&mut *out, &rfc3339(ctx.generated_at))?;
+    out.write_all(b",\n  \"type\": \"transaction\"\n}\n")?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_bundle_is_the_pretty_printed_bundle() {
+        let ctx = ExportContext {
+            profile: Profile::default_profile(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            batch_id: "B\"1".into(),
+            csv: super::super::CsvOptions::default(),
+            mllp: false,
+        };
+        let mut streamed = Vec::new();
+        write(&[], &ctx, &mut streamed).unwrap();
+        let mut whole = serde_json::to_vec_pretty(&bundle(&[], &ctx)).unwrap();
+        whole.push(b'\n');
+        assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
+    }
 }

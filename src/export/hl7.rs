@@ -17,14 +17,18 @@
 //! or add a field. Free text is repeated in NTE-3 exactly as typed (clinical details, notes,
 //! collector, cancellation reason), each NTE marked by NTE-4.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use crate::domain::event::RequestState;
 use crate::domain::request::Sex;
 use crate::domain::status::Status;
 
-use super::profile::Profile;
-use super::{ExportContext, ExportError};
+use super::profile::{Coding, TestMapping};
+use super::{
+    ExportContext, ExportError, four_digit_year, mapping_index, push_date, push_digits, push_time,
+};
 
 /// Which message to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,27 @@ pub const MLLP_END: [u8; 2] = [0x1C, 0x0D];
 /// Escapes text for any HL7 field, component or subcomponent (see the module doc).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Whether a byte may need escaping: a delimiter, an ASCII control, or the first byte of a C1
+/// control's UTF-8 (U+0080..=U+009F are `C2 80`..=`C2 9F`).
+fn needs_escape(b: u8) -> bool {
+    matches!(b, b'|' | b'^' | b'~' | b'\\' | b'&' | 0x00..=0x1F | 0x7F | 0xC2)
+}
+
+/// Appends `text` escaped, as [`escape`] returns it.
+fn escape_into(out: &mut String, text: &str) {
+    // `""` alone is HL7's explicit null ("delete this value"): send the quotes as hex instead.
+    if text == "\"\"" {
+        out.push_str("\\X22\\\\X22\\");
+        return;
+    }
+    if !text.bytes().any(needs_escape) {
+        out.push_str(text);
+        return;
+    }
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -74,76 +99,130 @@ pub fn escape(text: &str) -> String {
                 out.push_str("\\.br\\");
             }
             c if c.is_control() => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
                 out.push_str("\\X");
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("{b:02X}"));
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 0x0F)]));
                 }
                 out.push('\\');
             }
             c => out.push(c),
         }
     }
-    // `""` alone is HL7's explicit null ("delete this value"): send the quotes as hex instead.
-    if out == "\"\"" {
-        return "\\X22\\\\X22\\".to_owned();
-    }
-    out
 }
 
 /// An HL7 timestamp in UTC: `YYYYMMDDHHMMSS+0000`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%d%H%M%S+0000").to_string()
+    let mut s = String::with_capacity(19);
+    push_timestamp(&mut s, t);
+    s
 }
 
-fn date(d: NaiveDate) -> String {
-    d.format("%Y%m%d").to_string()
+fn push_timestamp(out: &mut String, t: DateTime<Utc>) {
+    if four_digit_year(t.date_naive()).is_some() && t.nanosecond() < 1_000_000_000 {
+        push_date(out, t.date_naive(), "");
+        push_time(out, t, "");
+        out.push_str("+0000");
+    } else {
+        // Years outside 0..=9999 and leap seconds: as chrono writes them.
+        out.push_str(&t.format("%Y%m%d%H%M%S+0000").to_string());
+    }
 }
 
-/// Components already escaped, joined by `^`, without trailing empty components.
-fn components(parts: &[&str]) -> String {
-    let used = parts
-        .iter()
-        .rposition(|p| !p.is_empty())
-        .map_or(0, |i| i + 1);
-    parts[..used].join("^")
+fn push_hl7_date(out: &mut String, d: NaiveDate) {
+    if four_digit_year(d).is_some() {
+        push_date(out, d, "");
+    } else {
+        out.push_str(&d.format("%Y%m%d").to_string());
+    }
 }
 
-/// A segment being built: fields by their HL7 number (1-based).
-struct Segment {
-    name: &'static str,
-    fields: Vec<String>,
+/// One component of a field: text to escape, or a value already escaped (or a literal).
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Text(&'a str),
+    Raw(&'a str),
 }
 
-impl Segment {
-    fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            fields: Vec::new(),
+impl Part<'_> {
+    fn is_empty(self) -> bool {
+        // Escaping never empties non-empty text.
+        match self {
+            Part::Text(s) | Part::Raw(s) => s.is_empty(),
         }
     }
 
-    /// Sets field `n` to an already-escaped value.
-    fn field(mut self, n: usize, value: impl Into<String>) -> Self {
-        if self.fields.len() < n {
-            self.fields.resize(n, String::new());
+    fn write_to(self, out: &mut String) {
+        match self {
+            Part::Text(s) => escape_into(out, s),
+            Part::Raw(s) => out.push_str(s),
         }
-        self.fields[n - 1] = value.into();
+    }
+}
+
+/// A segment written straight into the message: fields are given by their HL7 number (1-based)
+/// in ascending order, empty fields are only separators, and empty fields at the end are
+/// dropped, as are empty components at the end of a field.
+struct Segment<'a> {
+    out: &'a mut String,
+    /// The number of the last field written.
+    at: usize,
+}
+
+impl<'a> Segment<'a> {
+    fn new(out: &'a mut String, name: &str) -> Self {
+        out.push_str(name);
+        Self { out, at: 0 }
+    }
+
+    /// Starts field `n` (after the last one written) and returns the message to write it into.
+    fn start(&mut self, n: usize) -> &mut String {
+        debug_assert!(n > self.at, "HL7 fields are written in ascending order");
+        for _ in self.at..n {
+            self.out.push('|');
+        }
+        self.at = n;
+        self.out
+    }
+
+    /// Field `n`: a value already escaped, or a literal.
+    fn raw(&mut self, n: usize, value: &str) -> &mut Self {
+        if !value.is_empty() {
+            self.start(n).push_str(value);
+        }
         self
     }
 
-    fn write_to(&self, out: &mut String) {
-        out.push_str(self.name);
-        let used = self
-            .fields
-            .iter()
-            .rposition(|f| !f.is_empty())
-            .map_or(0, |i| i + 1);
-        for f in &self.fields[..used] {
-            out.push('|');
-            out.push_str(f);
+    /// Field `n`: text, escaped.
+    fn text(&mut self, n: usize, value: &str) -> &mut Self {
+        if !value.is_empty() {
+            escape_into(self.start(n), value);
         }
-        out.push('\r');
+        self
+    }
+
+    /// Field `n`: components joined by `^`, without trailing empty ones.
+    fn components(&mut self, n: usize, parts: &[Part<'_>]) -> &mut Self {
+        let used = parts
+            .iter()
+            .rposition(|p| !p.is_empty())
+            .map_or(0, |i| i + 1);
+        if used > 0 {
+            let out = self.start(n);
+            for (i, p) in parts[..used].iter().enumerate() {
+                if i > 0 {
+                    out.push('^');
+                }
+                p.write_to(out);
+            }
+        }
+        self
+    }
+
+    fn end(&mut self) {
+        self.out.push('\r');
     }
 }
 
@@ -182,7 +261,68 @@ pub(crate) fn tube_description(tube: &str, colour: &str) -> String {
 
 /// The placer order number of the `index`-th test (0-based) of a request.
 pub fn placer_number(r: &RequestState, index: usize) -> String {
-    format!("{}-{:02}", r.downtime_id.canonical(), index + 1)
+    let mut s = String::with_capacity(16);
+    push_placer(&mut s, &r.downtime_id.canonical(), index);
+    s
+}
+
+/// Pushes `{canonical}-{index + 1:02}`.
+fn push_placer(out: &mut String, canonical: &str, index: usize) {
+    out.push_str(canonical);
+    out.push('-');
+    match u32::try_from(index + 1) {
+        Ok(n) if n < 100 => push_digits(out, n, 2),
+        _ => out.push_str(&(index + 1).to_string()),
+    }
+}
+
+/// What every message of an export shares, worked out once.
+struct Shared<'a> {
+    ctx: &'a ExportContext,
+    kind: MessageType,
+    mappings: HashMap<&'a str, &'a TestMapping>,
+    /// MSH up to and including MSH-9 and its separator.
+    msh_head: String,
+    /// MSH after MSH-10, with the segment's CR.
+    msh_tail: String,
+    /// MSH-3, escaped.
+    app: String,
+}
+
+impl<'a> Shared<'a> {
+    fn new(kind: MessageType, ctx: &'a ExportContext) -> Self {
+        let h = &ctx.profile.hl7;
+        let app = escape(&h.sending_application);
+        // MSH-1 is the field separator itself, so the fields are numbered from 2 here.
+        let mut msh_head = String::from("MSH|^~\\&|");
+        msh_head.push_str(&app);
+        for text in [
+            &h.sending_facility,
+            &h.receiving_application,
+            &h.receiving_facility,
+        ] {
+            msh_head.push('|');
+            escape_into(&mut msh_head, text);
+        }
+        msh_head.push('|');
+        push_timestamp(&mut msh_head, ctx.generated_at);
+        msh_head.push_str("||");
+        msh_head.push_str(kind.msh9());
+        msh_head.push('|');
+        let msh_tail = format!(
+            "|{}|{}|||AL|NE||UNICODE UTF-8\r",
+            h.processing_id.code(),
+            kind.version()
+        );
+        Self {
+            ctx,
+            kind,
+            mappings: mapping_index(&ctx.profile),
+            msh_head,
+            msh_tail,
+            app,
+        }
+    }
 }
 
 /// One message for one request.
@@ -192,190 +332,228 @@ pub fn message(
     control_id: &str,
     ctx: &ExportContext,
 ) -> String {
-    let p: &Profile = &ctx.profile;
-    let h = &p.hl7;
+    let mut out = String::new();
+    write_message(&Shared::new(kind, ctx), r, control_id, &mut out);
+    out
+}
+
+/// Appends the message for `r` to `out`.
+fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &mut String) {
+    let kind = shared.kind;
+    let h = &shared.ctx.profile.hl7;
+    let app = shared.app.as_str();
     let q = &r.request;
     let pat = &q.patient;
-    let app = escape(&h.sending_application);
-    let mut out = String::new();
 
-    // MSH-1 is the field separator itself, so the fields are numbered from 2 here.
-    out.push_str(&format!(
-        "MSH|^~\\&|{}|{}|{}|{}|{}||{}|{}|{}|{}|||AL|NE||UNICODE UTF-8\r",
-        app,
-        escape(&h.sending_facility),
-        escape(&h.receiving_application),
-        escape(&h.receiving_facility),
-        timestamp(ctx.generated_at),
-        kind.msh9(),
-        escape(control_id),
-        h.processing_id.code(),
-        kind.version(),
-    ));
+    out.push_str(&shared.msh_head);
+    escape_into(out, control_id);
+    out.push_str(&shared.msh_tail);
 
-    let authority = escape(&h.mrn_assigning_authority);
-    let mut ids = Vec::new();
-    if let Some(nhs) = pat.nhs_number {
-        ids.push(format!("{}^^^NHS^NH", nhs.digits()));
+    let mut pid = Segment::new(out, "PID");
+    pid.raw(1, "1");
+    if pat.nhs_number.is_some() || pat.mrn.is_some() || pat.emergency_number.is_some() {
+        let ids = pid.start(3);
+        let mut first = true;
+        let mut repeat = |ids: &mut String| {
+            if !first {
+                ids.push('~');
+            }
+            first = false;
+        };
+        if let Some(nhs) = pat.nhs_number {
+            repeat(ids);
+            ids.push_str(&nhs.digits());
+            ids.push_str("^^^NHS^NH");
+        }
+        for (id, code) in [(&pat.mrn, "^MR"), (&pat.emergency_number, "^PI")] {
+            if let Some(id) = id {
+                repeat(ids);
+                escape_into(ids, id);
+                ids.push_str("^^^");
+                escape_into(ids, &h.mrn_assigning_authority);
+                ids.push_str(code);
+            }
+        }
     }
-    if let Some(mrn) = &pat.mrn {
-        ids.push(format!("{}^^^{authority}^MR", escape(mrn)));
+    pid.components(5, &[Part::Text(&pat.surname), Part::Text(&pat.forename)]);
+    if let Some(dob) = pat.dob {
+        push_hl7_date(pid.start(7), dob);
     }
-    if let Some(ae) = &pat.emergency_number {
-        ids.push(format!("{}^^^{authority}^PI", escape(ae)));
-    }
-    Segment::new("PID")
-        .field(1, "1")
-        .field(3, ids.join("~"))
-        .field(
-            5,
-            components(&[&escape(&pat.surname), &escape(&pat.forename)]),
-        )
-        .field(7, pat.dob.map(date).unwrap_or_default())
-        .field(8, sex_code(pat.sex))
-        .write_to(&mut out);
+    pid.raw(8, sex_code(pat.sex)).end();
 
     if h.send_pv1 {
-        Segment::new("PV1")
-            .field(1, "1")
-            .field(2, escape(&h.patient_class))
-            .field(3, escape(&q.ward))
-            .field(7, components(&["", &escape(&q.consultant)]))
-            .write_to(&mut out);
+        Segment::new(out, "PV1")
+            .raw(1, "1")
+            .text(2, &h.patient_class)
+            .text(3, &q.ward)
+            .components(7, &[Part::Raw(""), Part::Text(&q.consultant)])
+            .end();
     }
 
-    let priority = h.priority.get(q.priority);
+    let priority: &Coding = h.priority.get(q.priority);
     let prio_code = escape(&priority.code);
     let collected = timestamp(q.collected_at);
-    let requester = components(&["", &escape(&q.requester)]);
-    let contact = escape(&q.requester_contact);
+    let created = timestamp(r.created_at);
+    let requester = [Part::Raw(""), Part::Text(&q.requester)];
+    let canonical = r.downtime_id.canonical();
+    let group = [Part::Raw(&canonical), Part::Raw(app)];
     let filler = r
         .accession
         .as_deref()
-        .map(|a| components(&[&escape(a), &escape(&h.receiving_application)]))
-        .unwrap_or_default();
-    let group = components(&[&r.downtime_id.canonical(), &app]);
+        .map(|a| [Part::Text(a), Part::Text(&h.receiving_application)]);
+    let filler: &[Part<'_>] = filler.as_ref().map_or(&[], |f| f.as_slice());
     let v24_quantity_timing = format!("^^^{collected}^^{prio_code}");
 
-    let mut notes: Vec<(&str, &str)> = vec![
+    let mut notes: [(&str, &str); 4] = [
         (q.clinical_details.as_str(), "1R^Primary reason^HL70364"),
         (q.notes.as_str(), "RE^Remark^HL70364"),
         (q.collected_by.as_str(), "CB^Collected by^L"),
+        ("", "CR^Cancellation or rejection reason^L"),
     ];
     if let Some(reason) = &r.reason {
-        notes.push((reason.as_str(), "CR^Cancellation or rejection reason^L"));
+        notes[3].0 = reason.as_str();
     }
 
+    let mut placer = String::with_capacity(16);
+    let mut number = String::new();
+    let mut tube = String::new();
     for (i, t) in q.tests.iter().enumerate() {
-        let placer = placer_number(r, i);
-        let placer_ei = components(&[&placer, &app]);
+        placer.clear();
+        push_placer(&mut placer, &canonical, i);
+        let placer_ei = [Part::Raw(&placer), Part::Raw(app)];
         // check_mappings has run, so a missing mapping is unreachable; fall back to our code.
-        let (code, display, system) = match p.mapping(&t.code) {
-            Some(m) => (
-                escape(&m.lims_code),
-                escape(&m.display),
-                m.system.as_deref().map(escape).unwrap_or_default(),
-            ),
-            None => (escape(&t.code), escape(&t.name), "L".to_owned()),
+        let code = match shared.mappings.get(t.code.as_str()) {
+            Some(m) => [
+                Part::Text(&m.lims_code),
+                Part::Text(&m.display),
+                Part::Text(m.system.as_deref().unwrap_or_default()),
+            ],
+            None => [Part::Text(&t.code), Part::Text(&t.name), Part::Raw("L")],
         };
+        tube.clear();
+        tube.push_str(&t.tube);
+        tube.push_str(" tube (");
+        tube.push_str(&t.tube_colour);
+        tube.push_str(" top)");
 
-        let mut orc = Segment::new("ORC")
-            .field(1, "NW")
-            .field(2, placer_ei.clone())
-            .field(3, filler.clone())
-            .field(4, group.clone())
-            .field(5, order_status(r.status))
-            .field(9, timestamp(r.created_at))
-            .field(12, requester.clone())
-            .field(14, contact.clone());
+        let mut orc = Segment::new(out, "ORC");
+        orc.raw(1, "NW")
+            .components(2, &placer_ei)
+            .components(3, filler)
+            .components(4, &group)
+            .raw(5, order_status(r.status));
         if kind == MessageType::OrmO01 {
-            orc = orc.field(7, v24_quantity_timing.clone());
+            orc.raw(7, &v24_quantity_timing);
         }
-        orc.write_to(&mut out);
+        orc.raw(9, &created)
+            .components(12, &requester)
+            .text(14, &q.requester_contact)
+            .end();
 
         if kind == MessageType::OmlO21 {
-            Segment::new("TQ1")
-                .field(1, "1")
-                .field(7, collected.clone())
-                .field(
+            Segment::new(out, "TQ1")
+                .raw(1, "1")
+                .raw(7, &collected)
+                .components(
                     9,
-                    components(&[
-                        &prio_code,
-                        &escape(&priority.display),
-                        &priority.system.as_deref().map(escape).unwrap_or_default(),
-                    ]),
+                    &[
+                        Part::Raw(&prio_code),
+                        Part::Text(&priority.display),
+                        Part::Text(priority.system.as_deref().unwrap_or_default()),
+                    ],
                 )
-                .write_to(&mut out);
+                .end();
         }
 
-        let mut obr = Segment::new("OBR")
-            .field(1, (i + 1).to_string())
-            .field(2, placer_ei.clone())
-            .field(3, filler.clone())
-            .field(4, components(&[&code, &display, &system]))
-            .field(7, collected.clone())
-            .field(10, components(&["", &escape(&q.collected_by)]))
-            .field(11, "O")
-            .field(13, escape(&q.clinical_details))
-            .field(16, requester.clone())
-            .field(17, contact.clone());
+        number.clear();
+        number.push_str(&(i + 1).to_string());
+        let mut obr = Segment::new(out, "OBR");
+        obr.raw(1, &number)
+            .components(2, &placer_ei)
+            .components(3, filler)
+            .components(4, &code);
         if kind == MessageType::OrmO01 {
-            let source = format!(
-                "&{}^{}",
-                escape(&t.specimen),
-                escape(&tube_description(&t.tube, &t.tube_colour))
-            );
-            obr = obr
-                .field(5, prio_code.clone())
-                .field(6, timestamp(r.created_at))
-                .field(15, source)
-                .field(27, v24_quantity_timing.clone());
+            obr.raw(5, &prio_code).raw(6, &created);
         }
-        obr.write_to(&mut out);
+        obr.raw(7, &collected)
+            .components(10, &[Part::Raw(""), Part::Text(&q.collected_by)])
+            .raw(11, "O")
+            .text(13, &q.clinical_details);
+        if kind == MessageType::OrmO01 {
+            let source = obr.start(15);
+            source.push('&');
+            escape_into(source, &t.specimen);
+            source.push('^');
+            escape_into(source, &tube);
+        }
+        obr.components(16, &requester).text(17, &q.requester_contact);
+        if kind == MessageType::OrmO01 {
+            obr.raw(27, &v24_quantity_timing);
+        }
+        obr.end();
 
         if h.send_nte {
-            let mut set_id = 0;
-            for (text, kind_code) in &notes {
+            let mut set_id = 0u32;
+            for (text, kind_code) in notes {
                 if text.is_empty() {
                     continue;
                 }
                 set_id += 1;
-                Segment::new("NTE")
-                    .field(1, set_id.to_string())
-                    .field(2, "P")
-                    .field(3, escape(text))
-                    .field(4, *kind_code)
-                    .write_to(&mut out);
+                number.clear();
+                number.push_str(&set_id.to_string());
+                Segment::new(out, "NTE")
+                    .raw(1, &number)
+                    .raw(2, "P")
+                    .text(3, text)
+                    .raw(4, kind_code)
+                    .end();
             }
         }
 
         if kind == MessageType::OmlO21 && h.send_spm {
-            let specimen_type = match specimen_snomed(&t.specimen) {
-                Some((code, text)) => format!("{code}^{text}^SCT"),
-                None => components(&["", &escape(&t.specimen)]),
-            };
-            Segment::new("SPM")
-                .field(1, "1")
-                .field(2, format!("{placer}&{app}"))
-                .field(4, specimen_type)
-                .field(17, collected.clone())
-                .field(
+            let mut spm = Segment::new(out, "SPM");
+            spm.raw(1, "1");
+            let id = spm.start(2);
+            id.push_str(&placer);
+            id.push('&');
+            id.push_str(app);
+            match specimen_snomed(&t.specimen) {
+                Some((code, text)) => {
+                    let kind = spm.start(4);
+                    kind.push_str(code);
+                    kind.push('^');
+                    kind.push_str(text);
+                    kind.push_str("^SCT");
+                }
+                None => {
+                    spm.components(4, &[Part::Raw(""), Part::Text(&t.specimen)]);
+                }
+            }
+            spm.raw(17, &collected)
+                .components(
                     27,
-                    components(&[
-                        &escape(&t.tube),
-                        &escape(&tube_description(&t.tube, &t.tube_colour)),
-                        "L",
-                    ]),
+                    &[Part::Text(&t.tube), Part::Text(&tube), Part::Raw("L")],
                 )
-                .write_to(&mut out);
+                .end();
         }
     }
-    out
 }
 
 /// MSH-10 of the `index`-th message (0-based) of a batch.
 pub fn control_id(batch_id: &str, index: usize) -> String {
-    format!("{batch_id}-{:06}", index + 1)
+    let mut s = String::with_capacity(batch_id.len() + 7);
+    push_control_id(&mut s, batch_id, index);
+    s
+}
+
+/// Pushes `{batch_id}-{index + 1:06}`.
+fn push_control_id(out: &mut String, batch_id: &str, index: usize) {
+    out.push_str(batch_id);
+    out.push('-');
+    match u32::try_from(index + 1) {
+        Ok(n) if n < 1_000_000 => push_digits(out, n, 6),
+        _ => out.push_str(&(index + 1).to_string()),
+    }
 }
 
 /// Writes one message per request, one after another, MLLP-framed if the context asks.
@@ -385,8 +563,14 @@ pub(crate) fn write(
     ctx: &ExportContext,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ExportError> {
+    let shared = Shared::new(kind, ctx);
+    let mut id = String::new();
+    let mut msg = String::new();
     for (i, r) in requests.iter().enumerate() {
-        let msg = message(kind, r, &control_id(&ctx.batch_id, i), ctx);
+        id.clear();
+        push_control_id(&mut id, &ctx.batch_id, i);
+        msg.clear();
+        write_message(&shared, r, &id, &mut msg);
         if ctx.mllp {
             out.write_all(&[MLLP_START])?;
             out.write_all(msg.as_bytes())?;
@@ -422,16 +606,36 @@ mod tests {
         check("", "");
     }
 
+    fn segment(build: impl FnOnce(&mut Segment<'_>)) -> String {
+        let mut s = String::new();
+        let mut seg = Segment::new(&mut s, "NTE");
+        build(&mut seg);
+        seg.end();
+        s
+    }
+
     #[test]
     fn trailing_empty_fields_and_components_are_dropped() {
+        assert_eq!(segment(|s| _ = s.raw(1, "1").raw(4, "")), "NTE|1\r");
+        let parts = |p: &[&'static str]| p.iter().map(|s| Part::Text(s)).collect::<Vec<_>>();
+        assert_eq!(
+            segment(|s| _ = s.components(1, &parts(&["a", "", ""]))),
+            "NTE|a\r"
+        );
+        assert_eq!(
+            segment(|s| _ = s.components(2, &parts(&["", "b"])).text(4, "|")),
+            "NTE||^b||\\F\\\r"
+        );
+        assert_eq!(segment(|s| _ = s.components(1, &parts(&["", ""]))), "NTE\r");
+    }
+
+    #[test]
+    fn numbers_are_zero_padded_as_format_pads_them() {
+        assert_eq!(control_id("B1", 0), "B1-000001");
+        assert_eq!(control_id("B1", 999_999), "B1-1000000");
         let mut s = String::new();
-        Segment::new("NTE")
-            .field(1, "1")
-            .field(4, "")
-            .write_to(&mut s);
-        assert_eq!(s, "NTE|1\r");
-        assert_eq!(components(&["a", "", ""]), "a");
-        assert_eq!(components(&["", "b"]), "^b");
-        assert_eq!(components(&["", ""]), "");
+        push_placer(&mut s, "X", 98);
+        push_placer(&mut s, "Y", 99);
+        assert_eq!(s, "X-99Y-100");
     }
 }

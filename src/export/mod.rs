@@ -14,15 +14,18 @@ pub mod fhir;
 pub mod hl7;
 pub mod profile;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::io::{BufWriter, Write};
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 use crate::domain::event::RequestState;
 
 pub use self::csv::{CSV_COLUMNS, CSV_COLUMNS_PER_TEST, unneutralise};
 pub use self::profile::Profile;
+use self::profile::TestMapping;
 
 /// What to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,9 +144,10 @@ pub fn check_mappings(
     if !format.needs_mapping() {
         return Ok(());
     }
+    let mappings = mapping_index(profile);
     for r in requests {
         for t in &r.request.tests {
-            if profile.mapping(&t.code).is_none() {
+            if !mappings.contains_key(t.code.as_str()) {
                 return Err(ExportError::UnmappedTest {
                     downtime_id: r.downtime_id.grouped(),
                     code: t.code.clone(),
@@ -153,6 +157,16 @@ pub fn check_mappings(
         }
     }
     Ok(())
+}
+
+/// The profile's test mappings by catalogue code: [`Profile::mapping`] without a scan per test.
+/// A code mapped twice (which [`Profile::check`] refuses) keeps its first mapping, as there.
+pub(crate) fn mapping_index(profile: &Profile) -> HashMap<&str, &TestMapping> {
+    let mut index = HashMap::with_capacity(profile.tests.len());
+    for t in &profile.tests {
+        index.entry(t.code.as_str()).or_insert(t);
+    }
+    index
 }
 
 /// Writes `requests` in `format`. Checks the profile and mappings first: on error nothing is
@@ -165,17 +179,64 @@ pub fn write_export(
 ) -> Result<(), ExportError> {
     ctx.profile.check()?;
     check_mappings(format, requests, &ctx.profile)?;
+    // The writers write many small pieces; the buffer is flushed by each writer's final flush.
+    let mut out = BufWriter::with_capacity(1 << 16, out);
     match format {
-        Format::Csv => csv::write(requests, ctx, out),
-        Format::Hl7Oml => hl7::write(hl7::MessageType::OmlO21, requests, ctx, out),
-        Format::Hl7Orm => hl7::write(hl7::MessageType::OrmO01, requests, ctx, out),
-        Format::Fhir => fhir::write(requests, ctx, out),
-    }
+        Format::Csv => csv::write(requests, ctx, &mut out),
+        Format::Hl7Oml => hl7::write(hl7::MessageType::OmlO21, requests, ctx, &mut out),
+        Format::Hl7Orm => hl7::write(hl7::MessageType::OrmO01, requests, ctx, &mut out),
+        Format::Fhir => fhir::write(requests, ctx, &mut out),
+    }?;
+    out.flush()?;
+    Ok(())
 }
 
 /// A time as RFC 3339 in UTC, to the second (`2026-06-04T10:20:00Z`).
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    let mut s = String::with_capacity(20);
+    match four_digit_year(t.date_naive()) {
+        Some(_) if t.nanosecond() < 1_000_000_000 => {
+            push_date(&mut s, t.date_naive(), "-");
+            s.push('T');
+            push_time(&mut s, t, ":");
+            s.push('Z');
+        }
+        // Years outside 0..=9999 and leap seconds: as chrono writes them.
+        _ => s = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+    s
+}
+
+/// The year of `d` when chrono's `%Y` writes it as exactly four digits.
+pub(crate) fn four_digit_year(d: NaiveDate) -> Option<u32> {
+    u32::try_from(d.year()).ok().filter(|y| *y <= 9999)
+}
+
+/// Pushes `n` (below `10^width`) as exactly `width` digits.
+pub(crate) fn push_digits(out: &mut String, n: u32, width: u32) {
+    let mut div = 10u32.pow(width - 1);
+    while div > 0 {
+        out.push(char::from(b'0' + ((n / div) % 10) as u8));
+        div /= 10;
+    }
+}
+
+/// Pushes `YYYY{sep}MM{sep}DD`, as chrono's `%Y{sep}%m{sep}%d` for a four-digit year.
+pub(crate) fn push_date(out: &mut String, d: NaiveDate, sep: &str) {
+    push_digits(out, four_digit_year(d).unwrap_or_default(), 4);
+    out.push_str(sep);
+    push_digits(out, d.month(), 2);
+    out.push_str(sep);
+    push_digits(out, d.day(), 2);
+}
+
+/// Pushes `HH{sep}MM{sep}SS`, as chrono's `%H{sep}%M{sep}%S` outside a leap second.
+pub(crate) fn push_time(out: &mut String, t: DateTime<Utc>, sep: &str) {
+    push_digits(out, t.hour(), 2);
+    out.push_str(sep);
+    push_digits(out, t.minute(), 2);
+    out.push_str(sep);
+    push_digits(out, t.second(), 2);
 }
 
 #[cfg(test)]
@@ -191,5 +252,29 @@ mod tests {
         assert!("hl7".parse::<Format>().is_err());
         assert_eq!(Format::Fhir.file_extension(), "json");
         assert_eq!(Format::Hl7Orm.file_extension(), "hl7");
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        for (y, mo, d, h, mi, s) in [
+            (2026, 6, 4, 10, 20, 0),
+            (1, 1, 1, 0, 0, 0),
+            (999, 12, 31, 23, 59, 59),
+            (9999, 12, 31, 23, 59, 59),
+            (10000, 1, 1, 0, 0, 0),
+            (-1, 3, 1, 7, 8, 9),
+        ] {
+            let t = Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+            let chrono = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            assert_eq!(rfc3339(t), chrono);
+            assert_eq!(hl7::timestamp(t), t.format("%Y%m%d%H%M%S+0000").to_string());
+        }
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1500))
+            .unwrap()
+            .and_utc();
+        assert_eq!(rfc3339(leap), "2016-12-31T23:59:60Z");
+        assert_eq!(hl7::timestamp(leap), leap.format("%Y%m%d%H%M%S+0000").to_string());
     }
 }

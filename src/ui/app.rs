@@ -4,23 +4,33 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use chrono::{DateTime, Duration, Local, Utc};
 use egui::{Key, Modifiers, RichText, Ui};
 use uuid::Uuid;
 
 use super::detail::DetailState;
+use super::export::{ExportCache, ExportDone, ExportState};
 use super::first_run::FirstRunState;
 use super::form::{Confirmation, FormData, FormState};
 use super::queue::{QueueCache, QueueState};
+use super::reconcile::{CloseOutState, ReconcileState};
 use super::settings::SettingsState;
-use super::{damaged, detail, first_run, form, queue, settings, widgets};
+use super::{damaged, detail, export, first_run, form, queue, reconcile, settings, widgets};
+use crate::backlog::{BacklogError, ExportJob, Exported};
 use crate::domain::catalogue::{Catalogue, RequestedTest};
 use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{Field, Patient, RequestDraft};
 use crate::domain::status::Transition;
 use crate::domain::warnings::warnings_for;
-use crate::store::{QueueRow, RequestDetail, Setup, Store, StoreError};
+use crate::export::Format;
+use crate::files::{Overwrite, WriteError};
+use crate::report::ReportFormat;
+use crate::store::{
+    CloseOut, QueueRow, ReconcileError, Reconciled, RequestDetail, Setup, Store, StoreError,
+    read_reconcile_csv,
+};
 
 /// Rows fetched from the store at a time for the queue.
 pub const PAGE_SIZE: u64 = 100;
@@ -34,7 +44,18 @@ const DRAFT_SAVE_INTERVAL_MS: i64 = 1000;
 pub enum Tab {
     Form,
     Queue,
+    /// After recovery: export, reconcile, close-out.
+    Lab,
     Settings,
+}
+
+/// The screens of the lab tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabView {
+    #[default]
+    Export,
+    Reconcile,
+    CloseOut,
 }
 
 /// Everything a screen can ask for. Run after the frame by [`StopgapApp::apply`].
@@ -62,6 +83,21 @@ pub enum Action {
     ImportCatalogue(PathBuf),
     DismissNotice,
     DismissRecovered,
+    ShowLab(LabView),
+    /// The export choices changed: count and preview again.
+    ExportChanged,
+    /// Export with the chosen settings, in the background.
+    StartExport,
+    /// Show this file (or folder) in the file manager.
+    OpenFolder(PathBuf),
+    /// Record the typed downtime ID's LIMS accession.
+    ReconcileOne,
+    /// Reconcile from the typed file.
+    ReconcileFile,
+    /// Re-read the export count, batches and close-out.
+    RefreshLab,
+    /// Save the close-out report into the output folder.
+    SaveCloseOut(ReportFormat),
 }
 
 /// A message shown under the top bar until dismissed.
@@ -84,6 +120,8 @@ struct Ready {
     wards_in_use: Vec<String>,
     queue: QueueCache,
     detail: Option<RequestDetail>,
+    export: ExportCache,
+    close_out: Option<Result<CloseOut, String>>,
 }
 
 /// The whole app.
@@ -100,6 +138,12 @@ pub struct StopgapApp {
     queue: QueueState,
     detail: DetailState,
     settings: SettingsState,
+    lab_view: LabView,
+    export: ExportState,
+    reconcile: ReconcileState,
+    close_out: CloseOutState,
+    /// The export running in the background, if any: its result arrives here.
+    export_job: Option<mpsc::Receiver<Result<Exported, BacklogError>>>,
     draft_dirty: bool,
     draft_saved_at: Option<DateTime<Utc>>,
     themed: bool,
@@ -141,6 +185,11 @@ impl StopgapApp {
             queue: QueueState::default(),
             detail: DetailState::default(),
             settings: SettingsState::default(),
+            lab_view: LabView::default(),
+            export: ExportState::default(),
+            reconcile: ReconcileState::default(),
+            close_out: CloseOutState::default(),
+            export_job: None,
             draft_dirty: false,
             draft_saved_at: None,
             themed: false,
@@ -163,6 +212,8 @@ impl StopgapApp {
             wards_in_use: Vec::new(),
             queue: QueueCache::default(),
             detail: None,
+            export: ExportCache::default(),
+            close_out: None,
         };
         if let Some(draft) = ready.store.load_draft()? {
             self.form = FormState::new(draft);
@@ -199,6 +250,7 @@ impl StopgapApp {
         }
         let now = clock();
         let mut actions = Vec::new();
+        self.poll_export(ui, now);
         self.keyboard(ui, &mut actions);
         self.draw(ui, now, &mut actions);
         if !actions.is_empty() {
@@ -314,6 +366,41 @@ impl StopgapApp {
                     );
                 });
             }
+            Tab::Lab => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        for (view, text) in [
+                            (LabView::Export, "Export backlog"),
+                            (LabView::Reconcile, "Reconcile accessions"),
+                            (LabView::CloseOut, "Close-out report"),
+                        ] {
+                            let selected = self.lab_view == view;
+                            if ui.selectable_label(selected, text).clicked() && !selected {
+                                actions.push(Action::ShowLab(view));
+                            }
+                        }
+                    });
+                    ui.separator();
+                    egui::ScrollArea::vertical()
+                        .id_salt("lab")
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| match self.lab_view {
+                            LabView::Export => {
+                                export::export_ui(ui, &mut self.export, &ready.export, actions);
+                            }
+                            LabView::Reconcile => {
+                                reconcile::reconcile_ui(ui, &mut self.reconcile, actions);
+                            }
+                            LabView::CloseOut => reconcile::close_out_ui(
+                                ui,
+                                &mut self.close_out,
+                                ready.close_out.as_ref(),
+                                &self.export.out_folder,
+                                actions,
+                            ),
+                        });
+                });
+            }
             Tab::Settings => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     settings::settings_ui(
@@ -341,7 +428,7 @@ impl StopgapApp {
 
     fn try_apply(&mut self, action: Action, now: DateTime<Utc>) -> Result<(), StoreError> {
         match action {
-            Action::ShowTab(tab) => {
+            Action::ShowTab(tab) if tab != Tab::Lab => {
                 self.tab = tab;
                 if tab == Tab::Form {
                     self.form.focus = Some(Field::NhsNumber);
@@ -362,7 +449,142 @@ impl StopgapApp {
             return Ok(());
         };
         match action {
-            Action::ShowTab(_) | Action::DismissNotice | Action::DismissConfirmation => {}
+            Action::DismissNotice | Action::DismissConfirmation => {}
+            Action::ShowTab(tab) => {
+                self.tab = tab;
+                refresh_lab(ready, &self.export, now);
+            }
+            Action::ShowLab(view) => {
+                self.lab_view = view;
+                if view == LabView::Reconcile {
+                    self.reconcile.focus_id = true;
+                }
+                refresh_lab(ready, &self.export, now);
+            }
+            Action::ExportChanged | Action::RefreshLab => refresh_lab(ready, &self.export, now),
+            Action::StartExport => {
+                let user = self.user.trim().to_owned();
+                self.user_missing = user.is_empty();
+                if self.export_job.is_some() {
+                    return Ok(());
+                }
+                match export_job(&self.export, user) {
+                    Err(e) => self.export.result = Some(Err(e)),
+                    Ok(job) => {
+                        self.export_job = Some(spawn_export(ready.store.path(), job, now));
+                        self.export.running = true;
+                        self.export.result = None;
+                    }
+                }
+            }
+            Action::OpenFolder(path) => {
+                if let Err(e) = crate::platform::open_in_file_manager(&path) {
+                    self.notice = Some(Notice {
+                        text: format!("Could not open the folder of {}: {e}", path.display()),
+                        is_error: true,
+                    });
+                }
+            }
+            Action::ReconcileOne => {
+                let user = self.user.trim().to_owned();
+                if user.is_empty() {
+                    self.user_missing = true;
+                    self.reconcile.last = Some(Err(
+                        "Type your name or staff ID in the User box at the top first.".into(),
+                    ));
+                    return Ok(());
+                }
+                let id = self.reconcile.downtime_id.trim().to_owned();
+                let accession = self.reconcile.accession.trim().to_owned();
+                let shown = |s: &crate::domain::event::RequestState| {
+                    (
+                        s.downtime_id.grouped(),
+                        s.accession.clone().unwrap_or_else(|| accession.clone()),
+                    )
+                };
+                self.reconcile.last = Some(
+                    match ready.store.reconcile_one(&id, &accession, &user, now) {
+                        Ok(Reconciled::Reentered(s)) => {
+                            let (id, acc) = shown(&s);
+                            let line = format!("{id} re-entered as {acc}");
+                            self.reconcile.recorded.insert(0, line.clone());
+                            Ok(line)
+                        }
+                        Ok(Reconciled::AlreadyDone(s)) => {
+                            let (id, acc) = shown(&s);
+                            Ok(format!(
+                                "{id} was already recorded as {acc}: nothing changed"
+                            ))
+                        }
+                        Err(ReconcileError::Refused(problems)) => Err(format!(
+                            "{id} / {accession}: not recorded: {}",
+                            problems
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )),
+                        Err(ReconcileError::Store(e)) => return Err(e),
+                    },
+                );
+                self.reconcile.downtime_id.clear();
+                self.reconcile.accession.clear();
+                self.reconcile.focus_id = true;
+                refresh(ready, &self.queue)?;
+            }
+            Action::ReconcileFile => {
+                let user = self.user.trim().to_owned();
+                if user.is_empty() {
+                    self.user_missing = true;
+                    self.reconcile.file_result = Some((
+                        Err("Type your name or staff ID in the User box at the top first.".into()),
+                        Vec::new(),
+                    ));
+                    return Ok(());
+                }
+                let path = PathBuf::from(self.reconcile.file_path.trim());
+                let rows = std::fs::File::open(&path)
+                    .map_err(|e| format!("Could not open {}: {e}", path.display()))
+                    .and_then(|f| {
+                        read_reconcile_csv(std::io::BufReader::new(f))
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    });
+                self.reconcile.file_result = Some(match rows {
+                    Err(e) => (Err(e), Vec::new()),
+                    Ok(rows) => {
+                        let report = ready.store.reconcile(
+                            &rows,
+                            self.reconcile.skip_invalid,
+                            &user,
+                            now,
+                        )?;
+                        reconcile::file_outcome(&report, rows.len())
+                    }
+                });
+                refresh(ready, &self.queue)?;
+            }
+            Action::SaveCloseOut(format) => {
+                let overwrite = if self.close_out.replace {
+                    Overwrite::Replace
+                } else {
+                    Overwrite::Refuse
+                };
+                let path = PathBuf::from(self.export.out_folder.trim())
+                    .join(crate::backlog::close_out_file_name(format, now));
+                self.close_out.saved = Some(
+                    match crate::backlog::close_out_to(&ready.store, &path, now, overwrite) {
+                        Ok((c, w)) => {
+                            ready.close_out = Some(Ok(c));
+                            Ok(format!(
+                                "Report saved to {} ({} bytes).",
+                                w.path.display(),
+                                w.bytes
+                            ))
+                        }
+                        Err(e) => Err(backlog_message(&e)),
+                    },
+                );
+            }
             Action::Configure(setup) => {
                 let first = ready.setup.is_none();
                 ready.store.configure(&setup)?;
@@ -576,6 +798,43 @@ impl StopgapApp {
         }
     }
 
+    /// Takes the background export's result when it has arrived; asks for frames until then.
+    fn poll_export(&mut self, ui: &Ui, now: DateTime<Utc>) {
+        let Some(rx) = &self.export_job else {
+            return;
+        };
+        let result = match rx.try_recv() {
+            Err(mpsc::TryRecvError::Empty) => {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+                return;
+            }
+            Err(mpsc::TryRecvError::Disconnected) => {
+                Err("the export stopped unexpectedly; check the list of batches".to_owned())
+            }
+            Ok(result) => result
+                .map(|e| ExportDone {
+                    path: e.path,
+                    batch_id: e.record.batch_id,
+                    request_count: e.record.request_count,
+                    sha256: e.record.sha256,
+                })
+                .map_err(|e| backlog_message(&e)),
+        };
+        self.export_job = None;
+        self.export.running = false;
+        self.export.result = Some(result);
+        if let Ok(ready) = &mut self.ready {
+            refresh_lab(ready, &self.export, now);
+        }
+        ui.ctx().request_repaint();
+    }
+
+    /// For tests: whether an export is running in the background.
+    pub fn exporting(&self) -> bool {
+        self.export_job.is_some()
+    }
+
     /// For tests: the downtime ID on the confirmation panel, if one is showing.
     pub fn confirmed_id(&self) -> Option<&str> {
         self.form
@@ -608,6 +867,104 @@ fn refresh(ready: &mut Ready, queue: &QueueState) -> Result<(), StoreError> {
         .queue_page(&filter, queue.sort, queue.order, 0, PAGE_SIZE)?;
     ready.queue.pages.insert(0, first);
     Ok(())
+}
+
+/// Re-reads what the lab screens show: the export count and preview, the batches, the close-out.
+/// Problems are shown in place, not as notices, so a bad date or profile never blocks the rest.
+fn refresh_lab(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
+    let candidates = state
+        .selection()
+        .and_then(|s| ready.store.export_candidates(&s).map_err(|e| e.to_string()));
+    ready.export.count = Some(candidates.as_ref().map(Vec::len).map_err(Clone::clone));
+    ready.export.preview = match candidates {
+        Err(_) => None,
+        Ok(c) if c.is_empty() => None,
+        Ok(c) => Some(
+            crate::backlog::load_profile(state.profile_file().as_deref())
+                .map_err(|e| e.to_string())
+                .and_then(|profile| {
+                    let first = &c[..c.len().min(3)];
+                    crate::backlog::preview(state.format, first, &profile, state.options, now)
+                        .map_err(|e| e.to_string())
+                })
+                .map(|bytes| preview_text(state.format, &bytes)),
+        ),
+    };
+    ready.export.batches = Some(ready.store.batches().map_err(|e| e.to_string()));
+    ready.close_out = Some(ready.store.close_out().map_err(|e| e.to_string()));
+}
+
+/// Bytes of an export as readable text: HL7 segments on their own lines, MLLP bytes named.
+fn preview_text(format: Format, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match format {
+        Format::Hl7Oml | Format::Hl7Orm => text
+            .replace('\u{0b}', "<VT>")
+            .replace("\u{1c}\r", "<FS><CR>\n")
+            .replace('\r', "\n"),
+        Format::Csv | Format::Fhir => text.trim_start_matches('\u{feff}').replace('\r', ""),
+    }
+}
+
+/// The export job the screen describes, or what is wrong with it.
+fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
+    if user.is_empty() {
+        return Err("Type your name or staff ID in the User box at the top first.".into());
+    }
+    let selection = state.selection()?;
+    let profile =
+        crate::backlog::load_profile(state.profile_file().as_deref()).map_err(|e| e.to_string())?;
+    let out = PathBuf::from(state.out_folder.trim());
+    if !out.is_dir() {
+        return Err(format!(
+            "the output folder {} does not exist: type an existing folder",
+            out.display()
+        ));
+    }
+    Ok(ExportJob {
+        selection,
+        format: state.format,
+        profile,
+        options: state.options,
+        user,
+        out,
+        overwrite: if state.replace {
+            Overwrite::Replace
+        } else {
+            Overwrite::Refuse
+        },
+    })
+}
+
+/// Runs the export on its own thread, over its own connection to the same database (WAL lets
+/// the app keep reading meanwhile), so a large export never freezes the window.
+fn spawn_export(
+    db_path: &Path,
+    job: ExportJob,
+    now: DateTime<Utc>,
+) -> mpsc::Receiver<Result<Exported, BacklogError>> {
+    let (tx, rx) = mpsc::channel();
+    let db_path = db_path.to_owned();
+    std::thread::spawn(move || {
+        let result = Store::open(&db_path)
+            .map_err(BacklogError::from)
+            .and_then(|mut store| crate::backlog::export_to(&mut store, &job, now));
+        if tx.send(result).is_err() {
+            eprintln!("stopgap: an export finished after the window closed");
+        }
+    });
+    rx
+}
+
+/// An export or report error in the app's words (a checkbox, not `--force`).
+fn backlog_message(e: &BacklogError) -> String {
+    match e {
+        BacklogError::Write(WriteError::Exists(path)) => format!(
+            "{} already exists and was not replaced: choose another folder, or tick \"Replace\"",
+            path.display()
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn trim_pages(pages: &mut BTreeMap<u64, Vec<QueueRow>>, around: u64) {
@@ -753,6 +1110,7 @@ fn top_bar_ui(
         for (tab, text) in [
             (Tab::Form, "New request (F2)"),
             (Tab::Queue, "Queue (F3)"),
+            (Tab::Lab, "Lab: export & reconcile"),
             (Tab::Settings, "Settings"),
         ] {
             let selected = bar.tab == tab;

@@ -4,24 +4,29 @@
 pub mod app;
 pub mod damaged;
 pub mod detail;
+pub mod export;
 pub mod first_run;
 pub mod form;
 pub mod queue;
+pub mod reconcile;
 pub mod settings;
 pub mod widgets;
 
 use std::path::PathBuf;
 
-pub use app::{Action, StopgapApp, Tab};
+pub use app::{Action, LabView, StopgapApp, Tab};
 
 /// The window title.
 pub const TITLE: &str = "Stopgap — LIMS downtime requests";
 
 /// Opens the store at `db_path` and runs the desktop app until the window is closed.
 pub fn run(db_path: PathBuf) -> anyhow::Result<()> {
+    let icon = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png"))
+        .map_err(|e| anyhow::anyhow!("the window icon could not be read: {e}"))?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(TITLE)
+            .with_icon(icon)
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([960.0, 600.0]),
         renderer: eframe::Renderer::Glow,

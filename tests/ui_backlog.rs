@@ -1,0 +1,174 @@
+//! The lab screens driven by their labels over a real SQLite file: reconcile by scan, export in
+//! the background, close-out.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use stopgap::domain::downtime_id::DowntimeId;
+use stopgap::domain::status::Status;
+use stopgap::store::Store;
+use stopgap::ui::StopgapApp;
+
+fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1920.0, 1080.0))
+        .build_ui_state(|ui, app: &mut StopgapApp| app.show(ui), app);
+    h.run();
+    h
+}
+
+/// A set-up store with `n` logged requests; returns their downtime IDs.
+fn db_with_requests(n: u32) -> (tempfile::TempDir, PathBuf, Vec<DowntimeId>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopgap.db");
+    let mut store = Store::open(&path).unwrap();
+    store.configure(&common::setup()).unwrap();
+    let ids = (0..n)
+        .map(|i| {
+            store
+                .save_request(&common::request(i), "Nurse Bloggs", common::now())
+                .unwrap()
+                .downtime_id
+        })
+        .collect();
+    (dir, path, ids)
+}
+
+fn type_into(h: &mut Harness<'_, StopgapApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+/// Replaces what a field holds (select all, then type).
+fn replace_text(h: &mut Harness<'_, StopgapApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+fn click(h: &mut Harness<'_, StopgapApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+fn open_lab(h: &mut Harness<'_, StopgapApp>, view: &str) {
+    type_into(h, "User (name / staff ID)", "Lab Lead");
+    click(h, "Lab: export & reconcile");
+    click(h, view);
+}
+
+fn status_of(path: &Path, id: &DowntimeId) -> (Status, Option<String>) {
+    let found = Store::open(path)
+        .unwrap()
+        .find_by_downtime_id(id)
+        .unwrap()
+        .unwrap();
+    (found.state.status, found.state.accession)
+}
+
+/// The same ID with another check character.
+fn with_wrong_check(id: &DowntimeId) -> String {
+    let text = id.grouped();
+    let last = text.chars().last().unwrap();
+    let wrong = if last == 'A' { 'B' } else { 'A' };
+    format!("{}{wrong}", &text[..text.len() - 1])
+}
+
+#[test]
+fn reconcile_records_a_scanned_accession_and_refuses_a_wrong_check_character() {
+    let (_dir, path, ids) = db_with_requests(20);
+    let mut h = harness(StopgapApp::from_path(&path));
+    open_lab(&mut h, "Reconcile accessions");
+
+    type_into(&mut h, "Downtime ID", &ids[3].grouped());
+    type_into(&mut h, "LIMS accession", "L26.0001234");
+    h.key_press(Key::Enter);
+    h.run();
+
+    let expected = format!("{} re-entered as L26.0001234", ids[3].grouped());
+    // The result line, and the line in the session's list.
+    assert_eq!(h.query_all_by_label(&expected).count(), 2);
+    assert_eq!(
+        status_of(&path, &ids[3]),
+        (Status::Reentered, Some("L26.0001234".into()))
+    );
+
+    // Cleared for the next scan.
+    type_into(&mut h, "Downtime ID", &with_wrong_check(&ids[4]));
+    type_into(&mut h, "LIMS accession", "L26.0001235");
+    click(&mut h, "Record");
+    h.get_by_label_contains("fails its check character");
+    assert_eq!(status_of(&path, &ids[4]), (Status::Logged, None));
+}
+
+#[test]
+fn export_writes_a_csv_in_the_background_and_records_the_batch() {
+    let (dir, path, _ids) = db_with_requests(20);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut h = harness(StopgapApp::from_path(&path));
+    open_lab(&mut h, "Export backlog");
+    h.get_by_label("20 requests will be exported");
+    replace_text(&mut h, "Output folder", &out.display().to_string());
+    // The spinner keeps repainting while the export runs, so step frame by frame.
+    h.get_by_label("Export").click();
+    h.step();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.state().exporting() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    assert!(!h.state().exporting(), "the export finished within 5 s");
+    h.get_by_label_contains("Exported batch RXX-W07-B000001 (20 requests)");
+    h.get_by_label("0 requests will be exported");
+
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mut reader = csv::Reader::from_path(&files[0]).unwrap();
+    assert_eq!(reader.records().map(Result::unwrap).count(), 20);
+
+    let batches = Store::open(&path).unwrap().batches().unwrap();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].request_count, 20);
+    assert_eq!(batches[0].user, "Lab Lead");
+    assert_eq!(batches[0].format, "csv");
+}
+
+#[test]
+fn close_out_is_not_complete_with_open_requests_and_saves_a_pdf() {
+    let (dir, path, _ids) = db_with_requests(5);
+    let mut h = harness(StopgapApp::from_path(&path));
+    open_lab(&mut h, "Export backlog");
+    replace_text(&mut h, "Output folder", &dir.path().display().to_string());
+    click(&mut h, "Close-out report");
+
+    h.get_by_label_contains("NOT COMPLETE");
+    click(&mut h, "Save report as PDF");
+    h.get_by_label_contains("Report saved to");
+    let pdf = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .expect("a PDF in the folder");
+    assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+}
