@@ -37,7 +37,7 @@ use crate::domain::status::Status;
 
 use super::hl7::{specimen_snomed, tube_description};
 use super::profile::Profile;
-use super::{ExportContext, ExportError, mapping_index, rfc3339};
+use super::{ExportContext, ExportError, Mappings, rfc3339};
 
 /// The NHS number identifier system (NHS England).
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
@@ -326,7 +326,7 @@ fn entries<E>(
 ) -> Result<(), E> {
     let profile = &ctx.profile;
     let f = &profile.fhir;
-    let mappings = mapping_index(profile);
+    let mappings = Mappings::of(profile);
     // The fullUrl of each distinct patient's entry: the first request for a patient makes it.
     let mut patients: HashMap<PatientKey<'_>, String> = HashMap::new();
 
@@ -350,6 +350,9 @@ fn entries<E>(
         let test_url = |code: &str| q.tests.iter().position(|t| t.code == code);
 
         let tubes = tubes_in_draw_order(&q.tests);
+        let specimen_urls: Vec<String> = (0..tubes.len())
+            .map(|i| full_url(&q.uuid, "Specimen", i))
+            .collect();
         let tube_of = |code: &str| tubes.iter().position(|t| t.tests.iter().any(|c| c == code));
         for (i, tube) in tubes.iter().enumerate() {
             let specimen_name = tube
@@ -373,7 +376,7 @@ fn entries<E>(
                 })
                 .collect();
             emit(&AnyEntry::Specimen(Entry {
-                full_url: full_url(&q.uuid, "Specimen", i),
+                full_url: specimen_urls[i].clone(),
                 request: EntryRequest::post("Specimen"),
                 resource: SpecimenResource {
                     collection: Collection {
@@ -428,9 +431,6 @@ fn entries<E>(
                 });
             }
         }
-        let specimen_urls: Vec<String> = (0..tubes.len())
-            .map(|i| full_url(&q.uuid, "Specimen", i))
-            .collect();
         for (i, t) in q.tests.iter().enumerate() {
             let placer = format!("{canonical}-{:02}", i + 1);
             let mut identifier = vec![TypedIdentifier {
@@ -458,7 +458,7 @@ fn entries<E>(
                 });
             }
             // check_mappings has run, so the fallback to our own code is unreachable.
-            let coding = match mappings.get(t.code.as_str()) {
+            let coding = match mappings.get(&t.code) {
                 Some(m) => Coding {
                     code: &m.lims_code,
                     display: &m.display,
@@ -537,8 +537,96 @@ pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
     })
 }
 
-/// Indentation of an entry inside the Bundle's `entry` array (pretty JSON, two spaces a level).
-const ENTRY_INDENT: &[u8] = b"    ";
+/// Pretty JSON as `serde_json::ser::PrettyFormatter` writes it (two spaces a level), starting
+/// two levels deep: an entry inside the Bundle's `entry` array.
+struct EntryFormatter {
+    depth: usize,
+    has_value: bool,
+}
+
+impl EntryFormatter {
+    fn new() -> Self {
+        Self {
+            depth: 2,
+            has_value: false,
+        }
+    }
+
+    fn line_break<W: ?Sized + Write>(&self, w: &mut W, after_value: bool) -> std::io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        w.write_all(if after_value { b",\n" } else { b"\n" })?;
+        let mut width = 2 * self.depth;
+        while width > 0 {
+            let n = width.min(SPACES.len());
+            w.write_all(&SPACES[..n])?;
+            width -= n;
+        }
+        Ok(())
+    }
+
+    fn end<W: ?Sized + Write>(&mut self, w: &mut W, close: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line_break(w, false)?;
+        }
+        w.write_all(close)
+    }
+}
+
+impl serde_json::ser::Formatter for EntryFormatter {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line_break(w, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line_break(w, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Entries are gathered to about this many bytes before being written out.
+const WRITE_CHUNK: usize = 1 << 16;
 
 /// Writes the Bundle as pretty JSON with a final newline, one entry at a time: the same bytes as
 /// `serde_json::to_writer_pretty` of [`bundle`] followed by a newline.
@@ -548,26 +636,24 @@ pub(crate) fn write(
     out: &mut dyn Write,
 ) -> Result<(), ExportError> {
     out.write_all(b"{\n  \"entry\": [")?;
-    let mut written = 0usize;
-    let mut buf = Vec::new();
+    let mut written = false;
+    let mut buf = Vec::with_capacity(2 * WRITE_CHUNK);
     entries(requests, ctx, |e| {
-        buf.clear();
-        serde_json::to_writer_pretty(&mut buf, e)?;
-        out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
-        out.write_all(ENTRY_INDENT)?;
-        // Pretty JSON has line breaks only between tokens (a string's are escaped), so
-        // indenting after each one nests the entry two levels deeper.
-        for (n, line) in buf.split(|&b| b == b'\n').enumerate() {
-            if n > 0 {
-                out.write_all(b"\n")?;
-                out.write_all(ENTRY_INDENT)?;
-            }
-            out.write_all(line)?;
+        buf.extend_from_slice(if written { b",\n    " } else { b"\n    " });
+        e.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut buf,
+            EntryFormatter::new(),
+        ))?;
+        written = true;
+        // Written in large pieces, which a buffered `out` passes straight through.
+        if buf.len() >= WRITE_CHUNK {
+            out.write_all(&buf)?;
+            buf.clear();
         }
-        written += 1;
         Ok::<(), ExportError>(())
     })?;
-    out.write_all(if written == 0 { b"]" } else { b"\n  ]" })?;
+    out.write_all(&buf)?;
+    out.write_all(if written { b"\n  ]" } else { b"]" })?;
     out.write_all(b",\n  \"identifier\": {\n    \"system\": ")?;
     serde_json::to_writer(&mut *out, &ctx.profile.fhir.batch_system)?;
     out.write_all(b",\n    \"value\": ")?;

@@ -17,17 +17,15 @@
 //! or add a field. Free text is repeated in NTE-3 exactly as typed (clinical details, notes,
 //! collector, cancellation reason), each NTE marked by NTE-4.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use crate::domain::event::RequestState;
 use crate::domain::request::Sex;
 use crate::domain::status::Status;
 
-use super::profile::{Coding, TestMapping};
+use super::profile::Coding;
 use super::{
-    ExportContext, ExportError, four_digit_year, mapping_index, push_date, push_digits, push_time,
+    ExportContext, ExportError, Mappings, four_digit_year, push_date, push_digits, push_time,
 };
 
 /// Which message to write.
@@ -70,7 +68,10 @@ pub fn escape(text: &str) -> String {
 /// Whether a byte may need escaping: a delimiter, an ASCII control, or the first byte of a C1
 /// control's UTF-8 (U+0080..=U+009F are `C2 80`..=`C2 9F`).
 fn needs_escape(b: u8) -> bool {
-    matches!(b, b'|' | b'^' | b'~' | b'\\' | b'&' | 0x00..=0x1F | 0x7F | 0xC2)
+    matches!(
+        b,
+        b'|' | b'^' | b'~' | b'\\' | b'&' | 0x00..=0x1F | 0x7F | 0xC2
+    )
 }
 
 /// Appends `text` escaped, as [`escape`] returns it.
@@ -280,7 +281,7 @@ fn push_placer(out: &mut String, canonical: &str, index: usize) {
 struct Shared<'a> {
     ctx: &'a ExportContext,
     kind: MessageType,
-    mappings: HashMap<&'a str, &'a TestMapping>,
+    mappings: Mappings<'a>,
     /// MSH up to and including MSH-9 and its separator.
     msh_head: String,
     /// MSH after MSH-10, with the segment's CR.
@@ -317,7 +318,7 @@ impl<'a> Shared<'a> {
         Self {
             ctx,
             kind,
-            mappings: mapping_index(&ctx.profile),
+            mappings: Mappings::of(&ctx.profile),
             msh_head,
             msh_tail,
             app,
@@ -422,7 +423,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
         push_placer(&mut placer, &canonical, i);
         let placer_ei = [Part::Raw(&placer), Part::Raw(app)];
         // check_mappings has run, so a missing mapping is unreachable; fall back to our code.
-        let code = match shared.mappings.get(t.code.as_str()) {
+        let code = match shared.mappings.get(&t.code) {
             Some(m) => [
                 Part::Text(&m.lims_code),
                 Part::Text(&m.display),
@@ -486,7 +487,8 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
             source.push('^');
             escape_into(source, &tube);
         }
-        obr.components(16, &requester).text(17, &q.requester_contact);
+        obr.components(16, &requester)
+            .text(17, &q.requester_contact);
         if kind == MessageType::OrmO01 {
             obr.raw(27, &v24_quantity_timing);
         }

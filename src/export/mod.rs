@@ -14,7 +14,6 @@ pub mod fhir;
 pub mod hl7;
 pub mod profile;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufWriter, Write};
 use std::str::FromStr;
@@ -144,10 +143,10 @@ pub fn check_mappings(
     if !format.needs_mapping() {
         return Ok(());
     }
-    let mappings = mapping_index(profile);
+    let mappings = Mappings::of(profile);
     for r in requests {
         for t in &r.request.tests {
-            if !mappings.contains_key(t.code.as_str()) {
+            if mappings.get(&t.code).is_none() {
                 return Err(ExportError::UnmappedTest {
                     downtime_id: r.downtime_id.grouped(),
                     code: t.code.clone(),
@@ -159,14 +158,26 @@ pub fn check_mappings(
     Ok(())
 }
 
-/// The profile's test mappings by catalogue code: [`Profile::mapping`] without a scan per test.
-/// A code mapped twice (which [`Profile::check`] refuses) keeps its first mapping, as there.
-pub(crate) fn mapping_index(profile: &Profile) -> HashMap<&str, &TestMapping> {
-    let mut index = HashMap::with_capacity(profile.tests.len());
-    for t in &profile.tests {
-        index.entry(t.code.as_str()).or_insert(t);
+/// The profile's test mappings, found by catalogue code without a scan per test.
+pub(crate) struct Mappings<'a>(Vec<(&'a str, &'a TestMapping)>);
+
+impl<'a> Mappings<'a> {
+    /// A code mapped twice (which [`Profile::check`] refuses) keeps its first mapping, as
+    /// [`Profile::mapping`] does.
+    pub(crate) fn of(profile: &'a Profile) -> Self {
+        let mut by_code: Vec<_> = profile.tests.iter().map(|t| (t.code.as_str(), t)).collect();
+        // A stable sort keeps mappings of one code in file order, so the first one stays.
+        by_code.sort_by_key(|(code, _)| *code);
+        by_code.dedup_by_key(|(code, _)| *code);
+        Self(by_code)
     }
-    index
+
+    pub(crate) fn get(&self, code: &str) -> Option<&'a TestMapping> {
+        self.0
+            .binary_search_by_key(&code, |&(c, _)| c)
+            .ok()
+            .map(|i| self.0[i].1)
+    }
 }
 
 /// Writes `requests` in `format`. Checks the profile and mappings first: on error nothing is
@@ -275,6 +286,9 @@ mod tests {
             .unwrap()
             .and_utc();
         assert_eq!(rfc3339(leap), "2016-12-31T23:59:60Z");
-        assert_eq!(hl7::timestamp(leap), leap.format("%Y%m%d%H%M%S+0000").to_string());
+        assert_eq!(
+            hl7::timestamp(leap),
+            leap.format("%Y%m%d%H%M%S+0000").to_string()
+        );
     }
 }
