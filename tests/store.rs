@@ -513,3 +513,14 @@ fn a_clock_finer_than_a_millisecond_keeps_state_equal_to_history() {
     let report = store.verify().unwrap();
     assert!(report.is_sound(), "{:?}", report.problems);
 }
+
+#[test]
+fn a_ward_with_hidden_characters_is_refused_and_the_setup_kept() {
+    let (_dir, mut store) = temp_store();
+    let mut bad = setup();
+    bad.wards.push("Ward\u{202E}7".into());
+    let err = store.configure(&bad).unwrap_err();
+    assert!(matches!(err, StoreError::BadWard(_)), "{err:?}");
+    assert!(err.to_string().contains("text-direction"), "{err}");
+    assert_eq!(store.setup().unwrap().unwrap().wards, setup().wards);
+}

@@ -79,6 +79,8 @@ pub enum StoreError {
     SequenceExhausted(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    #[error("{0}: correct the ward list")]
+    BadWard(String),
     #[error("history of request {uuid} is inconsistent: {source}")]
     Fold { uuid: Uuid, source: FoldError },
     #[error("catalogue: {0}")]
@@ -241,7 +243,7 @@ impl Store {
         let mut wards: Vec<String> = Vec::new();
         for w in &setup.wards {
             let w = crate::domain::text::clean(w, crate::domain::request::SHORT_MAX, false)
-                .map_err(|e| StoreError::Corrupt(format!("ward '{w}' {e}")))?;
+                .map_err(|e| StoreError::BadWard(format!("ward '{w}' {e}")))?;
             if !w.is_empty() && !wards.contains(&w) {
                 wards.push(w);
             }
