@@ -219,3 +219,39 @@ fn a_damaged_database_shows_the_problem_screen() {
     assert!(h.state().store().is_none());
     h.run();
 }
+
+#[test]
+fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
+    let (_dir, path) = configured_db();
+    {
+        let mut h = harness(StopgapApp::from_path(&path));
+        type_into(&mut h, "NHS number", "999 000 0018");
+        type_into(&mut h, "Surname", "Testpatient");
+        // The app closes normally: the draft is kept, the session ends cleanly.
+        h.state_mut().shutdown();
+    }
+    let h = harness(StopgapApp::from_path(&path));
+    assert_eq!(
+        h.get_by_label("NHS number").value().as_deref(),
+        Some("999 000 0018")
+    );
+    assert_eq!(
+        h.get_by_label("Surname").value().as_deref(),
+        Some("Testpatient")
+    );
+    drop(h);
+
+    // A save, then the app dies without shutting down: the next start lists that save.
+    let mut store = Store::open(&path).unwrap();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the app's session started on the real clock; the save must come after it"
+    )]
+    let saved = store
+        .save_request(&common::request(5), "Nurse A", chrono::Utc::now())
+        .unwrap();
+    drop(store);
+    let h = harness(StopgapApp::from_path(&path));
+    h.get_by_label_contains("Saved just before the app closed");
+    h.get_by_label_contains(&saved.downtime_id.grouped());
+}
