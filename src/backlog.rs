@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 
 use crate::domain::event::RequestState;
 use crate::export::{
@@ -39,6 +39,8 @@ pub enum BacklogError {
     BadProfile { path: PathBuf, message: String },
     #[error("batch {batch}: {message}")]
     BadBatch { batch: String, message: String },
+    #[error("{0}")]
+    BadDay(String),
     #[error("{0}: the report file must end .pdf or .csv")]
     NotAReportName(PathBuf),
     #[error(transparent)]
@@ -74,6 +76,32 @@ pub struct ExportJob {
 pub struct Exported {
     pub record: BatchRecord,
     pub path: PathBuf,
+}
+
+/// `(collected_from, collected_before)`: an open end is `None`.
+pub type CollectedWindow = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The collection-time window for export filters typed as whole local days: from the start of
+/// `from` to the start of the day after `to`, in `tz` (the shell passes `chrono::Local`).
+pub fn collected_window<Tz: TimeZone>(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    tz: &Tz,
+) -> Result<CollectedWindow, BacklogError> {
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| BacklogError::BadDay(format!("{d} has no midnight in this time zone")))
+    };
+    let from = from.map(start).transpose()?;
+    let before = match to {
+        Some(d) => Some(start(d.checked_add_days(Days::new(1)).ok_or_else(
+            || BacklogError::BadDay(format!("the day {d} is out of range")),
+        )?)?),
+        None => None,
+    };
+    Ok((from, before))
 }
 
 /// The automatic file name: no patient data, only the batch and the format.

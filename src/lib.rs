@@ -17,7 +17,8 @@
 //!   an existing file unless asked, with the SHA-256 of what was written.
 //! - [`import`]: requests typed elsewhere, in the CSV export's columns, validated as the form does.
 //! - [`report`]: the close-out report (every issued downtime ID and its final state) as CSV or PDF.
-//! - [`platform`]: what differs by operating system (data directory, network-filesystem check).
+//! - [`platform`]: what differs by operating system (data directory, network-filesystem and
+//!   network-drive refusal, Windows-safe file names, opening a folder, the console on Windows).
 //! - [`cli`]: command-line commands over the same library calls.
 //! - [`ui`]: the egui app, a thin layer that turns clicks into actions run against the store.
 //!

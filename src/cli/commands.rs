@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use chrono::{DateTime, Days, Local, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Local, Utc};
 
 use super::{ExportArgs, Outcome, rfc3339};
 use crate::backlog::{
@@ -22,15 +22,6 @@ fn overwrite(force: bool) -> Overwrite {
     }
 }
 
-/// The start of a local day, in UTC.
-fn local_day_start(d: NaiveDate) -> Result<DateTime<Utc>> {
-    Local
-        .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| anyhow!("{d} has no midnight in this time zone"))
-}
-
 pub(super) fn export(
     store: &mut Store,
     args: &ExportArgs,
@@ -42,18 +33,14 @@ pub(super) fn export(
         .ok_or_else(|| anyhow!("--format is required: csv, hl7-oml, hl7-orm or fhir"))?;
     let profile = load_profile(args.profile.as_deref())?;
     let user = args.user.clone().unwrap_or_else(super::default_user);
+    let (collected_from, collected_before) =
+        crate::backlog::collected_window(args.from, args.to, &Local)?;
     let selection = ExportSelection {
         statuses: args.statuses.clone(),
         ward: args.ward.clone(),
         priorities: args.priorities.clone(),
-        collected_from: args.from.map(local_day_start).transpose()?,
-        collected_before: match args.to {
-            Some(d) => Some(local_day_start(
-                d.checked_add_days(Days::new(1))
-                    .ok_or_else(|| anyhow!("--to {d} is out of range"))?,
-            )?),
-            None => None,
-        },
+        collected_from,
+        collected_before,
         include_exported: args.all,
     };
     let options = ExportOptions {

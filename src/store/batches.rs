@@ -6,7 +6,7 @@
 //! the file, all inside one write transaction. So the batch number is never taken twice, and a
 //! batch is recorded only if its file was written.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use uuid::Uuid;
@@ -146,11 +146,6 @@ impl ExportSelection {
         }
         (format!("WHERE {}", clauses.join(" AND ")), params)
     }
-}
-
-/// The start of a UTC day, for date filters typed as YYYY-MM-DD.
-pub fn day_start_utc(d: NaiveDate) -> DateTime<Utc> {
-    d.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 fn selected_states(

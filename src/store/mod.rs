@@ -27,7 +27,7 @@ use crate::domain::status::{Transition, TransitionError};
 
 pub use batches::{
     BatchFile, BatchHeader, BatchRecord, BatchSpec, DEFAULT_EXPORT_STATUSES, ExportOptions,
-    ExportSelection, batch_id_text, day_start_utc,
+    ExportSelection, batch_id_text,
 };
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use chrono::{Local, NaiveDate};
 use egui::{RichText, Ui};
 
 use super::app::Action;
@@ -78,14 +78,6 @@ pub fn default_folder() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// The start of a local day typed as YYYY-MM-DD, in UTC.
-fn local_day_start(d: NaiveDate) -> Option<DateTime<Utc>> {
-    Local
-        .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn parse_day(label: &str, text: &str) -> Result<Option<NaiveDate>, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -101,21 +93,14 @@ impl ExportState {
     pub fn selection(&self) -> Result<ExportSelection, String> {
         let from = parse_day("From", &self.from)?;
         let to = parse_day("To", &self.to)?;
-        let day = |d: NaiveDate| {
-            local_day_start(d).ok_or_else(|| format!("{d} has no midnight in this time zone"))
-        };
-        let collected_before = match to {
-            Some(d) => Some(day(d
-                .succ_opt()
-                .ok_or_else(|| format!("To {d} is out of range"))?)?),
-            None => None,
-        };
+        let (collected_from, collected_before) =
+            crate::backlog::collected_window(from, to, &Local).map_err(|e| e.to_string())?;
         let ward = self.ward.trim();
         Ok(ExportSelection {
             statuses: self.statuses.clone(),
             ward: (!ward.is_empty()).then(|| ward.to_owned()),
             priorities: self.priorities.clone(),
-            collected_from: from.map(day).transpose()?,
+            collected_from,
             collected_before,
             include_exported: self.include_exported,
         })

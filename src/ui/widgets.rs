@@ -126,24 +126,10 @@ pub fn text_field(
     width: f32,
     error: Option<&str>,
 ) -> Response {
-    let label_response = ui.label(RichText::new(label).strong());
-    let response = ui
-        .vertical(|ui| {
-            let response = ui
-                .add(
-                    TextEdit::singleline(value)
-                        .hint_text(hint)
-                        .desired_width(width),
-                )
-                .labelled_by(label_response.id);
-            if let Some(message) = error {
-                error_text(ui, message);
-            }
-            response
-        })
-        .inner;
-    ui.end_row();
-    response
+    let edit = TextEdit::singleline(value)
+        .hint_text(hint)
+        .desired_width(width);
+    labelled_row(ui, label, edit, error)
 }
 
 /// A multi-line text field tied to its label, with its error below.
@@ -154,16 +140,18 @@ pub fn text_area(
     width: f32,
     error: Option<&str>,
 ) -> Response {
+    let edit = TextEdit::multiline(value)
+        .desired_rows(2)
+        .desired_width(width);
+    labelled_row(ui, label, edit, error)
+}
+
+/// One grid row: the label, then the field labelled by it with its error below.
+fn labelled_row(ui: &mut Ui, label: &str, edit: TextEdit<'_>, error: Option<&str>) -> Response {
     let label_response = ui.label(RichText::new(label).strong());
     let response = ui
         .vertical(|ui| {
-            let response = ui
-                .add(
-                    TextEdit::multiline(value)
-                        .desired_rows(2)
-                        .desired_width(width),
-                )
-                .labelled_by(label_response.id);
+            let response = ui.add(edit).labelled_by(label_response.id);
             if let Some(message) = error {
                 error_text(ui, message);
             }
