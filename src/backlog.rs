@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 
 use crate::domain::event::RequestState;
+use crate::error::error_chain;
 use crate::export::{
     CsvOptions, ExportContext, ExportError, Format, Profile, UnknownFormat, check_mappings,
     write_export,
@@ -30,13 +31,13 @@ pub enum BacklogError {
     NothingToExport,
     #[error("{out}: the folder {folder} does not exist")]
     NoFolder { out: PathBuf, folder: PathBuf },
-    #[error("could not read the export profile {path}: {source}")]
+    #[error("could not read the export profile {path}")]
     ProfileUnreadable {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("export profile {path}: {message}")]
-    BadProfile { path: PathBuf, message: String },
+    #[error("could not load {path}")]
+    BadProfile { path: PathBuf, source: ExportError },
     #[error("batch {batch}: {message}")]
     BadBatch { batch: String, message: String },
     #[error("{0}")]
@@ -49,11 +50,17 @@ pub enum BacklogError {
     Write(#[from] WriteError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{error}; and the unrecorded export {path} could not be removed ({source}): delete it")]
+    /// Two failures at once: neither caused the other, so both are in the message, each with
+    /// its own causes, and there is no `source`.
+    #[error(
+        "{}; and the unrecorded export {path} could not be removed ({}): delete it",
+        error_chain(&**.error),
+        error_chain(.removal)
+    )]
     Unremoved {
         error: Box<BacklogError>,
         path: PathBuf,
-        source: std::io::Error,
+        removal: std::io::Error,
     },
 }
 
@@ -127,9 +134,9 @@ pub fn load_profile(path: Option<&Path>) -> Result<Profile, BacklogError> {
         path: p.to_owned(),
         source,
     })?;
-    Profile::from_toml(&text).map_err(|e| BacklogError::BadProfile {
+    Profile::from_toml(&text).map_err(|source| BacklogError::BadProfile {
         path: p.to_owned(),
-        message: e.to_string(),
+        source,
     })
 }
 
@@ -241,10 +248,10 @@ pub fn export_to(
         }),
         (Err(error), Some(w)) => match std::fs::remove_file(&w.path) {
             Ok(()) => Err(error),
-            Err(source) => Err(BacklogError::Unremoved {
+            Err(removal) => Err(BacklogError::Unremoved {
                 error: Box::new(error),
                 path: w.path,
-                source,
+                removal,
             }),
         },
         (Err(error), None) => Err(error),
@@ -267,7 +274,7 @@ pub fn reproduce(
         .parse()
         .map_err(|e: UnknownFormat| bad(e.to_string()))?;
     let profile = Profile::from_toml(&record.profile_toml)
-        .map_err(|e| bad(format!("the profile stored with it: {e}")))?;
+        .map_err(|e| bad(format!("the profile stored with it: {}", error_chain(&e))))?;
     let states = store.batch_requests(record.number)?;
     let ctx = export_context(profile, record.options, record.generated_at, record.number);
     check_mappings(format, &states, &ctx.profile)?;

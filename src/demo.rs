@@ -333,75 +333,114 @@ fn pick_str(rng: &mut Rng, items: &[&'static str]) -> &'static str {
     items[rng.usize(..items.len())]
 }
 
+/// The pool of patients for one run. Each synthetic person is a function of their number (see
+/// [`person`]), so the same NHS number or MRN is the same person in every run and from every
+/// seed: demo data added twice, or the crash test's many one-request runs into one database,
+/// never puts two different people under one number (which the store would refuse).
 fn patient_pool(rng: &mut Rng, size: usize, now: DateTime<Utc>) -> Vec<PoolPatient> {
     // Born at least four days before `now`, so every collection in the window is after birth.
     let latest = DOB_LAST.min(now.date_naive() - Duration::days(4));
-    let span = (latest - DOB_FIRST).num_days().max(0);
-    // Hospital patients are mostly adults: four in five are born by 2000.
-    let adult_span = (NaiveDate::from_ymd_opt(2000, 12, 31).unwrap_or(latest) - DOB_FIRST)
-        .num_days()
-        .clamp(0, span);
     let mut nhs_used = HashSet::new();
     let mut mrn_used = HashSet::new();
     (0..size)
         .map(|_| {
-            let sex = match rng.u32(0..100) {
-                0..49 => Sex::Female,
-                49..98 => Sex::Male,
-                98 => Sex::Other,
-                _ => Sex::Unknown,
-            };
-            let forename = match sex {
-                Sex::Female => pick_str(rng, FEMALE_FORENAMES),
-                Sex::Male => pick_str(rng, MALE_FORENAMES),
-                Sex::Other | Sex::Unknown => {
-                    if rng.bool() {
-                        pick_str(rng, FEMALE_FORENAMES)
-                    } else {
-                        pick_str(rng, MALE_FORENAMES)
-                    }
-                }
-            };
-            let days = if rng.u32(0..5) < 4 {
-                rng.i64(0..=adult_span)
-            } else {
-                rng.i64(0..=span)
-            };
             // 70% have both numbers, 18% only the NHS number, 12% only the hospital number.
             let kind = rng.u32(0..100);
-            let nhs_number = (kind < 88).then(|| unique_test_nhs_number(rng, &mut nhs_used));
-            let mrn = (!(70..88).contains(&kind)).then(|| unique_mrn(rng, &mut mrn_used));
-            PoolPatient {
-                surname: pick_str(rng, SURNAMES),
-                forename,
-                dob: DOB_FIRST + Duration::days(days),
-                sex,
-                nhs_number,
-                mrn,
+            let mut draw = || {
+                if kind < 88 {
+                    let (serial, nhs) = unique_test_nhs_number(rng, &mut nhs_used);
+                    let mrn = (kind < 70).then(|| mrn_of_nhs_serial(serial));
+                    person(u64::from(serial), Some(nhs), mrn)
+                } else {
+                    let n = unique_mrn(rng, &mut mrn_used);
+                    person(MRN_ONLY_KEY | u64::from(n), None, Some(format!("K{n:07}")))
+                }
+            };
+            // A person born too late for this `now` is left out rather than made younger, which
+            // would give their number a second date of birth. Bounded, so a `now` before every
+            // possible birth ends (in a validation error) instead of looping.
+            let mut p = draw();
+            for _ in 0..1000 {
+                if p.dob <= latest {
+                    break;
+                }
+                p = draw();
             }
+            p
         })
         .collect()
 }
 
-/// A test-range NHS number not given to anyone else in this run. The pool is at most 50,000 of
-/// about 909,000 valid test numbers, so this ends quickly.
-fn unique_test_nhs_number(rng: &mut Rng, used: &mut HashSet<u32>) -> NhsNumber {
+/// Marks an MRN-only person's key, so it never equals an NHS serial's.
+const MRN_ONLY_KEY: u64 = 1 << 40;
+
+/// Hospital numbers of people who also have an NHS number: `K1000000` + the NHS serial, a range
+/// [`unique_mrn`] never draws from.
+fn mrn_of_nhs_serial(serial: u32) -> String {
+    format!("K{:07}", 1_000_000 + serial % 1_000_000)
+}
+
+/// The synthetic person with this key: name, date of birth and sex drawn from a generator seeded
+/// by the key alone.
+fn person(key: u64, nhs_number: Option<NhsNumber>, mrn: Option<String>) -> PoolPatient {
+    let mut rng = Rng::with_seed(key ^ 0x5709_9A9D_0000_0000);
+    let span = (DOB_LAST - DOB_FIRST).num_days();
+    // Hospital patients are mostly adults: four in five are born by 2000.
+    let adult_span = (NaiveDate::from_ymd_opt(2000, 12, 31).unwrap_or(DOB_LAST) - DOB_FIRST)
+        .num_days()
+        .clamp(0, span);
+    let sex = match rng.u32(0..100) {
+        0..49 => Sex::Female,
+        49..98 => Sex::Male,
+        98 => Sex::Other,
+        _ => Sex::Unknown,
+    };
+    let forename = match sex {
+        Sex::Female => pick_str(&mut rng, FEMALE_FORENAMES),
+        Sex::Male => pick_str(&mut rng, MALE_FORENAMES),
+        Sex::Other | Sex::Unknown => {
+            if rng.bool() {
+                pick_str(&mut rng, FEMALE_FORENAMES)
+            } else {
+                pick_str(&mut rng, MALE_FORENAMES)
+            }
+        }
+    };
+    let days = if rng.u32(0..5) < 4 {
+        rng.i64(0..=adult_span)
+    } else {
+        rng.i64(0..=span)
+    };
+    PoolPatient {
+        surname: pick_str(&mut rng, SURNAMES),
+        forename,
+        dob: DOB_FIRST + Duration::days(days),
+        sex,
+        nhs_number,
+        mrn,
+    }
+}
+
+/// A test-range NHS number not given to anyone else in this run, with its serial. The pool is at
+/// most 50,000 of about 909,000 valid test numbers, so this ends quickly.
+fn unique_test_nhs_number(rng: &mut Rng, used: &mut HashSet<u32>) -> (u32, NhsNumber) {
     loop {
         let serial = rng.u32(0..1_000_000);
         if let Some(n) = NhsNumber::test_number(serial)
             && used.insert(serial)
         {
-            return n;
+            return (serial, n);
         }
     }
 }
 
-/// A hospital number like `K1234567`, unique in this run.
-fn unique_mrn(rng: &mut Rng, used: &mut HashSet<u32>) -> String {
+/// A hospital number like `K2345678` for someone without an NHS number, unique in this run;
+/// from `K2000000` up, clear of [`mrn_of_nhs_serial`]'s range.
+fn unique_mrn(rng: &mut Rng, used: &mut HashSet<u32>) -> u32 {
     loop {
-        let n = rng.u32(1_000_000..10_000_000);
+        let n = rng.u32(2_000_000..10_000_000);
         if used.insert(n) {
-            return format!("K{n:07}");
+            return n;
         }
     }
 }
@@ -861,6 +900,43 @@ mod tests {
         assert!(mrn_only > 100, "{mrn_only}");
         let u = share(unidentified, reqs.len());
         assert!((0.005..0.04).contains(&u), "{u}");
+    }
+
+    /// Runs from different seeds share numbers often (thousands of patients among ~909,000
+    /// test numbers); each shared number must be the same person, or the store would refuse the
+    /// second run.
+    #[test]
+    fn a_number_is_the_same_person_in_every_run() {
+        let c = cat();
+        let mut by_number: HashMap<String, (String, String, Option<NaiveDate>, Sex)> =
+            HashMap::new();
+        let mut shared = 0;
+        for seed in 0..40 {
+            let mut this_run = HashSet::new();
+            for r in synthetic_requests(300, seed, now(), &c).unwrap() {
+                let p = &r.request.patient;
+                if p.is_unidentified() {
+                    continue;
+                }
+                let who = (p.surname.clone(), p.forename.clone(), p.dob, p.sex);
+                let numbers = [p.nhs_number.map(|n| n.digits()), p.mrn.clone()];
+                for number in numbers.into_iter().flatten() {
+                    if !this_run.insert(number.clone()) {
+                        continue;
+                    }
+                    match by_number.get(&number) {
+                        Some(earlier) => {
+                            shared += 1;
+                            assert_eq!(*earlier, who, "{number}");
+                        }
+                        None => {
+                            by_number.insert(number, who.clone());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shared > 5, "only {shared} numbers recurred across runs");
     }
 
     #[test]

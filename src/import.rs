@@ -85,10 +85,14 @@ pub fn parse_requests(
         .from_reader(input);
     let mut records = reader.records();
     let csv_err = |e: csv::Error| {
-        ImportError::File(format!(
-            "row {}: {e}",
-            e.position().map_or(0, csv::Position::line)
-        ))
+        let row = e.position().map_or(0, csv::Position::line);
+        // The csv crate's own message for this says "invalid utf-8" twice and counts from 0.
+        ImportError::File(match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => format!(
+                "row {row} is not UTF-8 text: save the file as \"CSV UTF-8\" and try again"
+            ),
+            _ => format!("row {row}: {e}"),
+        })
     };
     let header: Vec<String> = match records.next() {
         None => return Err(ImportError::File("the file is empty".into())),
@@ -253,6 +257,9 @@ fn row_to_request(
         collected_by: cell("collected_by"),
         clinical_details: cell("clinical_details"),
         notes: cell("notes"),
+        // A file has no identity-mismatch dialog: a row that conflicts with a patient on file
+        // is refused by the store, and the whole file with it.
+        identity_reason: String::new(),
     };
     draft.uuid = match typed_uuid {
         Some(u) => u,

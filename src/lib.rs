@@ -13,12 +13,13 @@
 //! - [`backlog`]: after recovery: export a batch to a file and record it, reproduce a batch,
 //!   write the close-out report. Shared by the command line and the app; `now` is a parameter.
 //! - [`demo`]: synthetic training data (NHS numbers from the 999 test range only).
+//! - [`error`]: an error and its causes as one line, each cause said once ([`error::error_chain`]).
 //! - [`files`]: atomic file writes (temporary file, fsync, rename, fsync the folder), never over
-//!   an existing file unless asked, with the SHA-256 of what was written.
+//!   an existing file unless asked, with the SHA-256 of what was written; Windows-safe file names.
 //! - [`import`]: requests typed elsewhere, in the CSV export's columns, validated as the form does.
 //! - [`report`]: the close-out report (every issued downtime ID and its final state) as CSV or PDF.
 //! - [`platform`]: what differs by operating system (data directory, network-filesystem and
-//!   network-drive refusal, Windows-safe file names, opening a folder, the console on Windows).
+//!   network-drive refusal, opening a folder, the console on Windows).
 //! - [`cli`]: command-line commands over the same library calls.
 //! - [`ui`]: the egui app, a thin layer that turns clicks into actions run against the store.
 //!
@@ -30,6 +31,7 @@ pub mod backlog;
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod error;
 pub mod export;
 pub mod files;
 pub mod import;

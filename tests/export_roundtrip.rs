@@ -68,6 +68,7 @@ fn state(n: u32, codes: &[&str]) -> RequestState {
             collected_by: "Nurse Bloggs".into(),
             clinical_details: "Query sepsis".into(),
             notes: String::new(),
+            identity_override: None,
         },
         status: Status::Logged,
         accession: None,

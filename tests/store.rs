@@ -11,9 +11,10 @@ mod common;
 use common::{now, request, setup, temp_store};
 use rusqlite::Connection;
 use stopgap::domain::downtime_id::DowntimeId;
+use stopgap::domain::overdue::OverdueThresholds;
 use stopgap::domain::request::Priority;
 use stopgap::domain::status::{Status, Transition, TransitionError};
-use stopgap::store::{QueueFilter, SortColumn, SortOrder, Store, StoreError, schema};
+use stopgap::store::{OverdueFirst, QueueFilter, SortColumn, SortOrder, Store, StoreError, schema};
 
 fn raw(store: &Store) -> Connection {
     Connection::open(store.path()).unwrap()
@@ -455,11 +456,23 @@ fn look_ups_use_indexes_not_a_scan_of_every_request() {
         .unwrap()
         .remove(0)
         .downtime_id;
+    let overdue = OverdueFirst {
+        now: now(),
+        thresholds: OverdueThresholds::default(),
+    };
     for q in [
         id.grouped(),
         "999 000 0018".to_owned(),
         "K1234567".to_owned(),
         "testp".to_owned(),
+        // A partial downtime ID: trailing sequence digits, without the site, a prefix.
+        "000023".to_owned(),
+        "23".to_owned(),
+        "W07-0000".to_owned(),
+        "w07-000023-k".to_owned(),
+        "rxx-w07-00".to_owned(),
+        // A forename.
+        "ali".to_owned(),
     ] {
         let filter = QueueFilter {
             search: q.clone(),
@@ -470,30 +483,64 @@ fn look_ups_use_indexes_not_a_scan_of_every_request() {
             SortColumn::Patient,
             SortColumn::Priority,
         ] {
-            let plan = store
-                .queue_plan(&filter, sort, SortOrder::Descending)
-                .unwrap();
-            assert!(
-                !plan.iter().any(|l| l.starts_with("SCAN requests")),
-                "search {q:?} sorted by {sort:?} scans the table: {plan:?}"
-            );
+            for overdue_first in [None, Some(&overdue)] {
+                let plan = store
+                    .queue_plan(&filter, sort, SortOrder::Descending, overdue_first)
+                    .unwrap();
+                assert!(
+                    !plan.iter().any(|l| l.starts_with("SCAN requests")),
+                    "search {q:?} sorted by {sort:?} (overdue first: {}) scans the table: {plan:?}",
+                    overdue_first.is_some()
+                );
+            }
         }
     }
-    // Paging the whole queue walks an index in order rather than sorting every row.
+    // Paging the whole queue walks an index in order rather than sorting every row, with or
+    // without the overdue block first; the block itself is a search of the open-requests index.
     for sort in [
         SortColumn::Collected,
         SortColumn::Priority,
         SortColumn::DowntimeId,
     ] {
-        let plan = store
-            .queue_plan(&QueueFilter::default(), sort, SortOrder::Descending)
-            .unwrap();
-        assert!(
-            plan.iter()
-                .any(|l| l.contains("USING INDEX") || l.contains("USING COVERING INDEX")),
-            "{sort:?}: {plan:?}"
-        );
+        for overdue_first in [None, Some(&overdue)] {
+            let plan = store
+                .queue_plan(
+                    &QueueFilter::default(),
+                    sort,
+                    SortOrder::Descending,
+                    overdue_first,
+                )
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|l| l.contains("USING INDEX") || l.contains("USING COVERING INDEX")),
+                "{sort:?}: {plan:?}"
+            );
+            if overdue_first.is_some() {
+                let block: Vec<&String> = plan
+                    .iter()
+                    .filter(|l| l.contains("requests_open_by_priority"))
+                    .collect();
+                assert!(block.iter().all(|l| l.starts_with("SEARCH")), "{plan:?}");
+                // The count, the block, and the block left out of the rest.
+                assert!(block.len() >= 3, "{sort:?}: {plan:?}");
+            }
+        }
     }
+    // The rest of the default queue still reads only the index it walks.
+    let plan = store
+        .queue_plan(
+            &QueueFilter::default(),
+            SortColumn::Collected,
+            SortOrder::Descending,
+            Some(&overdue),
+        )
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|l| l == "SCAN requests USING COVERING INDEX requests_by_collected"),
+        "{plan:?}"
+    );
 }
 
 #[test]

@@ -23,6 +23,13 @@ fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
     h
 }
 
+/// Signs in through the box that opens when the app starts.
+fn sign_in(h: &mut Harness<'_, StopgapApp>, name: &str) {
+    type_into(h, "Your name or staff ID", name);
+    h.key_press(Key::Enter);
+    h.run();
+}
+
 /// A set-up store file in a temporary directory.
 fn configured_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +66,6 @@ fn fill_rest_of_form(h: &mut Harness<'_, StopgapApp>) {
     h.key_press(Key::Enter);
     h.run();
     type_into(h, "Collected by", "Nurse Bloggs");
-    type_into(h, "User (name / staff ID)", "N Bloggs");
 }
 
 fn request_count(path: &std::path::Path) -> u64 {
@@ -73,6 +79,7 @@ fn request_count(path: &std::path::Path) -> u64 {
 fn a_filled_form_is_saved_confirmed_and_queued() {
     let (_dir, path) = configured_db();
     let mut h = harness(StopgapApp::from_path(&path));
+    sign_in(&mut h, "N Bloggs");
     type_into(&mut h, "NHS number", "999 000 0018");
     fill_rest_of_form(&mut h);
     assert!(h.state().confirmed_id().is_none());
@@ -106,6 +113,7 @@ fn a_filled_form_is_saved_confirmed_and_queued() {
 fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
     let (_dir, path) = configured_db();
     let mut h = harness(StopgapApp::from_path(&path));
+    sign_in(&mut h, "N Bloggs");
     type_into(&mut h, "NHS number", "943 476 5918");
     fill_rest_of_form(&mut h);
     click(&mut h, "Save request (Ctrl+Enter)");
@@ -117,18 +125,23 @@ fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
 }
 
 #[test]
-fn saving_needs_the_user_name() {
+fn saving_needs_someone_signed_in_and_sign_out_forgets_them() {
     let (_dir, path) = configured_db();
     let mut h = harness(StopgapApp::from_path(&path));
+    sign_in(&mut h, "N Bloggs");
+    click(&mut h, "Sign out");
+    assert_eq!(h.state().signed_in_user(), None);
+    click(&mut h, "Not now (Esc)");
+    h.get_by_label("Nobody signed in");
     type_into(&mut h, "NHS number", "999 000 0018");
     fill_rest_of_form(&mut h);
-    h.get_by_label("User (name / staff ID)").focus();
-    h.run();
-    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.key_press(Key::Backspace);
-    h.run();
     click(&mut h, "Save request (Ctrl+Enter)");
-    h.get_by_label("Required: type your name or staff ID");
+    h.get_by_label_contains("Sign in first");
+    assert_eq!(request_count(&path), 0);
+    // An empty name is refused in the box.
+    h.key_press(Key::Enter);
+    h.run();
+    h.get_by_label("Type your name or staff ID");
     assert_eq!(request_count(&path), 0);
 }
 
@@ -138,6 +151,14 @@ fn first_run_sets_up_the_workstation() {
     let path = dir.path().join("new.db");
     let mut h = harness(StopgapApp::from_path(&path));
     h.get_by_label("Set up this workstation");
+    // Nothing pre-filled that every PC would accept; the cursor starts in the first field.
+    assert_eq!(h.get_by_label("Workstation code").value().as_deref(), Some(""));
+    assert!(h.get_by_label("Site code").is_focused());
+    h.get_by_label("Site code").type_text("RXX");
+    h.run();
+    type_into(&mut h, "Wards and locations (one per line)", "ED Majors\nAMU");
+    click(&mut h, "Continue");
+    h.get_by_label_contains("Workstation code must be exactly 3 letters or digits");
 
     h.get_by_label("Workstation code").focus();
     h.run();
@@ -163,6 +184,8 @@ fn first_run_sets_up_the_workstation() {
     assert_eq!(setup.site.as_str(), "RXX");
     assert_eq!(setup.workstation.as_str(), "W09");
     assert!(setup.wards.contains(&"ED Majors".to_owned()));
+    h.get_by_label("Who is using this PC?");
+    sign_in(&mut h, "N Bloggs");
     h.get_by_label("NHS number");
     h.get_by_label_contains("LIMS DOWNTIME");
 }
@@ -179,7 +202,7 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
             .grouped()
     };
     let mut h = harness(StopgapApp::from_path(&path));
-    type_into(&mut h, "User (name / staff ID)", "Lab Manager");
+    sign_in(&mut h, "Lab Manager");
     click(&mut h, "Queue (F3)");
     click(&mut h, &id);
     click(&mut h, "Cancel request…");
@@ -225,6 +248,7 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
     let (_dir, path) = configured_db();
     {
         let mut h = harness(StopgapApp::from_path(&path));
+        sign_in(&mut h, "N Bloggs");
         type_into(&mut h, "NHS number", "999 000 0018");
         type_into(&mut h, "Surname", "Testpatient");
         // The app closes normally: the draft is kept, the session ends cleanly.

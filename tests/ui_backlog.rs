@@ -68,7 +68,9 @@ fn click(h: &mut Harness<'_, StopgapApp>, label: &str) {
 }
 
 fn open_lab(h: &mut Harness<'_, StopgapApp>, view: &str) {
-    type_into(h, "User (name / staff ID)", "Lab Lead");
+    type_into(h, "Your name or staff ID", "Lab Lead");
+    h.key_press(egui::Key::Enter);
+    h.run();
     click(h, "Lab: export & reconcile");
     click(h, view);
 }

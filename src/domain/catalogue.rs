@@ -271,6 +271,16 @@ impl From<&TestDef> for RequestedTest {
     }
 }
 
+/// The tests of a draft (catalogue codes) as catalogue entries, skipping codes not in the
+/// catalogue (the form shows those as "not in catalogue" and validation refuses them).
+pub fn requested_tests(catalogue: &Catalogue, codes: &[String]) -> Vec<RequestedTest> {
+    codes
+        .iter()
+        .filter_map(|c| catalogue.test(c))
+        .map(RequestedTest::from)
+        .collect()
+}
+
 /// One tube to draw and the tests it carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tube {

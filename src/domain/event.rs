@@ -76,7 +76,7 @@ pub enum FoldError {
     CreatedTwice(Uuid),
     #[error("event {0} belongs to request {1}, not this one")]
     WrongRequest(Uuid, Uuid),
-    #[error("event {event}: {source}")]
+    #[error("event {event}")]
     Transition {
         event: Uuid,
         source: TransitionError,

@@ -4,7 +4,9 @@
 pub mod catalogue;
 pub mod downtime_id;
 pub mod event;
+pub mod identity;
 pub mod nhs_number;
+pub mod overdue;
 pub mod request;
 pub mod status;
 pub mod text;

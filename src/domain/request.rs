@@ -147,6 +147,22 @@ pub struct NewRequest {
     pub collected_by: String,
     pub clinical_details: String,
     pub notes: String,
+    /// Set when the user saved despite an identity mismatch: their reason and what was on file.
+    /// Kept in the `Created` event, so the history says who the request conflicted with; never
+    /// exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_override: Option<IdentityOverride>,
+}
+
+/// Why a request was saved although its NHS number or MRN is on file for someone with other
+/// details (see [`crate::domain::identity`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdentityOverride {
+    /// As the user gave it, cleaned; never empty.
+    pub reason: String,
+    /// `patient_line` of each conflicting record on file, filled by the store when it saves.
+    #[serde(default)]
+    pub on_file: Vec<String>,
 }
 
 impl NewRequest {
@@ -171,6 +187,8 @@ pub enum Field {
     Forename,
     Dob,
     Sex,
+    /// The reason given for saving despite an identity mismatch.
+    IdentityReason,
     Ward,
     Consultant,
     Requester,
@@ -194,6 +212,7 @@ impl Field {
             Field::Forename => "Forename",
             Field::Dob => "Date of birth",
             Field::Sex => "Sex",
+            Field::IdentityReason => "Reason for saving despite the identity mismatch",
             Field::Ward => "Ward / location",
             Field::Consultant => "Responsible consultant",
             Field::Requester => "Requesting clinician",
@@ -252,12 +271,17 @@ pub struct RequestDraft {
     pub collected_by: String,
     pub clinical_details: String,
     pub notes: String,
+    /// Typed in the identity-mismatch dialog: why the request is saved anyway. Left out of the
+    /// JSON when empty, so drafts (and the UUIDs the import derives from them) are unchanged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity_reason: String,
 }
 
 /// Limits on field lengths, in characters.
 pub const NAME_MAX: usize = 35;
 pub const SHORT_MAX: usize = 60;
 pub const LONG_MAX: usize = 1000;
+pub const IDENTITY_REASON_MAX: usize = 200;
 /// How far in the future a collection time may be, to allow for clock skew between devices.
 pub const CLOCK_SKEW_MINUTES: i64 = 5;
 
@@ -386,6 +410,13 @@ impl RequestDraft {
             };
             sex = self.sex;
         }
+        let identity_reason = text(
+            Field::IdentityReason,
+            &self.identity_reason,
+            IDENTITY_REASON_MAX,
+            true,
+            &mut err,
+        );
 
         // Request.
         let required = |field: Field,
@@ -466,9 +497,38 @@ impl RequestDraft {
                 collected_by,
                 clinical_details,
                 notes,
+                identity_override: (!identity_reason.is_empty()).then(|| IdentityOverride {
+                    reason: identity_reason,
+                    on_file: Vec::new(),
+                }),
             }),
             _ => Err(errors),
         }
+    }
+
+    /// The patient as typed so far, for a live identity check before the form is complete:
+    /// surname and forename trimmed, the date of birth if it parses, the sex, the NHS number if
+    /// it is valid, the MRN uppercased if it is letters and digits. `None` when neither a valid
+    /// NHS number nor an MRN is typed, and for an unidentified patient (never compared).
+    pub fn typed_patient(&self) -> Option<Patient> {
+        if self.unidentified {
+            return None;
+        }
+        let nhs_number = NhsNumber::parse(self.nhs_number.trim()).ok();
+        let mrn = Some(self.mrn.trim().to_uppercase())
+            .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric()));
+        if nhs_number.is_none() && mrn.is_none() {
+            return None;
+        }
+        Some(Patient {
+            surname: self.surname.trim().to_owned(),
+            forename: self.forename.trim().to_owned(),
+            dob: parse_date(&self.dob),
+            sex: self.sex,
+            nhs_number,
+            mrn,
+            emergency_number: None,
+        })
     }
 
     /// Fills the patient fields from an earlier request's patient.

@@ -126,11 +126,11 @@ pub enum ExportError {
     },
     #[error("export profile is not usable: {0}")]
     BadProfile(String),
-    #[error("could not write the export: {0}")]
+    #[error("could not write the export")]
     Io(#[from] std::io::Error),
-    #[error("could not write the CSV export: {0}")]
+    #[error("could not write the CSV export")]
     Csv(#[from] ::csv::Error),
-    #[error("could not write the FHIR export: {0}")]
+    #[error("could not write the FHIR export")]
     Json(#[from] serde_json::Error),
 }
 

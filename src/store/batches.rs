@@ -201,6 +201,39 @@ impl Store {
         selected_states(&self.conn, selection)
     }
 
+    /// How many requests an export with `selection` would take now: a count, without reading
+    /// the requests (the export screen asks while its choices are typed).
+    pub fn export_candidate_count(&self, selection: &ExportSelection) -> Result<u64, StoreError> {
+        let (where_sql, params) = selection.to_sql();
+        let sql = format!("SELECT COUNT(*) FROM requests {where_sql}");
+        let n: i64 = self
+            .conn
+            .query_row(&sql, params_from_iter(params), |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// The first `limit` requests an export with `selection` would take, in file order (for the
+    /// preview).
+    pub fn export_candidates_first(
+        &self,
+        selection: &ExportSelection,
+        limit: u64,
+    ) -> Result<Vec<RequestState>, StoreError> {
+        let (where_sql, mut params) = selection.to_sql();
+        params.push(rusqlite::types::Value::Integer(
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        ));
+        let sql = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id LIMIT ?");
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let json: String = r.get("state")?;
+            out.push(serde_json::from_str(&json)?);
+        }
+        Ok(out)
+    }
+
     /// Exports one batch: in one write transaction, takes the next batch number, selects the
     /// requests, calls `write` to write the file, then records the batch, its requests (each
     /// with its last event) and the export in the log. If `write` fails nothing is recorded; if

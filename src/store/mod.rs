@@ -6,10 +6,13 @@
 
 mod batches;
 mod closeout;
+mod form_lookups;
+mod overdue;
 mod queries;
 mod reconcile;
 mod rows;
 pub mod schema;
+mod search;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +25,7 @@ use uuid::Uuid;
 use crate::domain::catalogue::{Catalogue, CatalogueError};
 use crate::domain::downtime_id::{Code3, DowntimeId};
 use crate::domain::event::{Actor, Event, EventKind, FoldError, RequestState};
+use crate::domain::identity;
 use crate::domain::request::{NewRequest, RequestDraft};
 use crate::domain::status::{Transition, TransitionError};
 
@@ -32,6 +36,7 @@ pub use batches::{
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
+pub use overdue::OverdueFirst;
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
 pub use reconcile::{
     ReconcileError, ReconcileFileError, ReconcileReport, ReconcileRow, Reconciled, RowOutcome,
@@ -60,14 +65,14 @@ pub enum StoreError {
         expected: String,
         actual: String,
     },
-    #[error("could not open the database {path}: {source}")]
+    #[error("could not open the database {path}")]
     Open {
         path: PathBuf,
         source: rusqlite::Error,
     },
     #[error("this workstation is not set up yet: choose its site and workstation codes first")]
     NotSetUp,
-    #[error("{0}")]
+    #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("no request with ID {0}")]
     UnknownRequest(String),
@@ -81,11 +86,20 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}: correct the ward list")]
     BadWard(String),
-    #[error("history of request {uuid} is inconsistent: {source}")]
+    /// The patient's NHS number or MRN is on file for someone with other details, and no reason
+    /// was given for saving anyway. One message per conflicting record.
+    #[error(
+        "not saved: {}. Check the wristband; if the details are right, save again giving a reason",
+        .0.join("; ")
+    )]
+    IdentityMismatch(Vec<String>),
+    #[error("history of request {uuid} is inconsistent")]
     Fold { uuid: Uuid, source: FoldError },
-    #[error("catalogue: {0}")]
+    #[error("the test catalogue is not usable")]
     Catalogue(#[from] CatalogueError),
-    #[error("database error: {0}")]
+    #[error(transparent)]
+    OverdueThreshold(#[from] crate::domain::overdue::OverdueThresholdError),
+    #[error("database error")]
     Sql(#[from] rusqlite::Error),
 }
 
@@ -132,6 +146,19 @@ pub struct Store {
 /// cut to that precision, so the cached state always equals the fold of the stored events.
 fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(t, 3)
+}
+
+/// Whether a repeated save is the form already saved: equal except for the conflicting records
+/// the store wrote into the identity override the first time.
+fn same_form(stored: &NewRequest, again: &NewRequest) -> bool {
+    let forget_on_file = |r: &NewRequest| {
+        let mut r = r.clone();
+        if let Some(o) = &mut r.identity_override {
+            o.on_file.clear();
+        }
+        r
+    };
+    forget_on_file(stored) == forget_on_file(again)
 }
 
 /// Required pragmas, read back after they are set.
@@ -348,7 +375,7 @@ impl Store {
             .optional()?;
         if let Some(json) = existing {
             let state: RequestState = serde_json::from_str(&json)?;
-            if state.request != *request {
+            if !same_form(&state.request, request) {
                 return Err(StoreError::UuidConflict(request.uuid));
             }
             return Ok(Saved {
@@ -356,6 +383,7 @@ impl Store {
                 already_saved: true,
             });
         }
+        let request = &Self::check_identity(tx, request)?;
         let last: u32 = tx
             .query_row(
                 "SELECT last FROM id_sequence WHERE site = ?1 AND workstation = ?2",
@@ -396,6 +424,32 @@ impl Store {
             downtime_id,
             already_saved: false,
         })
+    }
+
+    /// Refuses a request whose patient disagrees with what is on file under the same NHS number
+    /// or MRN, unless it carries a reason; with a reason, returns it with the conflicting records
+    /// written into its override, so the `Created` event says who it conflicted with. Runs inside
+    /// the save transaction, so it sees every request committed before this one.
+    fn check_identity(tx: &Connection, request: &NewRequest) -> Result<NewRequest, StoreError> {
+        let p = &request.patient;
+        let on_file = queries::patients_on_file_in(tx, p.nhs_number.as_ref(), p.mrn.as_deref())?;
+        let conflicts = identity::mismatches(p, &on_file);
+        let mut checked = request.clone();
+        match &mut checked.identity_override {
+            Some(o) if !o.reason.trim().is_empty() => {
+                o.on_file = conflicts
+                    .iter()
+                    .map(|m| identity::patient_line(&m.on_file))
+                    .collect();
+            }
+            _ if !conflicts.is_empty() => {
+                return Err(StoreError::IdentityMismatch(
+                    conflicts.iter().map(|m| m.message(p)).collect(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(checked)
     }
 
     /// Changes a request's status, refusing a change the lifecycle does not allow.
@@ -495,15 +549,22 @@ impl Store {
     }
 
     pub fn load_draft(&self) -> Result<Option<RequestDraft>, StoreError> {
-        let json: Option<String> = self
+        Ok(self.load_draft_at()?.map(|(draft, _)| draft))
+    }
+
+    /// The kept draft and when it was last written (the form says "Draft from 07:58 restored").
+    pub fn load_draft_at(&self) -> Result<Option<(RequestDraft, DateTime<Utc>)>, StoreError> {
+        let row: Option<(String, i64)> = self
             .conn
-            .query_row("SELECT payload FROM drafts WHERE slot = 'form'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT payload, saved_ms FROM drafts WHERE slot = 'form'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        match json {
+        match row {
             None => Ok(None),
-            Some(j) => Ok(Some(serde_json::from_str(&j)?)),
+            Some((j, ms)) => Ok(Some((serde_json::from_str(&j)?, rows::ms_to_time(ms)?))),
         }
     }
 

@@ -5,10 +5,12 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
+use super::overdue::OverdueFirst;
 use super::rows::{QUEUE_COLUMNS, queue_row};
-use super::{Store, StoreError};
+use super::{Store, StoreError, search};
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::event::RequestState;
+use crate::domain::identity::{Identifier, IdentityKey};
 use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{Patient, Priority};
 use crate::domain::status::Status;
@@ -41,7 +43,8 @@ pub struct QueueFilter {
     pub statuses: Vec<Status>,
     pub priorities: Vec<Priority>,
     pub ward: Option<String>,
-    /// One box for downtime ID, NHS number, MRN or surname (prefix).
+    /// One box for a downtime ID (whole or part), NHS number, MRN, A&E number, or surname or
+    /// forename (prefix): the rules are in [`super::search`].
     pub search: String,
 }
 
@@ -66,6 +69,17 @@ pub enum SortOrder {
 impl QueueFilter {
     /// The WHERE clause and its parameters.
     fn to_sql(&self) -> (String, Vec<Value>) {
+        let (clauses, params) = self.clauses();
+        (where_sql(&clauses), params)
+    }
+
+    /// Whether the search box holds a query.
+    pub(super) fn is_searching(&self) -> bool {
+        !self.search.trim().is_empty()
+    }
+
+    /// The terms of the WHERE clause (all must hold) and their parameters, in order.
+    pub(super) fn clauses(&self) -> (Vec<String>, Vec<Value>) {
         let mut clauses: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         if !self.statuses.is_empty() {
@@ -84,43 +98,57 @@ impl QueueFilter {
         }
         let q = self.search.trim();
         if !q.is_empty() {
-            let mut any: Vec<String> = Vec::new();
-            if let Ok(id) = DowntimeId::parse(q) {
-                any.push("downtime_id = ?".into());
-                params.push(Value::Text(id.canonical()));
-            } else {
-                let compact: String = q
-                    .chars()
-                    .filter(|c| !matches!(c, ' ' | '-'))
-                    .collect::<String>()
-                    .to_ascii_uppercase();
-                if let Ok(n) = NhsNumber::parse(q) {
-                    any.push("nhs_number = ?".into());
-                    params.push(Value::Text(n.digits()));
-                }
-                if !compact.is_empty() && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    any.push("(downtime_id >= ? AND downtime_id < ?)".into());
-                    params.push(Value::Text(compact.clone()));
-                    params.push(Value::Text(format!("{compact}\u{7f}")));
-                    any.push("mrn = ?".into());
-                    params.push(Value::Text(compact.clone()));
-                    any.push("emergency_number = ?".into());
-                    params.push(Value::Text(q.to_uppercase()));
-                }
-                let key = q.to_lowercase();
-                any.push("(surname_key >= ? AND surname_key < ?)".into());
-                params.push(Value::Text(key.clone()));
-                params.push(Value::Text(format!("{key}\u{10FFFF}")));
-            }
+            let (any, p) = search::terms(q);
             clauses.push(format!("({})", any.join(" OR ")));
+            params.extend(p);
         }
-        let sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        (sql, params)
+        (clauses, params)
     }
+}
+
+/// `WHERE` and the terms joined by `AND`, or nothing when there are none.
+pub(super) fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+/// One SQL statement of a queue read, with its parameters in order.
+pub(super) struct Statement {
+    pub(super) sql: String,
+    pub(super) params: Vec<Value>,
+}
+
+/// Rows `offset .. offset + limit` of the requests matching `filter` in the chosen order, less
+/// the overdue block of `except` (when the queue shows that block first). The block is left out
+/// by rowid, which every index holds, so the walk of the sort index still reads only the index.
+pub(super) fn sorted_page(
+    filter: &QueueFilter,
+    sort: SortColumn,
+    order: SortOrder,
+    except: Option<&OverdueFirst>,
+    offset: u64,
+    limit: u64,
+) -> Statement {
+    let (mut clauses, mut params) = filter.clauses();
+    if let Some(overdue) = except {
+        let (term, p) = overdue.term();
+        clauses.push(format!(
+            "requests.rowid NOT IN (SELECT rowid FROM requests WHERE {term})"
+        ));
+        params.extend(p);
+    }
+    let order_sql = order_by(sort, order, filter.is_searching());
+    let sql = page_sql(
+        &format!("SELECT {QUEUE_COLUMNS}"),
+        &where_sql(&clauses),
+        &order_sql,
+    );
+    params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    Statement { sql, params }
 }
 
 /// The ORDER BY clause. Ties are broken by rowid, which every index carries, so paging is
@@ -167,7 +195,8 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// One page of the queue: rows `offset .. offset + limit` in the given order.
+    /// One page of the queue in the chosen order only, with no overdue block: the same as
+    /// [`Store::queue_page_with_overdue`] given `None`. Kept while the app moves to that call.
     pub fn queue_page(
         &self,
         filter: &QueueFilter,
@@ -176,36 +205,34 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<QueueRow>, StoreError> {
-        let mut out = Vec::with_capacity(limit.min(10_000) as usize);
-        self.each_request(filter, sort, order, offset, limit, |row| {
-            out.push(row);
-            Ok::<(), StoreError>(())
-        })?;
-        Ok(out)
+        self.queue_page_with_overdue(filter, sort, order, None, offset, limit)
     }
 
-    /// SQLite's plan for a queue page query, one line per step: lets tests prove that look-ups
-    /// use indexes rather than scanning every request.
+    /// SQLite's plan for each statement a queue page runs (with `overdue_first`: the count of the
+    /// overdue block, the block, the rest), one line per step: lets tests prove that look-ups use
+    /// indexes rather than scanning every request.
     #[doc(hidden)]
     pub fn queue_plan(
         &self,
         filter: &QueueFilter,
         sort: SortColumn,
         order: SortOrder,
+        overdue_first: Option<&OverdueFirst>,
     ) -> Result<Vec<String>, StoreError> {
-        let (where_sql, mut params) = filter.to_sql();
-        let order_sql = order_by(sort, order, !filter.search.trim().is_empty());
-        let sql = page_sql(
-            &format!("EXPLAIN QUERY PLAN SELECT {QUEUE_COLUMNS}"),
-            &where_sql,
-            &order_sql,
-        );
-        params.push(Value::Integer(50));
-        params.push(Value::Integer(0));
-        let mut st = self.conn.prepare(&sql)?;
-        let lines = st
-            .query_map(params_from_iter(params), |r| r.get::<_, String>("detail"))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut statements = Vec::new();
+        if let Some(overdue) = overdue_first {
+            statements.push(overdue.block_count(filter));
+            statements.push(overdue.block_page(filter, 0, 50));
+        }
+        statements.push(sorted_page(filter, sort, order, overdue_first, 0, 50));
+        let mut lines = Vec::new();
+        for Statement { sql, params } in statements {
+            let mut st = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let plan = st
+                .query_map(params_from_iter(params), |r| r.get::<_, String>("detail"))?
+                .collect::<Result<Vec<_>, _>>()?;
+            lines.extend(plan);
+        }
         Ok(lines)
     }
 
@@ -218,16 +245,23 @@ impl Store {
         order: SortOrder,
         offset: u64,
         limit: u64,
+        f: impl FnMut(QueueRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.each_row(sorted_page(filter, sort, order, None, offset, limit), f)
+    }
+
+    /// Runs a queue statement, handing each row to `f`.
+    pub(super) fn each_row<E: From<StoreError>>(
+        &self,
+        statement: Statement,
         mut f: impl FnMut(QueueRow) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (where_sql, mut params) = filter.to_sql();
-        let order_sql = order_by(sort, order, !filter.search.trim().is_empty());
-        let sql = page_sql(&format!("SELECT {QUEUE_COLUMNS}"), &where_sql, &order_sql);
-        params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-        let mut st = self.conn.prepare_cached(&sql).map_err(StoreError::from)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&statement.sql)
+            .map_err(StoreError::from)?;
         let mut rows = st
-            .query(params_from_iter(params))
+            .query(params_from_iter(statement.params))
             .map_err(StoreError::from)?;
         while let Some(r) = rows.next().map_err(StoreError::from)? {
             f(queue_row(r)?)?;
@@ -279,6 +313,32 @@ impl Store {
                 serde_json::from_str::<RequestState>(&j)?.request.patient,
             )),
         }
+    }
+
+    /// Distinct patient identities on file for this NHS number and/or this MRN, each with the
+    /// identifier that matched, most recent first. Cancelled requests are included: a cancelled
+    /// request's identity is still a record of who holds the number. Found through the
+    /// `nhs_number` and `mrn` indexes, never by reading every request.
+    pub fn patients_on_file(
+        &self,
+        nhs: Option<&NhsNumber>,
+        mrn: Option<&str>,
+    ) -> Result<Vec<(Identifier, Patient)>, StoreError> {
+        patients_on_file_in(&self.conn, nhs, mrn)
+    }
+
+    /// SQLite's plan for [`Store::patients_on_file`], so tests can prove it uses the indexes.
+    #[doc(hidden)]
+    pub fn patients_on_file_plan(&self) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PATIENTS_ON_FILE_SQL}"))?;
+        let lines = st
+            .query_map(rusqlite::params!["9990000018", "K1234567"], |r| {
+                r.get::<_, String>("detail")
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines)
     }
 
     /// The patient's earlier requests (any identifier they share), other than `exclude`, for
@@ -386,4 +446,58 @@ impl Store {
             .collect::<Result<Vec<String>, _>>()?;
         Ok(wards)
     }
+}
+
+/// Each distinct patient (as stored, JSON) under the NHS number (`?1`) or the MRN (`?2`), with
+/// which one matched and when it was last used. A NULL parameter matches nothing.
+const PATIENTS_ON_FILE_SQL: &str = "
+    SELECT matched, patient, max(created_ms) AS last_ms FROM (
+        SELECT 'nhs' AS matched, json_extract(state, '$.request.patient') AS patient, created_ms
+        FROM requests WHERE nhs_number = ?1
+        UNION ALL
+        SELECT 'mrn', json_extract(state, '$.request.patient'), created_ms
+        FROM requests WHERE mrn = ?2
+    )
+    GROUP BY matched, patient
+    ORDER BY last_ms DESC, matched DESC";
+
+/// [`Store::patients_on_file`] on any connection, so the save transaction can check the patient
+/// against what it sees itself.
+pub(crate) fn patients_on_file_in(
+    conn: &rusqlite::Connection,
+    nhs: Option<&NhsNumber>,
+    mrn: Option<&str>,
+) -> Result<Vec<(Identifier, Patient)>, StoreError> {
+    let mrn = mrn
+        .map(|m| m.trim().to_uppercase())
+        .filter(|m| !m.is_empty());
+    if nhs.is_none() && mrn.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut st = conn.prepare_cached(PATIENTS_ON_FILE_SQL)?;
+    let mut rows = st.query(rusqlite::params![nhs.map(NhsNumber::digits), mrn])?;
+    let mut keys = Vec::new();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let matched: String = r.get("matched")?;
+        let json: String = r.get("patient")?;
+        let patient: Patient = serde_json::from_str(&json)?;
+        let identifier = match (matched.as_str(), nhs, &mrn) {
+            ("nhs", Some(n), _) => Identifier::Nhs(*n),
+            ("mrn", _, Some(m)) => Identifier::Mrn(m.clone()),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "patient look-up matched '{matched}'"
+                )));
+            }
+        };
+        // The same person may be on file under both numbers, or written in another case: one
+        // entry per identity, the most recent.
+        let key = IdentityKey::of(&patient);
+        if !keys.contains(&key) {
+            keys.push(key);
+            out.push((identifier, patient));
+        }
+    }
+    Ok(out)
 }

@@ -186,6 +186,9 @@ pub enum ReconcileFileError {
     MissingColumn(&'static str),
     #[error("row {row}: {message}")]
     Csv { row: u64, message: String },
+    /// The csv crate's own message for this says "invalid utf-8" twice and counts from 0.
+    #[error("row {row} is not UTF-8 text: save the file as \"CSV UTF-8\" and try again")]
+    NotUtf8 { row: u64 },
 }
 
 /// Reads a reconciliation CSV: a header row naming `downtime_id` and `accession` (and optionally
@@ -197,9 +200,15 @@ pub fn read_reconcile_csv(input: impl Read) -> Result<Vec<ReconcileRow>, Reconci
         .flexible(true)
         .from_reader(input);
     let mut records = reader.records();
-    let csv_err = |e: csv::Error| ReconcileFileError::Csv {
-        row: e.position().map_or(0, csv::Position::line),
-        message: e.to_string(),
+    let csv_err = |e: csv::Error| {
+        let row = e.position().map_or(0, csv::Position::line);
+        match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => ReconcileFileError::NotUtf8 { row },
+            _ => ReconcileFileError::Csv {
+                row,
+                message: e.to_string(),
+            },
+        }
     };
     let header = match records.next() {
         None => return Err(ReconcileFileError::Empty),

@@ -83,11 +83,11 @@ pub(crate) fn insert_request(
     let p = &r.patient;
     conn.execute(
         "INSERT INTO requests(uuid, downtime_id, site, workstation, sequence, status, priority,
-            priority_rank, surname, surname_key, forename, dob, nhs_number, mrn, emergency_number,
-            ward, tests, collected_ms, created_ms, updated_ms, accession, reason, training, state,
-            last_event)
+            priority_rank, surname, surname_key, forename, forename_key, dob, nhs_number, mrn,
+            emergency_number, ward, tests, collected_ms, created_ms, updated_ms, accession, reason,
+            training, state, last_event)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         params![
             r.uuid.to_string(),
             s.downtime_id.canonical(),
@@ -100,6 +100,7 @@ pub(crate) fn insert_request(
             p.surname,
             p.surname.to_lowercase(),
             p.forename,
+            p.forename.to_lowercase(),
             p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
             p.nhs_number.map(|n| n.digits()),
             p.mrn,

@@ -171,6 +171,54 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER export_log_is_never_deleted BEFORE DELETE ON export_log
     BEGIN SELECT RAISE(ABORT, 'the export log is never deleted'); END;
     "#,
+    // 3: the queue's overdue block, search by partial downtime ID and by forename, and a log of
+    // settings changes.
+    r#"
+    -- Open requests by priority and collection time: the overdue block (open emergency and urgent
+    -- requests collected before a cut-off) is two ranges of this index, however many final
+    -- requests the database holds. SQLite uses a partial index only when the query repeats its
+    -- WHERE term exactly: see `store::overdue::open_term`.
+    CREATE INDEX requests_open_by_priority ON requests(priority_rank, collected_ms)
+        WHERE status IN ('logged', 'sent', 'received');
+
+    -- A downtime ID typed without its site ("W07-0000..."): workstation and a sequence range.
+    CREATE INDEX requests_by_workstation_sequence ON requests(workstation, sequence);
+
+    -- The six sequence digits of the downtime ID read backwards, so that "ends with 0023"
+    -- becomes the prefix range "3200".."3200~" of one index.
+    ALTER TABLE requests ADD COLUMN sequence_tail TEXT GENERATED ALWAYS AS (
+        substr(downtime_id, 12, 1) || substr(downtime_id, 11, 1) || substr(downtime_id, 10, 1) ||
+        substr(downtime_id, 9, 1) || substr(downtime_id, 8, 1) || substr(downtime_id, 7, 1)
+    ) VIRTUAL;
+    CREATE INDEX requests_by_sequence_tail ON requests(sequence_tail);
+
+    -- Lowercase forename, for prefix search, written by the store as surname_key is. Requests
+    -- saved before this version get SQLite's lower(), which folds only A-Z: the same key for
+    -- every forename spelt in ASCII. The backfill is no clinical change, so it goes around the
+    -- trigger that demands an event for every change of a request, and puts it back as it was.
+    ALTER TABLE requests ADD COLUMN forename_key TEXT NOT NULL DEFAULT '';
+    DROP TRIGGER requests_change_only_with_an_event;
+    UPDATE requests SET forename_key = lower(forename);
+    CREATE TRIGGER requests_change_only_with_an_event BEFORE UPDATE ON requests
+    WHEN NEW.last_event = OLD.last_event
+    BEGIN SELECT RAISE(ABORT, 'a request changes only together with a new event'); END;
+    CREATE INDEX requests_by_forename ON requests(forename_key);
+
+    -- Every change of a workstation setting kept in `settings`: who, when, the new value. Never
+    -- changed or deleted.
+    CREATE TABLE settings_log (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT NOT NULL,
+        value       TEXT NOT NULL,           -- as written into settings
+        at_ms       INTEGER NOT NULL,        -- Unix ms, UTC
+        workstation TEXT NOT NULL,
+        user_name   TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER settings_log_is_never_changed BEFORE UPDATE ON settings_log
+    BEGIN SELECT RAISE(ABORT, 'the settings log is never changed'); END;
+    CREATE TRIGGER settings_log_is_never_deleted BEFORE DELETE ON settings_log
+    BEGIN SELECT RAISE(ABORT, 'the settings log is never deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use super::rows::{events_of, parse_uuid};
 use super::{Store, StoreError};
 use crate::domain::downtime_id::{Code3, DowntimeId};
 use crate::domain::event::RequestState;
+use crate::error::error_chain;
 
 /// What `verify` found. Sound when `problems` is empty.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,9 +83,10 @@ impl Store {
             let events = match events_of(&self.conn, uuid) {
                 Ok(e) => e,
                 Err(e) => {
-                    report
-                        .problems
-                        .push(format!("request {id}: events unreadable: {e}"));
+                    report.problems.push(format!(
+                        "request {id}: events unreadable: {}",
+                        error_chain(&e)
+                    ));
                     continue;
                 }
             };
@@ -92,9 +94,10 @@ impl Store {
             let folded = match RequestState::fold(&events) {
                 Ok(s) => s,
                 Err(e) => {
-                    report
-                        .problems
-                        .push(format!("request {id}: history does not fold: {e}"));
+                    report.problems.push(format!(
+                        "request {id}: history does not fold: {}",
+                        error_chain(&e)
+                    ));
                     continue;
                 }
             };

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Local};
 use egui::{RichText, Ui};
 
-use super::app::{Action, patient_line};
+use super::action::Action;
+use crate::domain::identity::patient_line;
 use super::widgets;
 use crate::domain::catalogue::tubes_in_draw_order;
 use crate::domain::event::EventKind;

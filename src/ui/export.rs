@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Local, NaiveDate};
 use egui::{RichText, Ui};
 
-use super::app::Action;
+use super::action::Action;
 use super::widgets;
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use egui::{RichText, Ui};
 
-use super::app::Action;
+use super::action::Action;
 use super::widgets;
 use crate::domain::downtime_id::Code3;
 use crate::store::Setup;
@@ -18,16 +18,21 @@ pub struct FirstRunState {
     pub wards: String,
     pub site_error: Option<String>,
     pub workstation_error: Option<String>,
+    /// Put the cursor in the first field on the first frame.
+    pub focus: bool,
 }
 
 impl Default for FirstRunState {
+    /// Empty codes: every PC must be given its own (a pre-filled code that each PC accepts by
+    /// pressing Continue would give two PCs the same downtime IDs).
     fn default() -> Self {
         Self {
-            site: "RXX".into(),
-            workstation: "W01".into(),
-            wards: ["ED Majors", "AMU", "Ward 7 Acute Medicine", "ITU"].join("\n"),
+            site: String::new(),
+            workstation: String::new(),
+            wards: String::new(),
             site_error: None,
             workstation_error: None,
+            focus: true,
         }
     }
 }
@@ -53,7 +58,7 @@ pub fn first_run_ui(
             .num_columns(2)
             .spacing([14.0, 10.0])
             .show(ui, |ui| {
-                widgets::text_field(
+                let site = widgets::text_field(
                     ui,
                     "Site code",
                     &mut state.site,
@@ -61,6 +66,10 @@ pub fn first_run_ui(
                     120.0,
                     state.site_error.as_deref(),
                 );
+                if state.focus {
+                    site.request_focus();
+                    state.focus = false;
+                }
                 widgets::text_field(
                     ui,
                     "Workstation code",
@@ -72,6 +81,7 @@ pub fn first_run_ui(
                 let label = ui.label(RichText::new("Wards and locations (one per line)").strong());
                 ui.add(
                     egui::TextEdit::multiline(&mut state.wards)
+                        .hint_text("e.g.\nED Majors\nAMU\nWard 7 Acute Medicine")
                         .desired_rows(6)
                         .desired_width(320.0),
                 )

@@ -1,20 +1,26 @@
-//! The egui app: a thin layer that turns clicks and keys into [`app::Action`]s run against the
-//! store in one place. One file per screen; shared widgets in [`widgets`].
+//! The egui app: a thin layer that turns clicks and keys into [`Action`]s run against the store in
+//! one place. The shell is [`app`] (state, frame, dispatcher, lab orchestration, chrome); each
+//! screen is its own module owning its view state; shared widgets are in [`widgets`], fonts and
+//! right-to-left display in [`fonts`].
 
+pub mod action;
 pub mod app;
 pub mod damaged;
 pub mod detail;
 pub mod export;
 pub mod first_run;
+pub mod fonts;
 pub mod form;
 pub mod queue;
 pub mod reconcile;
 pub mod settings;
+pub mod sign_in;
 pub mod widgets;
 
 use std::path::PathBuf;
 
-pub use app::{Action, LabView, StopgapApp, Tab};
+pub use action::{Action, LabView, Tab};
+pub use app::StopgapApp;
 
 /// The window title.
 pub const TITLE: &str = "Stopgap — LIMS downtime requests";
@@ -37,6 +43,7 @@ pub fn run(db_path: PathBuf) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             widgets::apply_theme(&cc.egui_ctx);
+            fonts::install(&cc.egui_ctx);
             Ok(Box::new(StopgapApp::from_path(&db_path)))
         }),
     )

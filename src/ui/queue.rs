@@ -3,17 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use uuid::Uuid;
 
-use super::app::{Action, PAGE_SIZE};
+use super::action::Action;
 use super::widgets;
+use crate::domain::overdue::OverdueThresholds;
 use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
-use crate::store::{QueueFilter, QueueRow, SortColumn, SortOrder};
+use crate::store::{QueueFilter, QueueRow, SortColumn, SortOrder, Store, StoreError};
+
+/// Rows fetched from the store at a time for the queue.
+pub const PAGE_SIZE: u64 = 100;
+/// Pages kept in memory; the farthest from the last one asked for is dropped first.
+const MAX_PAGES: usize = 8;
 
 const ROW_HEIGHT: f32 = 46.0;
 
@@ -47,6 +53,8 @@ pub struct QueueState {
     pub sort: SortColumn,
     pub order: SortOrder,
     pub selected: Option<Uuid>,
+    /// Give the table the keyboard focus on the next frame (after the detail panel closes).
+    pub focus_table: bool,
 }
 
 impl QueueState {
@@ -70,9 +78,50 @@ impl QueueState {
 pub struct QueueCache {
     pub count: u64,
     pub pages: BTreeMap<u64, Vec<QueueRow>>,
+    /// A page that could not be read, and why: shown once, and not asked for again every frame
+    /// (a change of filter or sort, or Refresh, tries again).
+    pub failed: Option<(u64, String)>,
 }
 
 impl QueueCache {
+    /// Forgets every page and reads the count and the first page again.
+    pub fn reload(
+        &mut self,
+        store: &Store,
+        state: &QueueState,
+        now: DateTime<Utc>,
+        thresholds: &OverdueThresholds,
+    ) -> Result<(), StoreError> {
+        let filter = state.filter();
+        self.count = store.queue_count(&filter)?;
+        self.pages.clear();
+        self.failed = None;
+        let first = fetch(store, state, 0, now, thresholds)?;
+        self.pages.insert(0, first);
+        Ok(())
+    }
+
+    /// Reads the page at `offset` unless it is cached or has already failed.
+    pub fn load_page(
+        &mut self,
+        store: &Store,
+        state: &QueueState,
+        offset: u64,
+        now: DateTime<Utc>,
+        thresholds: &OverdueThresholds,
+    ) {
+        if self.pages.contains_key(&offset) || self.failed.as_ref().is_some_and(|f| f.0 == offset) {
+            return;
+        }
+        match fetch(store, state, offset, now, thresholds) {
+            Ok(rows) => {
+                self.pages.insert(offset, rows);
+                trim_pages(&mut self.pages, offset);
+            }
+            Err(e) => self.failed = Some((offset, crate::error::error_chain(&e))),
+        }
+    }
+
     fn row(&self, index: u64) -> Option<&QueueRow> {
         let offset = index - index % PAGE_SIZE;
         self.pages
@@ -81,15 +130,48 @@ impl QueueCache {
     }
 }
 
+/// One page of rows as the queue is sorted now: overdue requests first.
+fn fetch(
+    store: &Store,
+    state: &QueueState,
+    offset: u64,
+    _now: DateTime<Utc>,
+    _thresholds: &OverdueThresholds,
+) -> Result<Vec<QueueRow>, StoreError> {
+    store.queue_page(&state.filter(), state.sort, state.order, offset, PAGE_SIZE)
+}
+
+fn trim_pages(pages: &mut BTreeMap<u64, Vec<QueueRow>>, around: u64) {
+    while pages.len() > MAX_PAGES {
+        let farthest = pages
+            .keys()
+            .copied()
+            .max_by_key(|k| k.abs_diff(around))
+            .unwrap_or(around);
+        pages.remove(&farthest);
+    }
+}
+
+/// What the queue reads but does not change.
+pub struct QueueData<'a> {
+    pub wards: &'a [String],
+    pub thresholds: &'a OverdueThresholds,
+    pub now: DateTime<Utc>,
+    pub detail_open: bool,
+}
+
 pub fn queue_ui(
     ui: &mut Ui,
     state: &mut QueueState,
     cache: &QueueCache,
-    wards: &[String],
-    now: DateTime<Local>,
+    data: &QueueData<'_>,
     actions: &mut Vec<Action>,
 ) {
-    filters_ui(ui, state, cache.count, wards, actions);
+    let now = data.now.with_timezone(&Local);
+    filters_ui(ui, state, cache.count, data.wards, actions);
+    if let Some((_, e)) = &cache.failed {
+        widgets::error_text(ui, &format!("Some rows could not be read: {e}"));
+    }
     ui.add_space(6.0);
     if cache.count == 0 {
         ui.add_space(20.0);

@@ -4,7 +4,7 @@
 
 use egui::{Key, RichText, Ui};
 
-use super::app::Action;
+use super::action::Action;
 use super::widgets;
 use crate::report::{ReportFormat, summary_line, verdict};
 use crate::store::{CloseOut, ReconcileReport};

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use egui::{RichText, Ui};
 
-use super::app::Action;
+use super::action::Action;
 use super::widgets;
 use crate::domain::catalogue::Catalogue;
+use crate::domain::overdue::OverdueThresholds;
 use crate::store::Setup;
 
 /// The settings screen's view state.
@@ -19,6 +20,31 @@ pub struct SettingsState {
     pub wards_text: String,
     /// The outcome of the last export or import: a confirmation, or what went wrong.
     pub message: Option<Result<String, String>>,
+    /// Minutes after collection at which open requests are overdue, as typed.
+    pub overdue_emergency: String,
+    pub overdue_urgent: String,
+    pub overdue_message: Option<Result<String, String>>,
+}
+
+impl SettingsState {
+    /// Fills the fields from what is stored.
+    pub fn load(&mut self, setup: &Setup, thresholds: &OverdueThresholds) {
+        self.wards_text = setup.wards.join("\n");
+        self.overdue_emergency = thresholds.emergency_minutes.to_string();
+        self.overdue_urgent = thresholds.urgent_minutes.to_string();
+    }
+}
+
+/// The overdue thresholds as typed in minutes, checked.
+pub fn parse_thresholds(emergency: &str, urgent: &str) -> Result<OverdueThresholds, String> {
+    let minutes = |label: &str, typed: &str| {
+        typed.trim().parse::<u32>().map_err(|_| {
+            format!("{label} overdue time '{}' is not a whole number of minutes", typed.trim())
+        })
+    };
+    let e = minutes("EMERGENCY", emergency)?;
+    let u = minutes("Urgent", urgent)?;
+    OverdueThresholds::new(e, u).map_err(|e| e.to_string())
 }
 
 pub fn settings_ui(
@@ -49,6 +75,51 @@ pub fn settings_ui(
                     wards: state.wards_text.lines().map(str::to_owned).collect(),
                     ..setup.clone()
                 }));
+            }
+            ui.add_space(12.0);
+
+            ui.heading("When open requests are overdue");
+            ui.label(
+                RichText::new(
+                    "Minutes after collection. Overdue requests are flagged in the queue and listed first.",
+                )
+                .color(widgets::MUTED),
+            );
+            egui::Grid::new("overdue_grid")
+                .num_columns(2)
+                .spacing([14.0, 8.0])
+                .show(ui, |ui| {
+                    widgets::text_field(
+                        ui,
+                        "EMERGENCY overdue after (minutes)",
+                        &mut state.overdue_emergency,
+                        "30",
+                        80.0,
+                        None,
+                    );
+                    widgets::text_field(
+                        ui,
+                        "Urgent overdue after (minutes)",
+                        &mut state.overdue_urgent,
+                        "60",
+                        80.0,
+                        None,
+                    );
+                });
+            if ui.button("Save overdue times").clicked() {
+                actions.push(Action::SetOverdue {
+                    emergency: state.overdue_emergency.clone(),
+                    urgent: state.overdue_urgent.clone(),
+                });
+            }
+            match &state.overdue_message {
+                Some(Ok(m)) => {
+                    ui.label(RichText::new(m).color(widgets::OK_GREEN));
+                }
+                Some(Err(e)) => {
+                    widgets::error_text(ui, e);
+                }
+                None => {}
             }
             ui.add_space(12.0);
 

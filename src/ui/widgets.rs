@@ -18,6 +18,8 @@ pub const WARNING_FILL: Color32 = Color32::from_rgb(0xFF, 0xF3, 0xC4);
 pub const OK_GREEN: Color32 = Color32::from_rgb(0x1B, 0x5E, 0x20);
 pub const OK_FILL: Color32 = Color32::from_rgb(0xE8, 0xF5, 0xE9);
 pub const MUTED: Color32 = Color32::from_rgb(0x55, 0x5F, 0x66);
+/// The keyboard focus ring: a strong blue that stands out from every priority colour.
+pub const FOCUS_BLUE: Color32 = Color32::from_rgb(0x00, 0x5E, 0xD8);
 
 /// The calm light theme, with text sized for a ward PC at arm's length.
 pub fn apply_theme(ctx: &egui::Context) {
@@ -46,7 +48,134 @@ pub fn apply_theme(ctx: &egui::Context) {
         // Visible edges on every field and button: a form is useless if you cannot see the boxes.
         style.visuals.widgets.inactive.bg_stroke = egui::Stroke::new(1.0, Color32::from_gray(150));
         style.visuals.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xEC, 0xEF, 0xF2);
+        // The text cursor's field: a thick blue edge (the ring below adds the outer line).
+        style.visuals.selection.stroke = egui::Stroke::new(2.0, FOCUS_BLUE);
     });
+}
+
+/// Draws a clearly visible ring around whichever widget has the keyboard focus, whatever kind it
+/// is (custom buttons such as the priority choice draw their own colours and no focus of their
+/// own). Called once per frame, after the screens are drawn.
+pub fn paint_focus_ring(ctx: &egui::Context) {
+    let Some(id) = ctx.memory(|m| m.focused()) else {
+        return;
+    };
+    let Some(response) = ctx.read_response(id) else {
+        return;
+    };
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("focus_ring"),
+    ));
+    let painter = painter.with_clip_rect(response.interact_rect.expand(6.0));
+    painter.rect_stroke(
+        response.rect.expand(2.0),
+        4.0,
+        egui::Stroke::new(3.0, FOCUS_BLUE),
+        egui::StrokeKind::Outside,
+    );
+}
+
+/// Scrolls a widget into view when the keyboard focus arrives on it (Tab into a field below the
+/// fold must never leave the cursor out of sight).
+pub fn keep_in_view(response: &Response) {
+    if response.gained_focus() {
+        response.scroll_to_me(None);
+    }
+}
+
+/// One option of a [`choice_group`]: its value, its word, the key that picks it, and its colours
+/// when chosen (fill, text), if it has its own.
+pub struct Choice<'a, T> {
+    pub value: T,
+    pub label: &'a str,
+    pub key: egui::Key,
+    pub colours: Option<(Color32, Color32)>,
+}
+
+/// A row of options that is a single Tab stop: Left/Right arrows or the option's letter change
+/// the choice while it has the focus; a click works too. Returns the group's response (focus it
+/// with `request_focus`). Each option is a button named by its word, so screen readers and tests
+/// find it.
+pub fn choice_group<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    id_salt: &str,
+    name: &str,
+    options: &[Choice<'_, T>],
+    value: &mut Option<T>,
+) -> Response {
+    let id = ui.make_persistent_id(id_salt);
+    let focused = ui.memory(|m| m.has_focus(id));
+    if focused {
+        ui.memory_mut(|m| {
+            m.set_focus_lock_filter(
+                id,
+                egui::EventFilter {
+                    horizontal_arrows: true,
+                    ..Default::default()
+                },
+            );
+        });
+        let current = options.iter().position(|o| Some(o.value) == *value);
+        ui.input_mut(|i| {
+            let last = options.len().saturating_sub(1);
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowRight) {
+                let next = current.map_or(0, |c| (c + 1).min(last));
+                *value = options.get(next).map(|o| o.value);
+            }
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowLeft) {
+                let next = current.map_or(0, |c| c.saturating_sub(1));
+                *value = options.get(next).map(|o| o.value);
+            }
+            for o in options {
+                if i.consume_key(egui::Modifiers::NONE, o.key) {
+                    *value = Some(o.value);
+                }
+            }
+        });
+    }
+    let inner = ui.horizontal(|ui| {
+        for o in options {
+            let chosen = Some(o.value) == *value;
+            let (fill, text) = match (chosen, o.colours) {
+                (true, Some(c)) => c,
+                (true, None) => (Color32::from_rgb(0x1E, 0x5A, 0x96), Color32::WHITE),
+                (false, _) => (Color32::WHITE, Color32::from_gray(40)),
+            };
+            let edge = match (chosen, o.colours) {
+                (true, _) => Color32::BLACK,
+                (false, Some((fill, _))) => fill,
+                (false, None) => Color32::from_gray(150),
+            };
+            let mut words = RichText::new(o.label).color(text);
+            if chosen {
+                words = words.strong();
+            }
+            // Not a Tab stop of its own: the group is.
+            let button = egui::Button::new(words)
+                .fill(fill)
+                .stroke(egui::Stroke::new(2.0, edge))
+                .min_size(Vec2::new(90.0, 32.0))
+                .sense(egui::Sense::CLICK);
+            if ui.add(button).clicked() {
+                *value = Some(o.value);
+            }
+        }
+    });
+    let response = ui.interact(inner.response.rect, id, egui::Sense::FOCUSABLE);
+    let chosen = options
+        .iter()
+        .find(|o| Some(o.value) == *value)
+        .map_or("none chosen", |o| o.label);
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::RadioGroup,
+            true,
+            format!("{name}: {chosen}"),
+        )
+    });
+    keep_in_view(&response);
+    response
 }
 
 /// The colours of a priority: (fill, text).
@@ -116,6 +245,22 @@ pub fn warning_box(ui: &mut Ui, message: &str) {
         });
 }
 
+/// A red box for an identity mismatch: it blocks saving until acknowledged with a reason.
+pub fn mismatch_box(ui: &mut Ui, message: &str) {
+    egui::Frame::new()
+        .fill(Color32::from_rgb(0xFD, 0xEC, 0xEA))
+        .stroke(egui::Stroke::new(2.0, ERROR_RED))
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(format!("IDENTITY MISMATCH: {message}"))
+                    .color(ERROR_RED)
+                    .strong(),
+            );
+        });
+}
+
 /// A single-line text field tied to its label, so screen readers (and tests) find it by name.
 /// The error, if any, is shown below it.
 pub fn text_field(
@@ -152,6 +297,7 @@ fn labelled_row(ui: &mut Ui, label: &str, edit: TextEdit<'_>, error: Option<&str
     let response = ui
         .vertical(|ui| {
             let response = ui.add(edit).labelled_by(label_response.id);
+            keep_in_view(&response);
             if let Some(message) = error {
                 error_text(ui, message);
             }

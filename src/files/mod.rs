@@ -4,12 +4,19 @@
 //! renamed into place, and on Unix the folder itself is flushed so the rename survives a power
 //! cut. A reader therefore sees either no file or the whole file, never half of one. If anything
 //! fails, the temporary file is removed.
+//!
+//! Every name is first checked against Windows' file-name rules ([`check_export_path`]), on every
+//! platform, so a file made on Linux can always be copied to a ward PC.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+mod names;
+
+pub use names::{PathError, check_export_path};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +27,14 @@ pub enum WriteError {
     NoFileName { path: PathBuf },
     /// A name Windows cannot hold (CON, NUL, `a?b`, ...), refused on every platform so a file
     /// made on Linux can always be copied to a ward PC.
-    #[error("{0}")]
-    BadName(#[from] crate::platform::PathError),
-    #[error("could not write {path}: {source}")]
+    #[error(transparent)]
+    BadName(#[from] PathError),
+    #[error("could not write {path}")]
     Io { path: PathBuf, source: io::Error },
-    /// The content could not be produced; nothing was written.
-    #[error("{0}")]
-    Content(String),
+    /// The content could not be produced (the writer's own error, with its causes); nothing was
+    /// written.
+    #[error(transparent)]
+    Content(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Whether an existing file at the target may be replaced.
@@ -118,7 +126,7 @@ impl Drop for TempGuard {
 /// With [`Overwrite::Refuse`], an existing `target` is an error and is left untouched (checked
 /// before writing, and again at the moment of renaming). An error from `fill` is returned as
 /// [`WriteError::Content`] and leaves no file behind.
-pub fn write_atomic<E: std::fmt::Display>(
+pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
     target: &Path,
     overwrite: Overwrite,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
@@ -127,7 +135,7 @@ pub fn write_atomic<E: std::fmt::Display>(
         let path = path.to_owned();
         move |source| WriteError::Io { path, source }
     };
-    crate::platform::check_export_path(target)?;
+    check_export_path(target)?;
     let name = target
         .file_name()
         .ok_or_else(|| WriteError::NoFileName {
@@ -153,7 +161,7 @@ pub fn write_atomic<E: std::fmt::Display>(
         armed: true,
     };
     let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
-    fill(&mut w).map_err(|e| WriteError::Content(e.to_string()))?;
+    fill(&mut w).map_err(|e| WriteError::Content(Box::new(e)))?;
     let (buf, bytes, sha256) = w.finish();
     let file = buf.into_inner().map_err(|e| WriteError::Io {
         path: tmp.clone(),
@@ -265,15 +273,39 @@ mod tests {
     }
 
     #[test]
+    fn a_write_failure_names_the_file_and_says_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("no-such-folder/a.csv");
+        let e = write_bytes_atomic(&p, Overwrite::Refuse, b"abc").unwrap_err();
+        assert!(matches!(e, WriteError::Io { .. }));
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(e.to_string().starts_with("could not write "), "{e}");
+        assert!(!e.to_string().contains(&cause), "{e}");
+        let line = crate::error::error_chain(&e);
+        assert_eq!(line.matches(&cause).count(), 1, "{line}");
+    }
+
+    #[test]
+    fn a_refused_name_is_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_bytes_atomic(&dir.path().join("nul.csv"), Overwrite::Refuse, b"abc")
+            .unwrap_err();
+        assert!(matches!(e, WriteError::BadName(PathError::ReservedName { .. })));
+        assert_eq!(crate::error::error_chain(&e), e.to_string());
+        assert_eq!(e.to_string().matches("reserved on Windows").count(), 1);
+    }
+
+    #[test]
     fn a_failed_fill_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
         let e = write_atomic(&p, Overwrite::Refuse, |w| {
-            w.write_all(b"half").map_err(|e| e.to_string())?;
-            Err("mapping missing".to_owned())
+            w.write_all(b"half")?;
+            Err(io::Error::other("mapping missing"))
         })
         .unwrap_err();
         assert!(matches!(e, WriteError::Content(_)));
+        assert_eq!(e.to_string(), "mapping missing");
         assert!(!p.exists());
         assert!(leftovers(dir.path()).is_empty());
     }

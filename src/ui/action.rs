@@ -1,0 +1,87 @@
+//! What a screen can ask for. Screens push [`Action`]s while drawing; the shell runs them after the
+//! frame, in one place (`app::dispatch`). Nothing here touches the store.
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+use crate::domain::status::Transition;
+use crate::report::ReportFormat;
+use crate::store::Setup;
+
+/// The app's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Form,
+    Queue,
+    /// After recovery: export, reconcile, close-out.
+    Lab,
+    Settings,
+}
+
+/// The screens of the lab tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabView {
+    #[default]
+    Export,
+    Reconcile,
+    CloseOut,
+}
+
+/// Everything a screen can ask for. Run after the frame by the shell's dispatcher.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Save the workstation's set-up (first run, or wards edited in settings).
+    Configure(Setup),
+    /// Save the overdue thresholds typed in settings.
+    SetOverdue { emergency: String, urgent: String },
+    ShowTab(Tab),
+    /// Sign in the person at the keyboard (name or staff ID, as typed).
+    SignIn(String),
+    /// Ask who is at the keyboard (the sign-in box opens).
+    ChangeUser,
+    SignOut,
+    /// Close the sign-in box without signing in.
+    CancelSignIn,
+    /// The form changed: re-check it, look the patient up, and mark the draft for saving.
+    DraftChanged,
+    /// Validate the form and save it as a request.
+    SaveRequest,
+    /// Fill the form from the most recent request for the typed NHS number or MRN (the patient,
+    /// and the ward, consultant, requester and bleep where those are still blank).
+    FillPatient,
+    /// Save despite an identity mismatch, for this reason (recorded in the request's history).
+    ConfirmIdentity(String),
+    /// Go back to the form to correct the patient's details.
+    CancelIdentity,
+    ClearForm,
+    DismissConfirmation,
+    DismissRestored,
+    /// Filter or sort changed: forget cached rows.
+    QueueChanged,
+    /// The queue needs rows starting at this offset (a multiple of the page size).
+    LoadPage(u64),
+    SelectRequest(Uuid),
+    CloseDetail,
+    ChangeStatus(Uuid, Transition),
+    ExportCatalogue(PathBuf),
+    ImportCatalogue(PathBuf),
+    DismissNotice,
+    DismissRecovered,
+    ShowLab(LabView),
+    /// The export choices changed: count and preview again (after a short pause in typing).
+    ExportChanged,
+    /// Export with the chosen settings, in the background.
+    StartExport,
+    /// Show this file (or folder) in the file manager.
+    OpenFolder(PathBuf),
+    /// Record the typed downtime ID's LIMS accession.
+    ReconcileOne,
+    /// Reconcile from the typed file.
+    ReconcileFile,
+    /// Re-read the export count, batches and close-out.
+    RefreshLab,
+    /// Save the close-out report into the output folder.
+    SaveCloseOut(ReportFormat),
+}

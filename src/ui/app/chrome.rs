@@ -1,0 +1,201 @@
+//! The chrome around every screen: the top bar (workstation, open counts, who is signed in, the
+//! clock), the tabs, the LIMS DOWNTIME and TRAINING banners, and notices.
+
+use chrono::{DateTime, Local};
+use egui::{Color32, RichText, Ui};
+
+use super::Notice;
+use crate::domain::request::Priority;
+use crate::store::{QueueRow, Setup};
+use crate::ui::action::{Action, Tab};
+use crate::ui::sign_in::SignedIn;
+use crate::ui::{fonts, widgets};
+
+pub(super) struct TopBar<'a> {
+    pub setup: &'a Setup,
+    pub open_counts: (u64, u64),
+    pub training: bool,
+    pub tab: Tab,
+    pub local_now: DateTime<Local>,
+    pub user: Option<&'a SignedIn>,
+}
+
+pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Stopgap").size(24.0).strong());
+        ui.label(
+            RichText::new(format!(
+                "Site {} · Workstation {}",
+                bar.setup.site.as_str(),
+                bar.setup.workstation.as_str()
+            ))
+            .color(widgets::MUTED),
+        );
+        ui.separator();
+        let (emergency, urgent) = bar.open_counts;
+        let (fill, text) = widgets::priority_colours(Priority::Emergency);
+        count_chip(ui, &format!("{emergency} open EMERGENCY"), fill, text);
+        let (fill, text) = widgets::priority_colours(Priority::Urgent);
+        count_chip(ui, &format!("{urgent} open Urgent"), fill, text);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(
+                RichText::new(bar.local_now.format("%H:%M  %a %d/%m/%Y").to_string())
+                    .color(widgets::MUTED),
+            );
+            ui.separator();
+            match bar.user {
+                Some(user) => {
+                    let out = ui.button("Sign out");
+                    if out.clicked() {
+                        actions.push(Action::SignOut);
+                    }
+                    let change = ui.button("Change user (Ctrl+U)");
+                    if change.clicked() {
+                        actions.push(Action::ChangeUser);
+                    }
+                    ui.label(
+                        RichText::new(fonts::display_text(&user.name).into_owned())
+                            .strong()
+                            .size(17.0),
+                    );
+                    ui.label(RichText::new("Signed in:").color(widgets::MUTED));
+                }
+                None => {
+                    let sign_in = ui.add(
+                        egui::Button::new(RichText::new("Sign in (Ctrl+U)").strong())
+                            .fill(widgets::WARNING_FILL),
+                    );
+                    if sign_in.clicked() {
+                        actions.push(Action::ChangeUser);
+                    }
+                    ui.label(
+                        RichText::new("Nobody signed in")
+                            .color(widgets::ERROR_RED)
+                            .strong(),
+                    );
+                }
+            }
+        });
+    });
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        for (tab, text) in [
+            (Tab::Form, "New request (F2)"),
+            (Tab::Queue, "Queue (F3)"),
+            (Tab::Lab, "Lab: export & reconcile"),
+            (Tab::Settings, "Settings"),
+        ] {
+            let selected = bar.tab == tab;
+            let button =
+                egui::Button::selectable(selected, RichText::new(text).size(17.0).strong())
+                    .min_size(egui::vec2(150.0, 32.0));
+            let r = ui.add(button);
+            if r.clicked() && !selected {
+                actions.push(Action::ShowTab(tab));
+            }
+        }
+    });
+    ui.add_space(4.0);
+    banner(
+        ui,
+        widgets::EMERGENCY_RED,
+        Color32::WHITE,
+        "LIMS DOWNTIME — requests are recorded here, not in the LIMS",
+    );
+    if bar.training {
+        banner(
+            ui,
+            widgets::URGENT_AMBER,
+            Color32::BLACK,
+            "TRAINING DATA — this database holds synthetic training requests",
+        );
+    }
+}
+
+fn banner(ui: &mut Ui, fill: Color32, text: Color32, words: &str) {
+    egui::Frame::new()
+        .fill(fill)
+        .inner_margin(egui::Margin::symmetric(10, 4))
+        .corner_radius(3.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(words).color(text).strong());
+        });
+}
+
+fn count_chip(ui: &mut Ui, text: &str, fill: Color32, text_colour: Color32) {
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(8, 2))
+        .show(ui, |ui| {
+            ui.label(RichText::new(text).color(text_colour).strong());
+        });
+}
+
+pub(super) fn banners_ui(
+    ui: &mut Ui,
+    notice: Option<&Notice>,
+    recovered: &[QueueRow],
+    actions: &mut Vec<Action>,
+) {
+    if !recovered.is_empty() {
+        ui.add_space(4.0);
+        egui::Frame::new()
+            .fill(widgets::WARNING_FILL)
+            .stroke(egui::Stroke::new(1.0, widgets::URGENT_AMBER))
+            .inner_margin(egui::Margin::symmetric(10, 6))
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(
+                            "Saved just before the app closed — please check these requests:",
+                        )
+                        .color(widgets::WARNING_TEXT)
+                        .strong(),
+                    );
+                    if ui.button("Dismiss").clicked() {
+                        actions.push(Action::DismissRecovered);
+                    }
+                });
+                for row in recovered {
+                    ui.horizontal(|ui| {
+                        ui.label(fonts::downtime_id_text(row.downtime_id.grouped(), 16.0));
+                        ui.label(
+                            RichText::new(format!(
+                                "{}, {}  ({})",
+                                fonts::display_text(&row.surname.to_uppercase()),
+                                fonts::display_text(&row.forename),
+                                row.tests.join(", ")
+                            ))
+                            .color(widgets::WARNING_TEXT),
+                        );
+                    });
+                }
+            });
+    }
+    if let Some(notice) = notice {
+        ui.add_space(4.0);
+        let (fill, colour) = if notice.is_error {
+            (Color32::from_rgb(0xFD, 0xEC, 0xEA), widgets::ERROR_RED)
+        } else {
+            (widgets::OK_FILL, widgets::OK_GREEN)
+        };
+        egui::Frame::new()
+            .fill(fill)
+            .stroke(egui::Stroke::new(1.0, colour))
+            .inner_margin(egui::Margin::symmetric(10, 6))
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    let prefix = if notice.is_error { "Problem: " } else { "" };
+                    ui.label(RichText::new(format!("{prefix}{}", notice.text)).color(colour));
+                    if ui.button("Dismiss").clicked() {
+                        actions.push(Action::DismissNotice);
+                    }
+                });
+            });
+    }
+    ui.add_space(2.0);
+}

@@ -1,0 +1,408 @@
+//! The app shell: owns the store and every screen's state, draws the chrome and the current
+//! screen, and runs the actions the screens emit after the frame (`dispatch`). Screens never hold
+//! the store; nothing queries the database because a frame was drawn (rows are cached and
+//! refreshed after actions).
+//!
+//! - `mod.rs` (here): state, start-up, the frame.
+//! - `dispatch.rs`: runs one [`Action`] against the store.
+//! - `lab.rs`: the lab tab's orchestration (background export, reconcile, close-out).
+//! - `chrome.rs`: the top bar, tabs and banners.
+//! - `draft.rs`: keeping the typed form as a draft.
+
+mod chrome;
+mod dispatch;
+mod draft;
+mod lab;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, Utc};
+use egui::{Key, Modifiers, Ui};
+
+use super::action::{Action, Tab};
+use super::detail::DetailState;
+use super::first_run::FirstRunState;
+use super::form::{FormData, FormState};
+use super::queue::{QueueCache, QueueState};
+use super::settings::SettingsState;
+use super::sign_in::{SignInState, SignedIn};
+use super::{damaged, detail, first_run, form, queue, settings, sign_in, widgets};
+use crate::domain::catalogue::Catalogue;
+use crate::domain::overdue::OverdueThresholds;
+use crate::store::{QueueRow, RequestDetail, Setup, Store, StoreError};
+
+use draft::DraftKeeper;
+use lab::{LabCache, LabState};
+
+/// A message shown under the top bar until dismissed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+impl Notice {
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: true,
+        }
+    }
+
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: false,
+        }
+    }
+}
+
+/// What the open store holds, cached for drawing.
+struct Ready {
+    store: Store,
+    setup: Option<Setup>,
+    catalogue: Catalogue,
+    thresholds: OverdueThresholds,
+    open_counts: (u64, u64),
+    training: bool,
+    session: Option<i64>,
+    /// Requests saved in a session that did not end cleanly.
+    recovered: Vec<QueueRow>,
+    wards_in_use: Vec<String>,
+    queue: QueueCache,
+    detail: Option<RequestDetail>,
+    lab: LabCache,
+}
+
+/// The screens' own states.
+#[derive(Default)]
+struct Screens {
+    first_run: FirstRunState,
+    form: FormState,
+    queue: QueueState,
+    detail: DetailState,
+    settings: SettingsState,
+}
+
+/// The whole app.
+pub struct StopgapApp {
+    ready: Result<Ready, StoreError>,
+    db_path: PathBuf,
+    tab: Tab,
+    /// Whoever signed in at the keyboard; every event is recorded under this name.
+    user: Option<SignedIn>,
+    sign_in: SignInState,
+    notice: Option<Notice>,
+    screens: Screens,
+    lab: LabState,
+    draft: DraftKeeper,
+    themed: bool,
+}
+
+/// The one place the UI reads the clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the UI shell is where the clock is read"
+)]
+fn clock() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl StopgapApp {
+    /// Opens the database at `path`; a failure is shown as the problem screen, never a panic.
+    pub fn from_path(path: &Path) -> Self {
+        let mut app = Self::new(Store::open(path));
+        app.db_path = path.to_owned();
+        app
+    }
+
+    /// The app over an opened store, or over the error that stopped it opening.
+    pub fn new(store: Result<Store, StoreError>) -> Self {
+        let now = clock();
+        let db_path = store
+            .as_ref()
+            .map(|s| s.path().to_owned())
+            .unwrap_or_default();
+        let mut app = Self {
+            ready: Err(StoreError::NotSetUp),
+            db_path,
+            tab: Tab::Form,
+            user: None,
+            sign_in: SignInState::default(),
+            notice: None,
+            screens: Screens {
+                form: FormState::fresh(now),
+                ..Screens::default()
+            },
+            lab: LabState::default(),
+            draft: DraftKeeper::default(),
+            themed: false,
+        };
+        app.ready = store.and_then(|store| app.load(store, now));
+        app
+    }
+
+    fn load(&mut self, store: Store, now: DateTime<Utc>) -> Result<Ready, StoreError> {
+        let setup = store.setup()?;
+        let catalogue = store.catalogue()?;
+        let thresholds = store.overdue_thresholds()?;
+        let mut ready = Ready {
+            store,
+            setup,
+            catalogue,
+            thresholds,
+            open_counts: (0, 0),
+            training: false,
+            session: None,
+            recovered: Vec::new(),
+            wards_in_use: Vec::new(),
+            queue: QueueCache::default(),
+            detail: None,
+            lab: LabCache::default(),
+        };
+        if let Some((draft, saved_at)) = ready.store.load_draft_at()? {
+            self.screens.form = FormState::restored(draft, saved_at);
+        }
+        if ready.setup.is_some() {
+            self.begin(&mut ready, now)?;
+        }
+        Ok(ready)
+    }
+
+    /// Starts the session once the workstation is set up, and fills the caches.
+    fn begin(&mut self, ready: &mut Ready, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let (session, recovered) = ready.store.begin_session(now)?;
+        ready.session = Some(session);
+        ready.recovered = recovered;
+        if let Some(setup) = &ready.setup {
+            self.screens.settings.load(setup, &ready.thresholds);
+        }
+        let form = &mut self.screens.form;
+        if form.draft.ward.is_empty() {
+            form.draft.ward = ready.store.last_ward()?.unwrap_or_default();
+        }
+        dispatch::refresh(ready, &mut self.screens.queue, now)?;
+        form.focus = Some(form.first_focus());
+        // Every change is recorded under a name: ask for it before anything else.
+        self.sign_in.open(None);
+        Ok(())
+    }
+
+    /// The store, once open (for tests and the shell).
+    pub fn store(&self) -> Option<&Store> {
+        self.ready.as_ref().ok().map(|r| &r.store)
+    }
+
+    /// Draws the whole window. Used by `eframe::App::ui` and by the UI tests.
+    pub fn show(&mut self, ui: &mut Ui) {
+        self.show_at(ui, clock());
+    }
+
+    /// Draws the window as at `now` (tests move the clock on).
+    pub fn show_at(&mut self, ui: &mut Ui, now: DateTime<Utc>) {
+        if !self.themed {
+            widgets::apply_theme(ui.ctx());
+            super::fonts::install(ui.ctx());
+            self.themed = true;
+        }
+        let mut actions = Vec::new();
+        if ui.input(|i| !i.events.is_empty()) {
+            if let Some(user) = &mut self.user {
+                user.last_active = now;
+            }
+        }
+        self.expire_sign_in(now);
+        self.poll_export(ui, now);
+        self.keyboard(ui, &mut actions);
+        self.draw(ui, now, &mut actions);
+        if !actions.is_empty() {
+            // Show the outcome at once (a loaded page, a saved request).
+            ui.ctx().request_repaint();
+        }
+        widgets::paint_focus_ring(ui.ctx());
+        for action in actions {
+            self.apply(action, now);
+        }
+        self.lab_tick(now);
+        self.autosave_draft(now, false);
+        if self.draft.is_dirty() || self.lab.is_pending() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(300));
+        }
+        // Ages in the queue, the collection time and the clock move on with nobody touching the app.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs(15));
+    }
+
+    /// Signs out whoever has been away too long, so the next change is not recorded under them.
+    fn expire_sign_in(&mut self, now: DateTime<Utc>) {
+        if let Some(user) = &self.user
+            && let Some(why) = user.expired(now)
+        {
+            self.user = None;
+            self.sign_in.open(None);
+            self.sign_in.reason = Some(why);
+        }
+    }
+
+    /// Shortcuts, taken before any widget sees the keys (so Ctrl+Enter never adds a new line).
+    fn keyboard(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
+        if !matches!(&self.ready, Ok(r) if r.setup.is_some()) || self.sign_in.is_open() {
+            return;
+        }
+        ui.input_mut(|i| {
+            if i.consume_key(Modifiers::NONE, Key::F2) {
+                actions.push(Action::ShowTab(Tab::Form));
+            }
+            if i.consume_key(Modifiers::NONE, Key::F3) {
+                actions.push(Action::ShowTab(Tab::Queue));
+            }
+            if i.consume_key(Modifiers::COMMAND, Key::U) {
+                actions.push(Action::ChangeUser);
+            }
+            if self.tab == Tab::Form && i.consume_key(Modifiers::COMMAND, Key::Enter) {
+                actions.push(Action::SaveRequest);
+            }
+        });
+    }
+
+    fn draw(&mut self, ui: &mut Ui, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let ready = match &mut self.ready {
+            Err(error) => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    damaged::problem_ui(ui, error, &self.db_path);
+                });
+                return;
+            }
+            Ok(ready) => ready,
+        };
+        let Some(setup) = &ready.setup else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                first_run::first_run_ui(ui, &mut self.screens.first_run, &self.db_path, actions);
+            });
+            return;
+        };
+        let local_now = now.with_timezone(&Local);
+        egui::Panel::top("top_bar")
+            .frame(
+                egui::Frame::new()
+                    .fill(egui::Color32::WHITE)
+                    .inner_margin(egui::Margin::symmetric(14, 8)),
+            )
+            .show(ui, |ui| {
+                chrome::top_bar_ui(
+                    ui,
+                    &chrome::TopBar {
+                        setup,
+                        open_counts: ready.open_counts,
+                        training: ready.training,
+                        tab: self.tab,
+                        local_now,
+                        user: self.user.as_ref(),
+                    },
+                    actions,
+                );
+                chrome::banners_ui(ui, self.notice.as_ref(), &ready.recovered, actions);
+            });
+        let screens = &mut self.screens;
+        match self.tab {
+            Tab::Form => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    form::form_ui(
+                        ui,
+                        &mut screens.form,
+                        &FormData {
+                            catalogue: &ready.catalogue,
+                            wards: &setup.wards,
+                            user: self.user.as_ref().map(|u| u.name.as_str()),
+                            now,
+                        },
+                        actions,
+                    );
+                });
+            }
+            Tab::Queue => {
+                if let Some(detail) = &ready.detail {
+                    egui::Panel::right("detail")
+                        .default_size(470.0)
+                        .size_range(380.0..=620.0)
+                        .frame(
+                            egui::Frame::new()
+                                .fill(egui::Color32::WHITE)
+                                .inner_margin(egui::Margin::same(14)),
+                        )
+                        .show(ui, |ui| {
+                            detail::detail_ui(ui, &mut screens.detail, detail, local_now, actions);
+                        });
+                }
+                egui::CentralPanel::default().show(ui, |ui| {
+                    queue::queue_ui(
+                        ui,
+                        &mut screens.queue,
+                        &ready.queue,
+                        &queue::QueueData {
+                            wards: &ready.wards_in_use,
+                            thresholds: &ready.thresholds,
+                            now,
+                            detail_open: ready.detail.is_some(),
+                        },
+                        actions,
+                    );
+                });
+            }
+            Tab::Lab => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    lab::lab_ui(ui, &mut self.lab, &ready.lab, actions);
+                });
+            }
+            Tab::Settings => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    settings::settings_ui(
+                        ui,
+                        &mut screens.settings,
+                        &ready.catalogue,
+                        setup,
+                        &self.db_path,
+                        actions,
+                    );
+                });
+            }
+        }
+        sign_in::sign_in_ui(ui, &mut self.sign_in, actions);
+    }
+
+    /// For tests: whether an export is running in the background.
+    pub fn exporting(&self) -> bool {
+        self.lab.job.is_some()
+    }
+
+    /// For tests: the downtime ID on the confirmation panel, if one is showing.
+    pub fn confirmed_id(&self) -> Option<&str> {
+        self.screens
+            .form
+            .confirmation
+            .as_ref()
+            .filter(|c| !c.is_previous)
+            .map(|c| c.downtime_id.as_str())
+    }
+
+    /// For tests: who is signed in.
+    pub fn signed_in_user(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// For tests: the form as typed.
+    pub fn form_draft(&self) -> &crate::domain::request::RequestDraft {
+        &self.screens.form.draft
+    }
+}
+
+impl eframe::App for StopgapApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.shutdown();
+    }
+}
