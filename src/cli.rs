@@ -5,7 +5,7 @@ mod commands;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 
@@ -216,7 +216,7 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let mut store = Store::open(db).map_err(|e| opening_error(e, db))?;
     match command {
         Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
         Command::List { status, json } => list(&store, status, json, out),
@@ -451,6 +451,18 @@ fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
             "Keep this file as it is and call IT; do not re-enter requests from it until checked."
         )?;
         Ok(Outcome::Problems)
+    }
+}
+
+/// A failure to open the database, naming it once: most open errors name the file themselves
+/// ("the database file x.db is damaged ..."); the others (a newer schema, say) get it as context.
+fn opening_error(e: crate::store::StoreError, db: &std::path::Path) -> anyhow::Error {
+    let named = crate::error::error_chain(&e).contains(&db.display().to_string());
+    let e = anyhow::Error::new(e);
+    if named {
+        e
+    } else {
+        e.context(format!("opening {}", db.display()))
     }
 }
 

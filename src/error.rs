@@ -10,34 +10,33 @@ use std::error::Error;
 /// The error and its causes joined with ": ", outermost first, as in
 /// "could not read the export profile lims.toml: No such file or directory (os error 2)".
 ///
-/// A cause whose text is already in the line is left out: one that repeats the message it sits
-/// under (an error that still prints its cause in its own message), and one that only labels
-/// what was said, such as SQLite's "Error code 14: unable to open database file" after
-/// "unable to open database file". So an error from a library that repeats itself is still
-/// said once.
+/// A cause whose text is already in the line is left out (an error that still prints its cause
+/// in its own message, or a transparent wrapper), and so is a last cause that only puts a label
+/// in front of something already said: SQLite's "Error code 14: unable to open database file"
+/// under "unable to open database file: /mnt/x/stopgap.db". So even an error from a library that
+/// repeats itself is said once.
 pub fn error_chain(e: &dyn Error) -> String {
     let mut line = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
         let text = c.to_string();
-        if !already_said(&line, &text) {
+        let next = c.source();
+        let repeated = line.contains(text.trim()) || (next.is_none() && only_labels(&line, &text));
+        if !repeated {
             line.push_str(": ");
             line.push_str(&text);
         }
-        cause = c.source();
+        cause = next;
     }
     line
 }
 
-/// Whether `text` adds nothing to `line`: it is empty, it is in `line` already, or it is a label
-/// followed by something in `line` already ("Error code 5: database is locked").
-fn already_said(line: &str, text: &str) -> bool {
-    let text = text.trim();
-    if line.contains(text) {
-        return true;
-    }
+/// Whether `text` is a label followed by something `line` says already ("Error code 5: database
+/// is locked" after "database is locked").
+fn only_labels(line: &str, text: &str) -> bool {
     text.split_once(": ")
-        .is_some_and(|(_label, said)| !said.trim().is_empty() && line.contains(said.trim()))
+        .map(|(_label, rest)| rest.trim())
+        .is_some_and(|rest| !rest.is_empty() && line.contains(rest))
 }
 
 #[cfg(test)]
@@ -109,6 +108,21 @@ mod tests {
     }
 
     #[test]
+    fn a_middle_cause_with_a_label_is_kept() {
+        // Only the last cause can be a bare label: this one says which file.
+        let e = chain(&[
+            "could not open the database /mnt/x/stopgap.db",
+            "unable to open database file: /mnt/x/stopgap.db",
+            "Error code 14: unable to open database file",
+        ]);
+        assert!(
+            error_chain(&e).contains(": unable to open database file: /mnt/x/stopgap.db"),
+            "{}",
+            error_chain(&e)
+        );
+    }
+
+    #[test]
     fn a_cause_that_only_labels_what_was_said_is_left_out() {
         let e = chain(&[
             "could not open the database /mnt/x/stopgap.db",
@@ -124,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_cause_with_something_new_after_its_label_is_kept() {
-        let e = chain(&["database error", "Error code 5: The database file is locked"]);
+        let e = chain(&[
+            "database error",
+            "Error code 5: The database file is locked",
+        ]);
         assert_eq!(
             error_chain(&e),
             "database error: Error code 5: The database file is locked"

@@ -88,9 +88,9 @@ pub fn parse_requests(
         let row = e.position().map_or(0, csv::Position::line);
         // The csv crate's own message for this says "invalid utf-8" twice and counts from 0.
         ImportError::File(match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => format!(
-                "row {row} is not UTF-8 text: save the file as \"CSV UTF-8\" and try again"
-            ),
+            csv::ErrorKind::Utf8 { .. } => {
+                format!("row {row} is not UTF-8 text: save the file as \"CSV UTF-8\" and try again")
+            }
             _ => format!("row {row}: {e}"),
         })
     };

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use stopgap::cli::{self, Cli, Outcome};
+use stopgap::error::error_chain;
 use stopgap::platform;
 
 fn main() -> ExitCode {
@@ -25,15 +26,16 @@ fn main() -> ExitCode {
     if !opens_window {
         platform::use_parent_console();
     }
+    // Every error is reported here, once, with each of its causes said once.
     match run(args) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) if opens_window => {
-            platform::report_app_error(&format!("{e:#}"));
+            platform::report_app_error(&error_chain(&*e));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("stopgap: error: {e:#}");
+            eprintln!("stopgap: error: {}", error_chain(&*e));
             ExitCode::from(2)
         }
     }

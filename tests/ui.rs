@@ -118,7 +118,11 @@ fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
     fill_rest_of_form(&mut h);
     click(&mut h, "Save request (Ctrl+Enter)");
 
-    h.get_by_label_contains("fails its check digit");
+    // At the field, and beside Save.
+    assert_eq!(
+        h.query_all_by_label_contains("fails its check digit").count(),
+        2
+    );
     h.get_by_label("1 problem — nothing was saved");
     assert!(h.state().confirmed_id().is_none());
     assert_eq!(request_count(&path), 0);

@@ -76,6 +76,9 @@ fn fill_bloggs(app: &mut App<'_>) {
     app.type_into("Responsible consultant", "Dr Example");
     app.type_into("Requesting clinician", "Dr Jones");
     app.type_into("Bleep / phone", "Bleep 1234");
+    if app.value("Ward / location").is_empty() {
+        app.type_into("Ward / location", "AMU");
+    }
 }
 
 fn created_event(path: &std::path::Path, id: &str) -> (String, Option<String>) {
@@ -110,7 +113,11 @@ fn the_name_typed_after_a_refused_save_is_recorded_whole() {
     // The name box has the focus: the name is typed key by key.
     app.keys("Nurse Bloggs");
     app.press(Key::Enter);
-    let id = app.state().confirmed_id().expect("saved once signed in").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
+        .to_owned();
     let (user, _) = created_event(&path, &id);
     assert_eq!(user, "Nurse Bloggs");
     assert_eq!(app.state().signed_in_user(), Some("Nurse Bloggs"));
@@ -126,6 +133,10 @@ fn a_known_nhs_number_with_another_patient_blocks_the_save_until_a_reason_is_giv
     // The fill offer names the patient on file; it is not taken.
     app.h.get_by_label_contains("Known patient: SMITH, Jane");
     fill_bloggs(&mut app);
+    // SMITH had an FBC: BLOGGS's FBC is not "already requested for this patient".
+    app.type_into("Find test", "FBC");
+    app.h.key_press(Key::Enter);
+    app.h.run();
     // Shown beside the patient and again beside Save, naming both people.
     let both = "IDENTITY MISMATCH: NHS number 999 000 0018 is on file for SMITH, Jane";
     assert_eq!(app.h.query_all_by_label_contains(both).count(), 2);
@@ -182,7 +193,11 @@ fn the_collection_time_follows_the_clock_until_saved() {
     let shown = app.now().with_timezone(&Local).format("%H:%M").to_string();
     assert_eq!(app.value("Collected at"), shown);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    let id = app.state().confirmed_id().expect("saved").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
+        .to_owned();
     let store = Store::open(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
@@ -226,7 +241,11 @@ fn the_previous_id_is_greyed_with_its_patient_once_the_next_form_is_touched() {
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    let id = app.state().confirmed_id().expect("saved").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
+        .to_owned();
     app.h.get_by_label("Write this ID on the request form and sample bag");
     // The cursor is back in the NHS number field of the fresh form.
     assert!(app.h.get_by_label("NHS number").is_focused());
@@ -297,7 +316,9 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
     assert!(app.h.get_by_label("NHS number").is_focused());
 
     app.keys("9990000026");
-    app.tab(2);
+    // Enter on the NHS number of a patient not on file goes on to the surname.
+    app.press(Key::Enter);
+    assert!(app.h.get_by_label("Surname").is_focused());
     app.keys("Khan");
     app.tab(1);
     app.keys("Amir");

@@ -17,6 +17,8 @@ import sys
 from fontTools.ttLib import TTCollection
 face = TTCollection(sys.argv[1]).fonts[2]
 assert face["name"].getDebugName(4) == "Noto Sans CJK SC", face["name"].getDebugName(4)
+# Keep the upstream modification time, so that the subset is the same file on every run.
+face.recalcTimestamp = False
 face.save(sys.argv[2])
 PY
 

@@ -288,9 +288,12 @@ mod tests {
     #[test]
     fn a_refused_name_is_said_once() {
         let dir = tempfile::tempdir().unwrap();
-        let e = write_bytes_atomic(&dir.path().join("nul.csv"), Overwrite::Refuse, b"abc")
-            .unwrap_err();
-        assert!(matches!(e, WriteError::BadName(PathError::ReservedName { .. })));
+        let e =
+            write_bytes_atomic(&dir.path().join("nul.csv"), Overwrite::Refuse, b"abc").unwrap_err();
+        assert!(matches!(
+            e,
+            WriteError::BadName(PathError::ReservedName { .. })
+        ));
         assert_eq!(crate::error::error_chain(&e), e.to_string());
         assert_eq!(e.to_string().matches("reserved on Windows").count(), 1);
     }

@@ -465,5 +465,4 @@ fileserver:/export /home nfs rw 0 0
             std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap()
         );
     }
-
 }

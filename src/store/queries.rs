@@ -449,17 +449,19 @@ impl Store {
 }
 
 /// Each distinct patient (as stored, JSON) under the NHS number (`?1`) or the MRN (`?2`), with
-/// which one matched and when it was last used. A NULL parameter matches nothing.
+/// which one matched, most recently saved first (rowid breaks a tie within the same
+/// millisecond). A NULL parameter matches nothing.
 const PATIENTS_ON_FILE_SQL: &str = "
-    SELECT matched, patient, max(created_ms) AS last_ms FROM (
-        SELECT 'nhs' AS matched, json_extract(state, '$.request.patient') AS patient, created_ms
+    SELECT matched, patient, max(created_ms) AS last_ms, max(rid) AS last_rid FROM (
+        SELECT 'nhs' AS matched, json_extract(state, '$.request.patient') AS patient,
+            created_ms, rowid AS rid
         FROM requests WHERE nhs_number = ?1
         UNION ALL
-        SELECT 'mrn', json_extract(state, '$.request.patient'), created_ms
+        SELECT 'mrn', json_extract(state, '$.request.patient'), created_ms, rowid
         FROM requests WHERE mrn = ?2
     )
     GROUP BY matched, patient
-    ORDER BY last_ms DESC, matched DESC";
+    ORDER BY last_ms DESC, last_rid DESC, matched DESC";
 
 /// [`Store::patients_on_file`] on any connection, so the save transaction can check the patient
 /// against what it sees itself.

@@ -62,6 +62,9 @@ pub enum Action {
     QueueChanged,
     /// The queue needs rows starting at this offset (a multiple of the page size).
     LoadPage(u64),
+    /// Read the queue again as at now, keeping the filter, the order and the rows in view: requests
+    /// that have become overdue move to the top.
+    RefreshQueue,
     SelectRequest(Uuid),
     CloseDetail,
     ChangeStatus(Uuid, Transition),

@@ -1,16 +1,24 @@
-//! The detail panel: one request in full, its history, and the status changes it allows.
+//! The detail panel: one request in full, its history, and the status changes it allows. Laid
+//! out to fit the panel's width (470 px by default, at a 1366 px wide screen): long values wrap,
+//! and the history is a table whose columns share the width and wrap.
+//!
+//! Escape steps back: out of a status change being typed, else it closes the panel.
 
-use chrono::{DateTime, Local};
-use egui::{RichText, Ui};
+use chrono::{DateTime, Local, Utc};
+use egui::{Key, Modifiers, RichText, Ui};
 
 use super::action::Action;
-use crate::domain::identity::patient_line;
-use super::widgets;
+use super::{fonts, widgets};
 use crate::domain::catalogue::tubes_in_draw_order;
-use crate::domain::event::EventKind;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::overdue::age_words;
 use crate::domain::status::{Status, Transition};
 use crate::store::RequestDetail;
 
+/// Size of the downtime ID at the top of the panel.
+const HEADING_ID_SIZE: f32 = 24.0;
+/// Width of the history's "When" column: the time and, wrapped below it, the date.
+const WHEN_WIDTH: f32 = 92.0;
 /// A status change that needs text typed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pending {
@@ -38,22 +46,18 @@ pub fn detail_ui(
     now: DateTime<Local>,
     actions: &mut Vec<Action>,
 ) {
+    escape_ui(ui, state, actions);
     let s = &detail.state;
     let r = &s.request;
     ui.horizontal(|ui| {
-        ui.label(
-            RichText::new(s.downtime_id.grouped())
-                .size(24.0)
-                .monospace()
-                .strong(),
-        );
+        ui.label(fonts::downtime_id_text(s.downtime_id.grouped(), HEADING_ID_SIZE).strong());
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button("Close").clicked() {
+            if ui.button("Close").on_hover_text("Close (Escape)").clicked() {
                 actions.push(Action::CloseDetail);
             }
         });
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         widgets::priority_badge(ui, r.priority);
         ui.label(widgets::status_text(s.status).strong().size(18.0));
         if detail.training {
@@ -65,55 +69,23 @@ pub fn detail_ui(
         }
     });
     if let Some(accession) = &s.accession {
-        ui.label(format!("LIMS accession: {accession}"));
+        ui.add(egui::Label::new(format!("LIMS accession: {accession}")).wrap());
     }
     if let Some(reason) = &s.reason {
-        ui.label(RichText::new(format!("Reason: {reason}")).color(widgets::ERROR_RED));
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("Reason: {}", fonts::display_text(reason)))
+                    .color(widgets::ERROR_RED),
+            )
+            .wrap(),
+        );
     }
     actions_ui(ui, state, detail, actions);
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let value_width = (ui.available_width() - 140.0).max(150.0);
-            egui::Grid::new("detail_grid")
-                .num_columns(2)
-                .max_col_width(value_width)
-                .spacing([12.0, 6.0])
-                .show(ui, |ui| {
-                    let local = r.collected_at.with_timezone(&Local);
-                    let minutes = (now.with_timezone(&chrono::Utc) - r.collected_at).num_minutes();
-                    for (name, value) in [
-                        ("Patient", patient_line(&r.patient)),
-                        ("Sex", r.patient.sex.label().to_owned()),
-                        ("Ward", r.ward.clone()),
-                        ("Consultant", r.consultant.clone()),
-                        (
-                            "Requested by",
-                            format!("{} ({})", r.requester, r.requester_contact),
-                        ),
-                        (
-                            "Collected",
-                            format!(
-                                "{} ({} ago) by {}",
-                                local.format("%H:%M %d/%m/%Y"),
-                                widgets::age(minutes),
-                                r.collected_by
-                            ),
-                        ),
-                        ("Clinical details", r.clinical_details.clone()),
-                        ("Notes", r.notes.clone()),
-                    ] {
-                        ui.label(RichText::new(name).color(widgets::MUTED));
-                        let value = if value.is_empty() {
-                            "—".into()
-                        } else {
-                            value
-                        };
-                        ui.add(egui::Label::new(value).wrap());
-                        ui.end_row();
-                    }
-                });
+            fields_ui(ui, detail, now.with_timezone(&Utc));
             ui.add_space(6.0);
             ui.label(RichText::new("Tests and tubes (order of draw)").strong());
             for tube in tubes_in_draw_order(&r.tests) {
@@ -137,19 +109,139 @@ pub fn detail_ui(
             }
             ui.add_space(6.0);
             ui.label(RichText::new("History").strong());
-            for e in &detail.events {
-                let when = e.at.with_timezone(&Local).format("%H:%M %d/%m/%Y");
-                let what = match &e.kind {
-                    EventKind::Created { .. } => "Logged (request saved)".to_owned(),
-                    EventKind::StatusChanged { transition } => describe(transition),
+            history_ui(ui, &detail.events);
+        });
+}
+
+/// Escape: back out of a status change being typed, else close the panel. Left alone while a
+/// box (sign-in) is in front or a drop-down list is open, which Escape closes instead.
+fn escape_ui(ui: &mut Ui, state: &mut DetailState, actions: &mut Vec<Action>) {
+    let in_front = ui.ctx().memory(|m| m.is_above_modal_layer(ui.layer_id()));
+    if !in_front || egui::Popup::is_any_open(ui.ctx()) {
+        return;
+    }
+    if !ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+        return;
+    }
+    if state.pending == Pending::Nothing {
+        actions.push(Action::CloseDetail);
+    } else {
+        state.pending = Pending::Nothing;
+        state.text.clear();
+        state.error = None;
+    }
+}
+
+/// The request's fields as a two-column grid: names on the left, values wrapped to the rest of
+/// the panel. Names and other typed text are shown in reading order ([`fonts::display_text`]).
+fn fields_ui(ui: &mut Ui, detail: &RequestDetail, now: DateTime<Utc>) {
+    let r = &detail.state.request;
+    let p = &r.patient;
+    let local = r.collected_at.with_timezone(&Local);
+    let text = |s: &str| fonts::display_text(s).into_owned();
+    let mut rows: Vec<(&str, String)> = vec![("Patient", text(&p.display_name()))];
+    if let Some(dob) = p.dob {
+        rows.push(("Born", dob.format("%d/%m/%Y").to_string()));
+    }
+    rows.push(("Sex", p.sex.label().to_owned()));
+    if let Some(n) = &p.nhs_number {
+        rows.push(("NHS number", n.to_string()));
+    }
+    if let Some(m) = &p.mrn {
+        rows.push(("MRN", m.clone()));
+    }
+    if let Some(e) = &p.emergency_number {
+        rows.push(("A&E number", e.clone()));
+    }
+    rows.extend([
+        ("Ward", text(&r.ward)),
+        ("Consultant", text(&r.consultant)),
+        (
+            "Requested by",
+            format!(
+                "{} ({})",
+                fonts::display_text(&r.requester),
+                r.requester_contact
+            ),
+        ),
+        (
+            "Collected",
+            format!(
+                "{} ({} ago) by {}",
+                local.format("%H:%M %d/%m/%Y"),
+                age_words(now - r.collected_at),
+                fonts::display_text(&r.collected_by)
+            ),
+        ),
+        ("Clinical details", text(&r.clinical_details)),
+        ("Notes", text(&r.notes)),
+    ]);
+    // The names column takes what its longest name needs; the values get the rest.
+    let value_width = (ui.available_width() - 130.0).max(150.0);
+    egui::Grid::new("detail_grid")
+        .num_columns(2)
+        .max_col_width(value_width)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            for (name, value) in rows {
+                ui.label(RichText::new(name).color(widgets::MUTED));
+                let value = if value.is_empty() {
+                    "—".into()
+                } else {
+                    value
                 };
-                ui.label(format!(
-                    "{when} · {} · {}: {what}",
-                    e.actor.workstation.as_str(),
-                    e.actor.user
-                ));
+                ui.add(egui::Label::new(value).wrap());
+                ui.end_row();
             }
         });
+}
+
+/// The history as a table that fits the panel: "When" (time, then date), "By" (workstation
+/// and who) and "What", each wrapping within its column.
+fn history_ui(ui: &mut Ui, events: &[Event]) {
+    let gap = ui.spacing().item_spacing.x;
+    let rest = (ui.available_width() - WHEN_WIDTH - 2.0 * gap).max(160.0);
+    let widths = [WHEN_WIDTH, (rest * 0.35).floor(), (rest * 0.65).floor()];
+    history_row(
+        ui,
+        widths,
+        ["When", "By", "What"].map(|h| RichText::new(h).color(widgets::MUTED)),
+    );
+    for e in events {
+        let at = e.at.with_timezone(&Local);
+        let what = match &e.kind {
+            EventKind::Created { .. } => "Logged (request saved)".to_owned(),
+            EventKind::StatusChanged { transition } => describe(transition),
+        };
+        history_row(
+            ui,
+            widths,
+            [
+                RichText::new(format!("{} {}", at.format("%H:%M"), at.format("%d/%m/%Y"))),
+                RichText::new(format!(
+                    "{} {}",
+                    e.actor.workstation.as_str(),
+                    fonts::display_text(&e.actor.user)
+                )),
+                RichText::new(fonts::display_text(&what)),
+            ],
+        );
+    }
+}
+
+fn history_row(ui: &mut Ui, widths: [f32; 3], cells: [RichText; 3]) {
+    ui.horizontal_top(|ui| {
+        for (width, text) in widths.into_iter().zip(cells) {
+            ui.allocate_ui_with_layout(
+                egui::vec2(width, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_width(width);
+                    ui.add(egui::Label::new(text).wrap());
+                },
+            );
+        }
+    });
 }
 
 fn describe(t: &Transition) -> String {

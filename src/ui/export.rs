@@ -8,7 +8,7 @@ use chrono::{Local, NaiveDate};
 use egui::{RichText, Ui};
 
 use super::action::Action;
-use super::widgets;
+use super::{fonts, widgets};
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
 use crate::export::{ALL_FORMATS, Format};
@@ -356,7 +356,8 @@ fn batches_ui(ui: &mut Ui, batches: &[BatchRecord]) {
                     }
                     ui.end_row();
                     for b in batches {
-                        ui.label(&b.batch_id);
+                        // Batch IDs are read out and typed (`stopgap export --rerun`).
+                        ui.label(fonts::downtime_id_text(&b.batch_id, 15.0));
                         ui.label(
                             b.generated_at
                                 .with_timezone(&Local)

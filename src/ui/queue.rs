@@ -1,27 +1,39 @@
 //! The queue: every request, filtered and sorted by the store, drawn as a virtualised table that
-//! only ever asks for the rows on screen (a page at a time).
+//! only ever asks for the rows on screen (a page at a time). Overdue requests (open emergency and
+//! urgent samples older than the lab's thresholds) are flagged in colour and words and, unless
+//! the lab turns it off, pinned to the top.
+//!
+//! Keyboard: Tab from the search box reaches the table; there Up/Down (Page Up/Down, Home/End)
+//! move the highlighted row and keep it in view, Enter opens it in the detail panel, and Escape
+//! (handled by the panel) closes it and gives the table the focus back.
 
-use std::collections::BTreeMap;
+mod cache;
 
-use chrono::{DateTime, Local, Utc};
-use egui::{RichText, Ui};
+use chrono::{DateTime, Duration, Local, Utc};
+use egui::{Align, Key, Modifiers, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 use uuid::Uuid;
 
+pub use cache::{PAGE_SIZE, QueueCache};
+
 use super::action::Action;
-use super::widgets;
-use crate::domain::overdue::OverdueThresholds;
+use super::{fonts, widgets};
 use crate::domain::nhs_number::NhsNumber;
+use crate::domain::overdue::{OverdueThresholds, age_words};
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
-use crate::store::{QueueFilter, QueueRow, SortColumn, SortOrder, Store, StoreError};
+use crate::store::{QueueFilter, QueueRow, SortColumn, SortOrder};
 
-/// Rows fetched from the store at a time for the queue.
-pub const PAGE_SIZE: u64 = 100;
-/// Pages kept in memory; the farthest from the last one asked for is dropped first.
-const MAX_PAGES: usize = 8;
-
-const ROW_HEIGHT: f32 = 46.0;
+const ROW_HEIGHT: f32 = 52.0;
+/// Size of the downtime IDs in the table.
+const ID_SIZE: f32 = 15.0;
+/// The search box's label: what a query matches (the rules are in `store::search`).
+pub const SEARCH_LABEL: &str = "Search: ID or part of one, NHS number, MRN, surname, forename";
+/// The table's accessible name (it takes the keyboard focus as one widget).
+pub const TABLE_LABEL: &str = "Requests (Up/Down to move, Enter to open)";
+/// The listing is read again at least this often, so that a request that has become overdue
+/// moves to the top even when its row is not on screen.
+const RELIST_AFTER: Duration = Duration::seconds(60);
 
 /// Which statuses the queue shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +55,17 @@ impl StatusChoice {
     }
 }
 
-/// The queue's view state: filters, sort and selection.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A scroll asked for in one frame and made in the next, once the rows it needs have been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scroll {
+    /// A new search or filter: the first rows.
+    Top,
+    /// A new order: wherever the highlighted row now is.
+    Highlighted,
+}
+
+/// The queue's view state: filters, sort, selection and the keyboard cursor.
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueueState {
     pub status: StatusChoice,
     pub priority: Option<Priority>,
@@ -52,9 +73,56 @@ pub struct QueueState {
     pub search: String,
     pub sort: SortColumn,
     pub order: SortOrder,
+    /// Overdue requests first (most overdue at the top), then the rest in the chosen order.
+    pub overdue_first: bool,
+    /// The request open in the detail panel (set by the shell).
     pub selected: Option<Uuid>,
     /// Give the table the keyboard focus on the next frame (after the detail panel closes).
     pub focus_table: bool,
+    /// The highlighted row's request, once its row has been read.
+    highlighted: Option<Uuid>,
+    /// Where the highlighted row was last seen in the listing.
+    highlighted_at: Option<u64>,
+    scroll: Option<Scroll>,
+}
+
+impl Default for QueueState {
+    fn default() -> Self {
+        Self {
+            status: StatusChoice::default(),
+            priority: None,
+            ward: None,
+            search: String::new(),
+            sort: SortColumn::default(),
+            order: SortOrder::default(),
+            overdue_first: true,
+            selected: None,
+            focus_table: false,
+            highlighted: None,
+            highlighted_at: None,
+            scroll: None,
+        }
+    }
+}
+
+/// What the rows were read for: pages of one listing never mix with another's.
+#[derive(Debug, Clone, PartialEq)]
+struct Listing {
+    filter: QueueFilter,
+    sort: SortColumn,
+    order: SortOrder,
+    overdue_first: bool,
+}
+
+impl Listing {
+    fn of(state: &QueueState) -> Self {
+        Self {
+            filter: state.filter(),
+            sort: state.sort,
+            order: state.order,
+            overdue_first: state.overdue_first,
+        }
+    }
 }
 
 impl QueueState {
@@ -71,84 +139,37 @@ impl QueueState {
             search: self.search.clone(),
         }
     }
-}
 
-/// Rows read from the store: the matching count, and pages of [`PAGE_SIZE`] keyed by offset.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct QueueCache {
-    pub count: u64,
-    pub pages: BTreeMap<u64, Vec<QueueRow>>,
-    /// A page that could not be read, and why: shown once, and not asked for again every frame
-    /// (a change of filter or sort, or Refresh, tries again).
-    pub failed: Option<(u64, String)>,
-}
-
-impl QueueCache {
-    /// Forgets every page and reads the count and the first page again.
-    pub fn reload(
-        &mut self,
-        store: &Store,
-        state: &QueueState,
-        now: DateTime<Utc>,
-        thresholds: &OverdueThresholds,
-    ) -> Result<(), StoreError> {
-        let filter = state.filter();
-        self.count = store.queue_count(&filter)?;
-        self.pages.clear();
-        self.failed = None;
-        let first = fetch(store, state, 0, now, thresholds)?;
-        self.pages.insert(0, first);
-        Ok(())
+    /// The highlighted request (the keyboard cursor), if its row has been read.
+    pub fn highlighted(&self) -> Option<Uuid> {
+        self.highlighted
     }
 
-    /// Reads the page at `offset` unless it is cached or has already failed.
-    pub fn load_page(
-        &mut self,
-        store: &Store,
-        state: &QueueState,
-        offset: u64,
-        now: DateTime<Utc>,
-        thresholds: &OverdueThresholds,
-    ) {
-        if self.pages.contains_key(&offset) || self.failed.as_ref().is_some_and(|f| f.0 == offset) {
-            return;
-        }
-        match fetch(store, state, offset, now, thresholds) {
-            Ok(rows) => {
-                self.pages.insert(offset, rows);
-                trim_pages(&mut self.pages, offset);
+    /// The request the next frame wants scrolled into view, for the cache to look for.
+    fn wants_in_view(&self) -> Option<Uuid> {
+        (self.scroll == Some(Scroll::Highlighted))
+            .then_some(self.highlighted)
+            .flatten()
+    }
+
+    /// Moves the cursor to `index`, taking the request from the row if it has been read.
+    fn highlight(&mut self, index: u64, cache: &QueueCache) {
+        self.highlighted_at = Some(index);
+        self.highlighted = cache.row(index).map(|r| r.uuid);
+    }
+
+    /// Finds the highlighted row again after the rows were re-read (a new order, a refresh), or
+    /// takes the request of a row moved to before it was read.
+    fn locate_highlight(&mut self, cache: &QueueCache) {
+        match (self.highlighted, self.highlighted_at) {
+            (Some(uuid), at) => {
+                if at.and_then(|i| cache.row(i)).map(|r| r.uuid) != Some(uuid) {
+                    self.highlighted_at = cache.position(uuid);
+                }
             }
-            Err(e) => self.failed = Some((offset, crate::error::error_chain(&e))),
+            (None, Some(i)) => self.highlighted = cache.row(i).map(|r| r.uuid),
+            (None, None) => {}
         }
-    }
-
-    fn row(&self, index: u64) -> Option<&QueueRow> {
-        let offset = index - index % PAGE_SIZE;
-        self.pages
-            .get(&offset)
-            .and_then(|page| page.get((index - offset) as usize))
-    }
-}
-
-/// One page of rows as the queue is sorted now: overdue requests first.
-fn fetch(
-    store: &Store,
-    state: &QueueState,
-    offset: u64,
-    _now: DateTime<Utc>,
-    _thresholds: &OverdueThresholds,
-) -> Result<Vec<QueueRow>, StoreError> {
-    store.queue_page(&state.filter(), state.sort, state.order, offset, PAGE_SIZE)
-}
-
-fn trim_pages(pages: &mut BTreeMap<u64, Vec<QueueRow>>, around: u64) {
-    while pages.len() > MAX_PAGES {
-        let farthest = pages
-            .keys()
-            .copied()
-            .max_by_key(|k| k.abs_diff(around))
-            .unwrap_or(around);
-        pages.remove(&farthest);
     }
 }
 
@@ -167,12 +188,19 @@ pub fn queue_ui(
     data: &QueueData<'_>,
     actions: &mut Vec<Action>,
 ) {
-    let now = data.now.with_timezone(&Local);
-    filters_ui(ui, state, cache.count, data.wards, actions);
+    let table_id = ui.make_persistent_id("queue_table_focus");
+    // Asked for in the last frame, before its action re-read the rows.
+    let scroll = state.scroll.take();
+    if std::mem::take(&mut state.focus_table) {
+        ui.memory_mut(|m| m.request_focus(table_id));
+    }
+    if listing_is_stale(cache, data) {
+        actions.push(Action::RefreshQueue);
+    }
+    filters_ui(ui, state, cache, data.wards, table_id, actions);
     if let Some((_, e)) = &cache.failed {
         widgets::error_text(ui, &format!("Some rows could not be read: {e}"));
     }
-    ui.add_space(6.0);
     if cache.count == 0 {
         ui.add_space(20.0);
         ui.label(
@@ -181,14 +209,33 @@ pub fn queue_ui(
         );
         return;
     }
-    table_ui(ui, state, cache, now, actions);
+    order_ui(ui, state, cache, actions);
+    table_ui(ui, state, cache, data, table_id, scroll, actions);
+}
+
+/// Whether the rows should be read again: a minute has passed, or a row on hand has become
+/// overdue (or stopped being so) since they were read, so that the overdue block and the flags
+/// agree. A failed read is retried only by the minute.
+fn listing_is_stale(cache: &QueueCache, data: &QueueData<'_>) -> bool {
+    let Some(at) = cache.listed_at() else {
+        return false;
+    };
+    if data.now - at >= RELIST_AFTER {
+        return true;
+    }
+    cache.failed.is_none()
+        && cache.rows().any(|r| {
+            r.overdue_by(at, data.thresholds).is_some()
+                != r.overdue_by(data.now, data.thresholds).is_some()
+        })
 }
 
 fn filters_ui(
     ui: &mut Ui,
     state: &mut QueueState,
-    count: u64,
+    cache: &QueueCache,
     wards: &[String],
+    table_id: egui::Id,
     actions: &mut Vec<Action>,
 ) {
     let before = (
@@ -197,14 +244,19 @@ fn filters_ui(
         state.ward.clone(),
         state.search.clone(),
     );
-    ui.horizontal(|ui| {
-        let label = ui.label(RichText::new("Search ID / NHS / MRN / surname").strong());
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(RichText::new(SEARCH_LABEL).strong());
         ui.add(
             egui::TextEdit::singleline(&mut state.search)
-                .hint_text("e.g. RXX-W01-000123 or Smith")
-                .desired_width(260.0),
+                .hint_text("e.g. 000023, W07-0000, Smith")
+                .desired_width(240.0),
         )
         .labelled_by(label.id);
+        if cache.count > 0 {
+            // The table is the next Tab stop after the search box, before the filters.
+            ui.memory_mut(|m| m.interested_in_focus(table_id, ui.layer_id()));
+        }
+        let count = cache.count;
         ui.label(
             RichText::new(format!(
                 "{count} request{}",
@@ -212,6 +264,13 @@ fn filters_ui(
             ))
             .strong(),
         );
+        if ui
+            .button("Refresh")
+            .on_hover_text("Read the queue again now")
+            .clicked()
+        {
+            actions.push(Action::RefreshQueue);
+        }
     });
     ui.horizontal_wrapped(|ui| {
         let label = ui.label(RichText::new("Status").strong());
@@ -261,33 +320,173 @@ fn filters_ui(
         state.search.clone(),
     ) != before
     {
+        state.scroll = Some(Scroll::Top);
         actions.push(Action::QueueChanged);
     }
+}
+
+/// The "overdue first" switch and the order in words, so nobody has to guess why a row is on top.
+fn order_ui(ui: &mut Ui, state: &mut QueueState, cache: &QueueCache, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .checkbox(&mut state.overdue_first, "Overdue first")
+            .changed()
+        {
+            state.scroll = Some(Scroll::Highlighted);
+            actions.push(Action::QueueChanged);
+        }
+        ui.label(order_words(state, cache.overdue));
+    });
+}
+
+/// "Order: 2 overdue first (most overdue at the top), then by collection time, newest first."
+fn order_words(state: &QueueState, overdue: u64) -> String {
+    let column = match state.sort {
+        SortColumn::DowntimeId => "downtime ID",
+        SortColumn::Patient => "patient name",
+        SortColumn::Priority => "priority",
+        SortColumn::Collected => "collection time",
+        SortColumn::Ward => "ward",
+        SortColumn::Status => "status",
+    };
+    let direction = direction_words(state.sort, state.order);
+    if state.overdue_first {
+        format!(
+            "Order: {overdue} overdue pinned first (most overdue at the top), then by {column}, {direction}."
+        )
+    } else {
+        format!(
+            "Order: by {column}, {direction}. Overdue requests ({overdue}) are not pinned first."
+        )
+    }
+}
+
+fn direction_words(column: SortColumn, order: SortOrder) -> &'static str {
+    match (column, order) {
+        (SortColumn::Collected, SortOrder::Descending) => "newest first",
+        (SortColumn::Collected, SortOrder::Ascending) => "oldest first",
+        // The rank is the priority's position, most urgent first.
+        (SortColumn::Priority, SortOrder::Ascending) => "most urgent first",
+        (SortColumn::Priority, SortOrder::Descending) => "least urgent first",
+        (SortColumn::Patient | SortColumn::Ward, SortOrder::Ascending) => "A to Z",
+        (SortColumn::Patient | SortColumn::Ward, SortOrder::Descending) => "Z to A",
+        (SortColumn::DowntimeId | SortColumn::Status, SortOrder::Ascending) => "ascending",
+        (SortColumn::DowntimeId | SortColumn::Status, SortOrder::Descending) => "descending",
+    }
+}
+
+/// A cursor move asked for by a key.
+#[derive(Clone, Copy)]
+enum Move {
+    By(i64),
+    First,
+    Last,
+}
+
+/// The keys the focused table takes: cursor moves, and whether Enter was pressed.
+fn table_keys(ui: &mut Ui, page_rows: i64) -> (Vec<Move>, bool) {
+    ui.input_mut(|i| {
+        let mut moves = Vec::new();
+        for (key, step) in [
+            (Key::ArrowDown, Move::By(1)),
+            (Key::ArrowUp, Move::By(-1)),
+            (Key::PageDown, Move::By(page_rows)),
+            (Key::PageUp, Move::By(-page_rows)),
+            (Key::Home, Move::First),
+            (Key::End, Move::Last),
+        ] {
+            let presses = i.count_and_consume_key(Modifiers::NONE, key);
+            moves.extend(std::iter::repeat_n(step, presses));
+        }
+        let enter = i.consume_key(Modifiers::NONE, Key::Enter);
+        (moves, enter)
+    })
 }
 
 fn table_ui(
     ui: &mut Ui,
     state: &mut QueueState,
     cache: &QueueCache,
-    now: DateTime<Local>,
+    data: &QueueData<'_>,
+    table_id: egui::Id,
+    scroll: Option<Scroll>,
     actions: &mut Vec<Action>,
 ) {
-    let total = usize::try_from(cache.count).unwrap_or(usize::MAX);
+    let total = cache.count;
+    let last = total.saturating_sub(1);
+    state.locate_highlight(cache);
+
+    // One focus target for the whole table: rows are not Tab stops of their own.
+    let area = ui.available_rect_before_wrap();
+    let table = ui.interact(area, table_id, Sense::hover());
+    table.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Grid, true, TABLE_LABEL));
+    let focused = table.has_focus();
+    if focused {
+        ui.memory_mut(|m| {
+            m.set_focus_lock_filter(
+                table_id,
+                egui::EventFilter {
+                    vertical_arrows: true,
+                    escape: true,
+                    ..Default::default()
+                },
+            );
+        });
+    }
+
+    let mut scroll_to: Option<(u64, Option<Align>)> = None;
+    let mut to_top = scroll == Some(Scroll::Top);
+    if scroll == Some(Scroll::Highlighted) {
+        match state.highlighted_at {
+            Some(i) => scroll_to = Some((i, Some(Align::Center))),
+            None => to_top = true,
+        }
+    }
+    if focused {
+        let page_rows = ((area.height() / ROW_HEIGHT) as i64 - 2).max(1);
+        let (moves, enter) = table_keys(ui, page_rows);
+        for m in moves {
+            let from = state.highlighted_at;
+            let index = match (m, from) {
+                (Move::First, _) | (Move::By(_), None) => 0,
+                (Move::Last, _) => last,
+                (Move::By(step), Some(i)) => i.saturating_add_signed(step).min(last),
+            };
+            state.highlight(index, cache);
+            scroll_to = Some((index, None));
+        }
+        if enter && let Some(uuid) = state.highlighted {
+            actions.push(Action::SelectRequest(uuid));
+        }
+    }
+
+    let total_rows = usize::try_from(total).unwrap_or(usize::MAX);
     let mut wanted_pages: Vec<u64> = Vec::new();
+    let mut clicked: Option<Uuid> = None;
+    let now = data.now;
     // A click anywhere on a row selects it (selectable text would take the click).
     ui.style_mut().interaction.selectable_labels = false;
-    TableBuilder::new(ui)
+    ui.spacing_mut().item_spacing.x = 8.0;
+    let mut builder = TableBuilder::new(ui)
         .id_salt("queue_table")
         .striped(true)
-        .sense(egui::Sense::click())
+        // Clicks only: the table as a whole is the one Tab stop.
+        .sense(Sense::CLICK)
+        .animate_scrolling(false)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(160.0))
-        .column(Column::remainder().at_least(150.0).clip(true))
-        .column(Column::remainder().at_least(70.0).clip(true))
-        .column(Column::exact(125.0))
+        .column(Column::exact(156.0))
+        .column(Column::remainder().at_least(130.0).clip(true))
+        .column(Column::remainder().at_least(50.0).clip(true))
         .column(Column::exact(115.0))
-        .column(Column::remainder().at_least(70.0).clip(true))
-        .column(Column::exact(130.0))
+        .column(Column::exact(180.0))
+        .column(Column::remainder().at_least(50.0).clip(true))
+        .column(Column::exact(125.0));
+    if to_top {
+        builder = builder.vertical_scroll_offset(0.0);
+    } else if let Some((row, align)) = scroll_to {
+        builder = builder.scroll_to_row(usize::try_from(row).unwrap_or(usize::MAX), align);
+    }
+    builder
         .header(30.0, |mut header| {
             for (title, column) in [
                 ("Downtime ID", Some(SortColumn::DowntimeId)),
@@ -304,11 +503,11 @@ fn table_ui(
             }
         })
         .body(|body| {
-            body.rows(ROW_HEIGHT, total, |mut row| {
+            body.rows(ROW_HEIGHT, total_rows, |mut row| {
                 let index = row.index() as u64;
                 let Some(r) = cache.row(index) else {
                     let page = index - index % PAGE_SIZE;
-                    if !wanted_pages.contains(&page) {
+                    if !wanted_pages.contains(&page) && !cache.has_failed(page) {
                         wanted_pages.push(page);
                     }
                     row.col(|ui| {
@@ -316,49 +515,101 @@ fn table_ui(
                     });
                     return;
                 };
-                row.set_selected(state.selected == Some(r.uuid));
-                row.col(|ui| {
-                    ui.label(RichText::new(r.downtime_id.grouped()).monospace());
-                });
-                row.col(|ui| {
-                    ui.vertical(|ui| {
-                        ui.label(RichText::new(patient_name(r)).strong());
-                        ui.label(RichText::new(identifier(r)).small().color(widgets::MUTED));
-                    });
-                });
-                row.col(|ui| {
-                    ui.label(r.tests.join(", "));
-                });
-                row.col(|ui| {
-                    ui.vertical(|ui| {
-                        ui.add_space((ROW_HEIGHT - 26.0) / 2.0);
-                        widgets::priority_badge(ui, r.priority);
-                    });
-                });
-                row.col(|ui| {
-                    let local = r.collected_at.with_timezone(&Local);
-                    let minutes = (now.with_timezone(&chrono::Utc) - r.collected_at).num_minutes();
-                    ui.vertical(|ui| {
-                        ui.label(local.format("%H:%M %d/%m").to_string());
-                        ui.label(
-                            RichText::new(format!("{} ago", widgets::age(minutes)))
-                                .small()
-                                .color(widgets::MUTED),
-                        );
-                    });
-                });
-                row.col(|ui| {
-                    ui.label(&r.ward);
-                });
-                row.col(|ui| {
-                    ui.label(widgets::status_text(r.status));
-                });
+                let opened = data.detail_open && state.selected == Some(r.uuid);
+                row.set_selected(state.highlighted == Some(r.uuid));
+                row_cells(&mut row, r, opened, now, data.thresholds);
                 if row.response().clicked() {
-                    actions.push(Action::SelectRequest(r.uuid));
+                    clicked = Some(r.uuid);
                 }
             });
         });
+    if let Some(uuid) = clicked {
+        state.highlighted = Some(uuid);
+        state.highlighted_at = cache.position(uuid);
+        ui.memory_mut(|m| m.request_focus(table_id));
+        actions.push(Action::SelectRequest(uuid));
+    }
     actions.extend(wanted_pages.into_iter().map(Action::LoadPage));
+}
+
+fn row_cells(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    r: &QueueRow,
+    opened: bool,
+    now: DateTime<Utc>,
+    thresholds: &OverdueThresholds,
+) {
+    row.col(|ui| {
+        if opened {
+            // A bar at the left edge marks the request shown in the detail panel.
+            let cell = ui.max_rect();
+            ui.painter().rect_filled(
+                egui::Rect::from_min_size(cell.left_top(), egui::vec2(4.0, cell.height())),
+                0.0,
+                widgets::FOCUS_BLUE,
+            );
+        }
+        ui.add_space(6.0);
+        ui.label(fonts::downtime_id_text(r.downtime_id.grouped(), ID_SIZE));
+    });
+    row.col(|ui| {
+        ui.vertical(|ui| {
+            ui.spacing_mut().item_spacing.y = 2.0;
+            ui.add_space(3.0);
+            ui.label(RichText::new(fonts::display_text(&patient_name(r))).strong());
+            ui.label(RichText::new(identifier(r)).color(widgets::MUTED));
+        });
+    });
+    row.col(|ui| {
+        ui.label(r.tests.join(", "));
+    });
+    row.col(|ui| {
+        ui.vertical(|ui| {
+            ui.add_space((ROW_HEIGHT - 26.0) / 2.0);
+            widgets::priority_badge(ui, r.priority);
+        });
+    });
+    row.col(|ui| {
+        collected_cell(ui, r, now, thresholds);
+    });
+    row.col(|ui| {
+        ui.label(fonts::display_text(&r.ward));
+    });
+    row.col(|ui| {
+        ui.vertical(|ui| {
+            ui.add_space(3.0);
+            ui.add(egui::Label::new(widgets::status_text(r.status)).wrap());
+        });
+    });
+}
+
+/// The collection time, and how long ago it was: in dark text at the normal size, or, once the
+/// request is overdue, as a red "OVERDUE 1 h 12 min" (the sample's age).
+fn collected_cell(ui: &mut Ui, r: &QueueRow, now: DateTime<Utc>, thresholds: &OverdueThresholds) {
+    let local = r.collected_at.with_timezone(&Local);
+    let age = age_words(now - r.collected_at);
+    ui.vertical(|ui| {
+        ui.spacing_mut().item_spacing.y = 2.0;
+        ui.add_space(3.0);
+        ui.label(local.format("%H:%M %d/%m").to_string());
+        match r.overdue_by(now, thresholds) {
+            Some(over) => {
+                let limit = thresholds
+                    .threshold(r.priority)
+                    .map_or(0, |d| d.num_minutes());
+                widgets::overdue_badge(ui, &format!("OVERDUE {age}")).on_hover_text(format!(
+                    "{} requests are overdue {limit} min after collection: this one by {}.",
+                    r.priority.label(),
+                    age_words(over)
+                ));
+            }
+            None => {
+                ui.label(
+                    RichText::new(format!("{age} ago")).color(ui.visuals().strong_text_color()),
+                );
+            }
+        }
+    });
 }
 
 fn header_cell(
@@ -375,8 +626,7 @@ fn header_cell(
     let sorted = (state.sort == column).then_some(state.order);
     let order_words = match sorted {
         None => String::new(),
-        Some(SortOrder::Ascending) => ", ascending".into(),
-        Some(SortOrder::Descending) => ", descending".into(),
+        Some(order) => format!(", {}", direction_words(column, order)),
     };
     let clicked = ui
         .add(egui::Button::new(RichText::new(title).strong()).frame(false))
@@ -384,7 +634,7 @@ fn header_cell(
         .clicked();
     if let Some(order) = sorted {
         // A painted triangle: the default fonts have no arrow glyphs.
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
         let c = rect.center();
         let points = match order {
             SortOrder::Ascending => vec![
@@ -418,6 +668,8 @@ fn header_cell(
                 _ => SortOrder::Ascending,
             };
         }
+        // The highlighted request stays in view wherever the new order puts it.
+        state.scroll = Some(Scroll::Highlighted);
         actions.push(Action::QueueChanged);
     }
 }

@@ -5,7 +5,7 @@
 use egui::{Key, RichText, Ui};
 
 use super::action::Action;
-use super::widgets;
+use super::{fonts, widgets};
 use crate::report::{ReportFormat, summary_line, verdict};
 use crate::store::{CloseOut, ReconcileReport};
 
@@ -47,6 +47,9 @@ pub fn file_outcome(
     (summary, report.problem_lines())
 }
 
+/// Size of downtime IDs, and of lines that hold them, on these screens.
+const ID_SIZE: f32 = 15.0;
+
 fn outcome_ui(ui: &mut Ui, outcome: &Result<String, String>) {
     match outcome {
         Ok(text) => {
@@ -56,6 +59,23 @@ fn outcome_ui(ui: &mut Ui, outcome: &Result<String, String>) {
             widgets::error_text(ui, text);
         }
     }
+}
+
+/// The outcome of one scan, which names the downtime ID: in the ID font, so that it can be
+/// checked against the label character by character.
+fn scan_outcome_ui(ui: &mut Ui, outcome: &Result<String, String>) {
+    let (text, colour) = match outcome {
+        Ok(text) => (text, widgets::OK_GREEN),
+        Err(text) => (text, widgets::ERROR_RED),
+    };
+    ui.add(
+        egui::Label::new(
+            fonts::downtime_id_text(text, ID_SIZE)
+                .color(colour)
+                .strong(),
+        )
+        .wrap(),
+    );
 }
 
 pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<Action>) {
@@ -71,6 +91,7 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
         let id = ui
             .add(
                 egui::TextEdit::singleline(&mut state.downtime_id)
+                    .font(egui::FontId::new(16.0, fonts::downtime_id_family()))
                     .hint_text("RXX-W07-000123-K")
                     .desired_width(240.0),
             )
@@ -99,7 +120,7 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
         }
     });
     if let Some(last) = &state.last {
-        outcome_ui(ui, last);
+        scan_outcome_ui(ui, last);
     }
     if !state.recorded.is_empty() {
         ui.label(
@@ -110,7 +131,7 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
             .max_height(160.0)
             .show(ui, |ui| {
                 for line in &state.recorded {
-                    ui.label(RichText::new(line).monospace());
+                    ui.label(fonts::downtime_id_text(line, ID_SIZE));
                 }
             });
     }
@@ -148,7 +169,7 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
                 .max_height(200.0)
                 .show(ui, |ui| {
                     for line in lines {
-                        ui.label(RichText::new(line).monospace().color(widgets::ERROR_RED));
+                        ui.label(fonts::downtime_id_text(line, ID_SIZE).color(widgets::ERROR_RED));
                     }
                 });
         }
@@ -253,7 +274,7 @@ pub fn close_out_ui(
                 .num_columns(3)
                 .show(ui, |ui| {
                     for r in attention {
-                        ui.label(RichText::new(r.downtime_id.grouped()).monospace());
+                        ui.label(fonts::downtime_id_text(r.downtime_id.grouped(), ID_SIZE));
                         ui.label(r.state.label());
                         ui.label(r.state.action());
                         ui.end_row();

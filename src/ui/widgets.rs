@@ -320,6 +320,19 @@ pub fn age(minutes: i64) -> String {
     }
 }
 
+/// An overdue flag in words and colour (never colour alone): white bold text on red, e.g.
+/// "OVERDUE 1 h 12 min".
+pub fn overdue_badge(ui: &mut Ui, words: &str) -> Response {
+    egui::Frame::new()
+        .fill(EMERGENCY_RED)
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(6, 1))
+        .show(ui, |ui| {
+            ui.label(RichText::new(words).color(Color32::WHITE).strong());
+        })
+        .response
+}
+
 #[cfg(test)]
 mod tests {
     use super::age;

@@ -7,7 +7,7 @@ use super::{Notice, Ready, StopgapApp};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::identity::{self, IdentityMismatch};
 use crate::domain::nhs_number::NhsNumber;
-use crate::domain::warnings::warnings_for;
+use crate::domain::warnings::{PatientHistory, warnings_for};
 use crate::error::error_chain;
 use crate::store::{Store, StoreError};
 use crate::ui::action::{Action, Tab};
@@ -31,6 +31,15 @@ fn needs_user(action: &Action) -> bool {
 }
 
 impl StopgapApp {
+    /// After a box closes, the cursor goes back to the form's first field (if the form is shown
+    /// and nothing else asked for the focus).
+    fn refocus_form(&mut self) {
+        let form = &mut self.screens.form;
+        if self.tab == Tab::Form && form.focus.is_none() {
+            form.focus = Some(form.first_focus());
+        }
+    }
+
     /// Runs one action against the store and refreshes what it changed. Errors become notices.
     pub fn apply(&mut self, action: Action, now: DateTime<Utc>) {
         if let Err(e) = self.try_apply(action, now) {
@@ -54,6 +63,7 @@ impl StopgapApp {
                 self.sign_in.close();
                 let name = self.user.as_ref().map(|u| u.name.as_str());
                 self.screens.form.set_user(name);
+                self.refocus_form();
                 if let Some(then) = then {
                     return self.try_apply(*then, now);
                 }
@@ -71,6 +81,7 @@ impl StopgapApp {
             }
             Action::CancelSignIn => {
                 self.sign_in.close();
+                self.refocus_form();
                 return Ok(());
             }
             Action::ShowTab(tab) if tab != Tab::Lab => {
@@ -164,8 +175,13 @@ impl StopgapApp {
                 self.draft.forget();
             }
             Action::ConfirmIdentity(reason) => {
-                screens.form.identity_prompt = None;
-                screens.form.draft.identity_reason = reason;
+                let form = &mut screens.form;
+                form.reason_given_for = form
+                    .identity_prompt
+                    .take()
+                    .map(|p| p.messages)
+                    .unwrap_or_default();
+                form.draft.identity_reason = reason;
                 return self.try_apply(Action::SaveRequest, now);
             }
             Action::SaveRequest => {
@@ -179,6 +195,7 @@ impl StopgapApp {
                 ready.queue = QueueCache::default();
                 refresh(ready, &mut screens.queue, now)?;
             }
+            Action::RefreshQueue => refresh(ready, &mut screens.queue, now)?,
             Action::LoadPage(offset) => {
                 ready.queue.load_page(
                     &ready.store,
@@ -334,11 +351,34 @@ pub(super) fn recheck_form(
     if form.tried_save {
         form.errors = result.as_ref().err().cloned().unwrap_or_default();
     }
+    form.mismatches.clear();
+    form.suggestion = None;
+    let nhs = NhsNumber::parse(&form.draft.nhs_number).ok();
+    let mrn = form.draft.mrn.trim().to_uppercase();
+    let mrn = (!mrn.is_empty()).then_some(mrn);
+    let identified = !form.draft.unidentified && (nhs.is_some() || mrn.is_some());
+    if identified && let Some(typed) = form.draft.typed_patient() {
+        let on_file = ready.store.patients_on_file(nhs.as_ref(), mrn.as_deref())?;
+        form.mismatches = identity::mismatches(&typed, &on_file)
+            .iter()
+            .map(|m| m.message(&typed))
+            .collect();
+    }
+    if !form.draft.identity_reason.is_empty() && form.mismatches != form.reason_given_for {
+        // The reason was given for other details: it does not carry over to these.
+        form.draft.identity_reason.clear();
+    }
     form.warnings = match &result {
         Ok(request) => {
-            let history = ready
-                .store
-                .patient_history(&request.patient, request.uuid)?;
+            // The requests on file under this identifier are someone else's while the details
+            // disagree: never call them "this patient's" (the mismatch box says what is wrong).
+            let history = if form.mismatches.is_empty() {
+                ready
+                    .store
+                    .patient_history(&request.patient, request.uuid)?
+            } else {
+                PatientHistory::default()
+            };
             warnings_for(request, &history)
                 .iter()
                 .map(|w| w.message())
@@ -346,23 +386,8 @@ pub(super) fn recheck_form(
         }
         Err(_) => Vec::new(),
     };
-    form.mismatches.clear();
-    form.suggestion = None;
-    if form.draft.unidentified {
+    if !identified {
         return Ok(());
-    }
-    let nhs = NhsNumber::parse(&form.draft.nhs_number).ok();
-    let mrn = form.draft.mrn.trim().to_uppercase();
-    let mrn = (!mrn.is_empty()).then_some(mrn);
-    if nhs.is_none() && mrn.is_none() {
-        return Ok(());
-    }
-    if let Some(typed) = form.draft.typed_patient() {
-        let on_file = ready.store.patients_on_file(nhs.as_ref(), mrn.as_deref())?;
-        form.mismatches = identity::mismatches(&typed, &on_file)
-            .iter()
-            .map(|m| m.message(&typed))
-            .collect();
     }
     if form.patient_details_blank() {
         let latest = ready.store.latest_request_for(nhs.as_ref(), mrn.as_deref())?;

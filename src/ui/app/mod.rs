@@ -391,6 +391,17 @@ impl StopgapApp {
         self.user.as_ref().map(|u| u.name.as_str())
     }
 
+    /// For tests: what stopped the last save, in words.
+    pub fn form_problems(&self) -> Vec<String> {
+        let form = &self.screens.form;
+        form.errors
+            .iter()
+            .map(ToString::to_string)
+            .chain(form.identity_prompt.iter().flat_map(|p| p.messages.clone()))
+            .chain(self.notice.iter().map(|n| n.text.clone()))
+            .collect()
+    }
+
     /// For tests: the form as typed.
     pub fn form_draft(&self) -> &crate::domain::request::RequestDraft {
         &self.screens.form.draft

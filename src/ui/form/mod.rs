@@ -46,6 +46,9 @@ pub struct FormState {
     pub restored_at: Option<DateTime<Utc>>,
     /// The box asking why the request should be saved despite an identity mismatch.
     pub identity_prompt: Option<IdentityPrompt>,
+    /// The mismatches the reason in the draft was given for (a reason never carries over to
+    /// other details).
+    pub reason_given_for: Vec<String>,
     pub test_query: String,
     /// Which match Enter picks (moved with the arrow keys).
     pub test_highlight: usize,

@@ -77,7 +77,7 @@ pub(super) fn patient_ui(ui: &mut Ui, state: &mut FormState, actions: &mut Vec<A
                 ui,
                 Field::NhsNumber.label(),
                 &mut state.draft.nhs_number,
-                "999 000 0018",
+                "999 000 0018, then Enter",
                 220.0,
                 error.as_deref(),
             );
@@ -181,6 +181,9 @@ pub(super) fn patient_ui(ui: &mut Ui, state: &mut FormState, actions: &mut Vec<A
         if button.clicked() || entered_on_identifier {
             actions.push(Action::FillPatient);
         }
+    } else if entered_on_identifier {
+        // Enter on an identifier of a patient not on file: on to the name.
+        state.focus = Some(Field::Surname);
     }
     for m in &state.mismatches {
         ui.add_space(4.0);

@@ -1,6 +1,6 @@
-//! The request half of the form, in the order a nurse fills it under pressure: priority and tests
-//! first, then who asked, then the fields that usually keep their defaults (ward, collection time
-//! and collector) last, so the common path needs the fewest key presses.
+//! The request half of the form: priority and tests first (what matters most under pressure),
+//! then who asked, then the fields that usually keep their defaults (ward, collection time and
+//! collector) last, so the common path needs the fewest key presses.
 
 use egui::{Key, Modifiers, RichText, Ui};
 
