@@ -341,7 +341,6 @@ fn the_look_up_uses_the_identifier_indexes() {
             .unwrap();
     }
     let plan = store.patients_on_file_plan().unwrap();
-    eprintln!("PLAN {plan:?}");
     assert!(
         !plan.iter().any(|l| l.starts_with("SCAN requests")),
         "{plan:#?}"

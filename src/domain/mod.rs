@@ -2,11 +2,14 @@
 //! clock (time is a parameter), no egui.
 
 pub mod catalogue;
+pub mod dates;
 pub mod downtime_id;
+pub mod draft;
 pub mod event;
 pub mod identity;
 pub mod nhs_number;
 pub mod overdue;
+pub mod patient;
 pub mod request;
 pub mod status;
 pub mod text;

@@ -36,11 +36,10 @@ pub fn report_app_error(message: &str) {
     eprintln!("stopgap: error: {message}");
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(windows)))]
 mod tests {
     use super::*;
 
-    #[cfg(not(windows))]
     #[test]
     fn output_leads_somewhere_outside_windows() {
         assert!(use_parent_console());

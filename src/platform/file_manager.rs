@@ -57,7 +57,7 @@ fn file_manager_command(path: &Path, is_dir: bool) -> Command {
     cmd
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(any(windows, target_os = "macos"))))]
 mod tests {
     use super::*;
 

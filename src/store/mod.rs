@@ -13,6 +13,8 @@ mod reconcile;
 mod rows;
 pub mod schema;
 mod search;
+mod sessions;
+mod settings;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -22,11 +24,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::domain::catalogue::{Catalogue, CatalogueError};
-use crate::domain::downtime_id::{Code3, DowntimeId};
+use crate::domain::catalogue::CatalogueError;
+use crate::domain::downtime_id::DowntimeId;
 use crate::domain::event::{Actor, Event, EventKind, FoldError, RequestState};
 use crate::domain::identity;
-use crate::domain::request::{NewRequest, RequestDraft};
+use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
 pub use batches::{
@@ -42,6 +44,7 @@ pub use reconcile::{
     ReconcileError, ReconcileFileError, ReconcileReport, ReconcileRow, Reconciled, RowOutcome,
     RowProblem, RowReport, read_reconcile_csv,
 };
+pub use settings::Setup;
 pub use verify::VerifyReport;
 
 /// Everything that can go wrong in the store, each with what the user should do.
@@ -107,15 +110,6 @@ impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
     }
-}
-
-/// What identifies this workstation, chosen on the first-run screen.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Setup {
-    pub site: Code3,
-    pub workstation: Code3,
-    /// Wards and locations offered on the form.
-    pub wards: Vec<String>,
 }
 
 /// The result of a save.
@@ -244,84 +238,6 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    // ---- Settings -------------------------------------------------------------------------
-
-    fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
-    /// The workstation's set-up, or `None` before the first-run screen has been completed.
-    pub fn setup(&self) -> Result<Option<Setup>, StoreError> {
-        match self.setting("setup")? {
-            None => Ok(None),
-            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
-        }
-    }
-
-    /// Saves the workstation's set-up. Wards are trimmed; blanks and repeats dropped.
-    pub fn configure(&mut self, setup: &Setup) -> Result<(), StoreError> {
-        let mut wards: Vec<String> = Vec::new();
-        for w in &setup.wards {
-            let w = crate::domain::text::clean(w, crate::domain::request::SHORT_MAX, false)
-                .map_err(|e| StoreError::BadWard(format!("ward '{w}' {e}")))?;
-            if !w.is_empty() && !wards.contains(&w) {
-                wards.push(w);
-            }
-        }
-        let setup = Setup {
-            wards,
-            ..setup.clone()
-        };
-        self.conn.execute(
-            "INSERT INTO settings(key, value) VALUES ('setup', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [serde_json::to_string(&setup)?],
-        )?;
-        Ok(())
-    }
-
-    fn require_setup(&self) -> Result<Setup, StoreError> {
-        self.setup()?.ok_or(StoreError::NotSetUp)
-    }
-
-    // ---- Catalogue ------------------------------------------------------------------------
-
-    /// The catalogue in use: the newest stored one, or the shipped default.
-    pub fn catalogue(&self) -> Result<Catalogue, StoreError> {
-        let stored: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT toml FROM catalogue_versions ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match stored {
-            Some(text) => Ok(Catalogue::from_toml(&text)?),
-            None => Ok(Catalogue::default_uk()?),
-        }
-    }
-
-    /// Replaces the catalogue in use after checking it; earlier versions are kept.
-    pub fn set_catalogue(
-        &mut self,
-        catalogue: &Catalogue,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        catalogue.check()?;
-        self.conn.execute(
-            "INSERT INTO catalogue_versions(toml, set_ms, set_by) VALUES (?1, ?2, ?3)",
-            params![catalogue.to_toml(), now.timestamp_millis(), by],
-        )?;
-        Ok(())
     }
 
     // ---- Requests -------------------------------------------------------------------------
@@ -530,88 +446,6 @@ impl Store {
             None => Ok(None),
             Some(u) => self.request_detail(rows::parse_uuid(&u)?),
         }
-    }
-
-    // ---- Drafts ---------------------------------------------------------------------------
-
-    /// Keeps the form being typed, so it survives the app closing.
-    pub fn save_draft(
-        &mut self,
-        draft: &RequestDraft,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO drafts(slot, payload, saved_ms) VALUES ('form', ?1, ?2)
-             ON CONFLICT(slot) DO UPDATE SET payload = excluded.payload, saved_ms = excluded.saved_ms",
-            params![serde_json::to_string(draft)?, now.timestamp_millis()],
-        )?;
-        Ok(())
-    }
-
-    pub fn load_draft(&self) -> Result<Option<RequestDraft>, StoreError> {
-        Ok(self.load_draft_at()?.map(|(draft, _)| draft))
-    }
-
-    /// The kept draft and when it was last written (the form says "Draft from 07:58 restored").
-    pub fn load_draft_at(&self) -> Result<Option<(RequestDraft, DateTime<Utc>)>, StoreError> {
-        let row: Option<(String, i64)> = self
-            .conn
-            .query_row(
-                "SELECT payload, saved_ms FROM drafts WHERE slot = 'form'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match row {
-            None => Ok(None),
-            Some((j, ms)) => Ok(Some((serde_json::from_str(&j)?, rows::ms_to_time(ms)?))),
-        }
-    }
-
-    /// Forgets the draft (after it was saved as a request, or the user cleared the form).
-    pub fn clear_draft(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM drafts WHERE slot = 'form'", [])?;
-        Ok(())
-    }
-
-    // ---- Sessions -------------------------------------------------------------------------
-
-    /// Records that the app started. Returns the requests this workstation saved during the
-    /// previous session if that session did not end cleanly (the app was killed or crashed), so
-    /// the user can check them.
-    pub fn begin_session(
-        &mut self,
-        now: DateTime<Utc>,
-    ) -> Result<(i64, Vec<QueueRow>), StoreError> {
-        let setup = self.require_setup()?;
-        let ws = setup.workstation.as_str();
-        let previous: Option<(i64, Option<i64>)> = self
-            .conn
-            .query_row(
-                "SELECT started_ms, ended_ms FROM sessions WHERE workstation = ?1 ORDER BY id DESC LIMIT 1",
-                [ws],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let unclean_saves = match previous {
-            Some((started, None)) => self.saved_since(ws, started, 20)?,
-            _ => Vec::new(),
-        };
-        self.conn.execute(
-            "INSERT INTO sessions(workstation, started_ms) VALUES (?1, ?2)",
-            params![ws, now.timestamp_millis()],
-        )?;
-        Ok((self.conn.last_insert_rowid(), unclean_saves))
-    }
-
-    /// Records a clean exit.
-    pub fn end_session(&mut self, session: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE sessions SET ended_ms = ?1 WHERE id = ?2",
-            params![now.timestamp_millis(), session],
-        )?;
-        Ok(())
     }
 
     /// Runs a closure in one transaction: for bulk writers such as the demo generator, so a

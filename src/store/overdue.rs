@@ -1,11 +1,13 @@
 //! The queue's overdue block (open emergency and urgent requests past their threshold, shown
 //! first, most overdue first) and the thresholds, which are workstation settings.
 //!
-//! A page with the block first is read in up to three statements in one read transaction: the
-//! size of the block, the part of the block on the page, then the rest in the chosen order from
-//! `offset - block size`. The block is small and found through the partial index
-//! `requests_open_by_priority`; the rest walks the sort index as a page without the block does,
-//! leaving the block out by rowid.
+//! The block can be large: during a long downtime most urgent samples are received and wait
+//! there, open, until the LIMS is back. So nothing here sorts the block. Per priority, the block
+//! is one range of the partial index `requests_open_by_priority`, already in collection order,
+//! which is deadline order within a priority; a page of the block reads the first
+//! `offset + limit` keys of each range, merges them by deadline, and then reads only the page's
+//! rows. The rest of the queue walks its sort index as a page without the block does, skipping
+//! block rows by a term on columns that the default sort index holds.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
@@ -14,10 +16,10 @@ use rusqlite::types::Value;
 use super::queries::{
     QueueFilter, QueueRow, SortColumn, SortOrder, Statement, sorted_page, where_sql,
 };
-use super::rows::QUEUE_COLUMNS;
+use super::rows::{QUEUE_COLUMNS, queue_row};
 use super::{Store, StoreError};
 use crate::domain::overdue::{OverdueThresholds, is_open, overdue_by};
-use crate::domain::request::ALL_PRIORITIES;
+use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::ALL_STATUSES;
 
 /// The `settings` key of the thresholds (JSON of [`OverdueThresholds`]).
@@ -46,78 +48,117 @@ fn open_term() -> String {
     format!("status IN ({})", words.join(", "))
 }
 
-impl OverdueFirst {
-    /// The term that picks the overdue block, and its parameters: per priority with a threshold,
-    /// collected before `now - threshold` (to the millisecond, as
-    /// [`crate::domain::overdue::overdue_by`] counts).
-    pub(super) fn term(&self) -> (String, Vec<Value>) {
-        let now_ms = self.now.timestamp_millis();
-        let mut any = Vec::new();
-        let mut params = Vec::new();
-        for priority in ALL_PRIORITIES {
-            if let Some(limit) = self.thresholds.threshold(priority) {
-                // `priority_rank` is the priority's position, as `rows::insert_request` writes it.
-                any.push(format!(
-                    "(priority_rank = {} AND collected_ms < ?)",
-                    priority as i64
-                ));
-                params.push(Value::Integer(now_ms - limit.num_milliseconds()));
-            }
-        }
-        let any = if any.is_empty() {
-            "0".to_owned()
-        } else {
-            any.join(" OR ")
-        };
-        (format!("({} AND ({any}))", open_term()), params)
-    }
+/// The part of the block of one priority: open, collected before `cut_ms`.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    priority: Priority,
+    threshold_ms: i64,
+    /// `now - threshold`, Unix ms: overdue when collected strictly before it, to the millisecond
+    /// as [`crate::domain::overdue::overdue_by`] counts.
+    cut_ms: i64,
+}
 
-    /// Most overdue first: the earliest deadline (collection time plus the priority's threshold),
-    /// then emergency before urgent, then the order they were saved.
-    fn block_order(&self) -> (String, Vec<Value>) {
-        let mut cases = String::new();
-        let mut params = Vec::new();
-        for priority in ALL_PRIORITIES {
-            if let Some(limit) = self.thresholds.threshold(priority) {
-                cases.push_str(&format!(" WHEN {} THEN ?", priority as i64));
-                params.push(Value::Integer(limit.num_milliseconds()));
-            }
-        }
-        let sql = format!(
-            "ORDER BY collected_ms + CASE priority_rank{cases} ELSE 0 END, priority_rank, requests.rowid"
+impl Part {
+    /// The part's term and parameter. When searching, the few matching rows are found through
+    /// the identifier indexes; the unary `+` keeps SQLite from walking this part's range instead
+    /// and checking the search on every open request.
+    fn term(&self, searching: bool) -> (String, Value) {
+        let p = if searching { "+" } else { "" };
+        let term = format!(
+            "{} AND {p}priority = '{}' AND {p}collected_ms < ?",
+            open_term(),
+            self.priority.word()
         );
-        (sql, params)
+        (term, Value::Integer(self.cut_ms))
     }
 
-    /// How many requests matching `filter` are in the overdue block.
-    pub(super) fn block_count(&self, filter: &QueueFilter) -> Statement {
+    fn statement(&self, filter: &QueueFilter, select: &str, tail: &str) -> Statement {
         let (mut clauses, mut params) = filter.clauses();
-        let (term, p) = self.term();
+        let (term, cut) = self.term(filter.is_searching());
         clauses.push(term);
-        params.extend(p);
-        Statement {
-            sql: format!("SELECT count(*) FROM requests {}", where_sql(&clauses)),
-            params,
-        }
-    }
-
-    /// Rows `offset .. offset + limit` of the overdue block of the requests matching `filter`.
-    pub(super) fn block_page(&self, filter: &QueueFilter, offset: u64, limit: u64) -> Statement {
-        let (mut clauses, mut params) = filter.clauses();
-        let (term, p) = self.term();
-        clauses.push(term);
-        params.extend(p);
-        let (order, p) = self.block_order();
-        params.extend(p);
-        params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        params.push(cut);
         Statement {
             sql: format!(
-                "SELECT {QUEUE_COLUMNS} FROM requests {} {order} LIMIT ? OFFSET ?",
+                "SELECT {select} FROM requests {} {tail}",
                 where_sql(&clauses)
             ),
             params,
         }
+    }
+
+    /// How many of the requests matching `filter` are in this part.
+    fn count(&self, filter: &QueueFilter) -> Statement {
+        self.statement(filter, "count(*)", "")
+    }
+
+    /// The first `limit` keys (rowid, collection time) of this part, in deadline order.
+    fn keys(&self, filter: &QueueFilter, limit: u64) -> Statement {
+        let p = if filter.is_searching() { "+" } else { "" };
+        let mut st = self.statement(
+            filter,
+            "requests.rowid, collected_ms",
+            &format!("ORDER BY {p}collected_ms, requests.rowid LIMIT ?"),
+        );
+        st.params
+            .push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        st
+    }
+}
+
+/// Reads one request's queue row by rowid.
+const ROW_BY_ROWID: &str = "WHERE requests.rowid = ?";
+
+impl OverdueFirst {
+    /// The priorities that can be overdue, with their thresholds.
+    fn parts(&self) -> Vec<Part> {
+        let now_ms = self.now.timestamp_millis();
+        ALL_PRIORITIES
+            .into_iter()
+            .filter_map(|priority| {
+                let threshold_ms = self.thresholds.threshold(priority)?.num_milliseconds();
+                Some(Part {
+                    priority,
+                    threshold_ms,
+                    cut_ms: now_ms - threshold_ms,
+                })
+            })
+            .collect()
+    }
+
+    /// The term that leaves the block out of the rest of the queue, and its parameters. It reads
+    /// only `status`, `priority` and `collected_ms`, which the collection-time index holds, so the
+    /// default queue still pages through that index alone.
+    pub(super) fn not_in_block(&self) -> (String, Vec<Value>) {
+        let parts = self.parts();
+        let any: Vec<String> = parts
+            .iter()
+            .map(|part| {
+                format!(
+                    "(priority = '{}' AND collected_ms < ?)",
+                    part.priority.word()
+                )
+            })
+            .collect();
+        let params = parts.iter().map(|p| Value::Integer(p.cut_ms)).collect();
+        if any.is_empty() {
+            return ("1".to_owned(), params);
+        }
+        let term = format!("NOT ({} AND ({}))", open_term(), any.join(" OR "));
+        (term, params)
+    }
+
+    /// The statements a page with the block first may run, for [`Store::queue_plan`].
+    pub(super) fn statements(&self, filter: &QueueFilter) -> Vec<Statement> {
+        let mut out = Vec::new();
+        for part in self.parts() {
+            out.push(part.count(filter));
+            out.push(part.keys(filter, 50));
+        }
+        out.push(Statement {
+            sql: format!("SELECT {QUEUE_COLUMNS} FROM requests {ROW_BY_ROWID}"),
+            params: vec![Value::Integer(1)],
+        });
+        out
     }
 }
 
@@ -141,7 +182,8 @@ impl QueueRow {
 
 impl Store {
     /// One page of the queue: rows `offset .. offset + limit`. With `overdue_first`, the overdue
-    /// requests matching `filter` come first, most overdue first, then every other matching
+    /// requests matching `filter` come first, most overdue first (earliest deadline, then
+    /// emergency before urgent, then the order they were saved), then every other matching
     /// request in the chosen order; without, all of them in the chosen order. Either way the
     /// pages together hold each of the [`Store::queue_count`] matching requests once.
     pub fn queue_page_with_overdue(
@@ -153,7 +195,7 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<QueueRow>, StoreError> {
-        let mut out = Vec::with_capacity(limit.min(10_000) as usize);
+        let mut out = Vec::new();
         let Some(overdue) = overdue_first else {
             let page = sorted_page(filter, sort, order, None, offset, limit);
             self.each_row(page, |row| {
@@ -162,16 +204,13 @@ impl Store {
             })?;
             return Ok(out);
         };
-        // One snapshot for the three statements, so that a save by another process between them
+        // One snapshot for every statement, so that a save by another process between them
         // cannot move a request across the boundary of this page.
         self.read_snapshot(|| {
             let block = self.queue_overdue_count(filter, overdue)?;
             let from_block = block.saturating_sub(offset).min(limit);
             if from_block > 0 {
-                self.each_row(overdue.block_page(filter, offset, from_block), |row| {
-                    out.push(row);
-                    Ok::<(), StoreError>(())
-                })?;
+                out.extend(self.block_page(filter, overdue, offset, from_block)?);
             }
             let from_rest = limit - from_block;
             if from_rest > 0 {
@@ -194,12 +233,50 @@ impl Store {
         filter: &QueueFilter,
         overdue: &OverdueFirst,
     ) -> Result<u64, StoreError> {
-        let Statement { sql, params } = overdue.block_count(filter);
-        let n: i64 = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or_default())
+        let mut total = 0u64;
+        for part in overdue.parts() {
+            let Statement { sql, params } = part.count(filter);
+            let n: i64 = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+            total += u64::try_from(n).unwrap_or_default();
+        }
+        Ok(total)
+    }
+
+    /// Rows `offset .. offset + limit` of the block: the first `offset + limit` keys of each
+    /// part, merged by deadline, then the page's rows one by one.
+    fn block_page(
+        &self,
+        filter: &QueueFilter,
+        overdue: &OverdueFirst,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<QueueRow>, StoreError> {
+        // (deadline, priority, rowid): most overdue first, then emergency, then saved first.
+        let mut keys: Vec<(i64, Priority, i64)> = Vec::new();
+        for part in overdue.parts() {
+            let Statement { sql, params } = part.keys(filter, offset.saturating_add(limit));
+            let mut st = self.conn.prepare_cached(&sql)?;
+            let mut rows = st.query(rusqlite::params_from_iter(params))?;
+            while let Some(r) = rows.next()? {
+                let collected_ms: i64 = r.get(1)?;
+                keys.push((collected_ms + part.threshold_ms, part.priority, r.get(0)?));
+            }
+        }
+        // Each part is already in order: the sort only merges the runs.
+        keys.sort();
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM requests {ROW_BY_ROWID}"
+        ))?;
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for &(_, _, rowid) in keys.iter().skip(skip).take(take) {
+            out.push(st.query_row([rowid], |r| Ok(queue_row(r)))??);
+        }
+        Ok(out)
     }
 
     /// Runs reads in one transaction (one snapshot of the database), or in the transaction

@@ -122,8 +122,7 @@ pub(super) struct Statement {
 }
 
 /// Rows `offset .. offset + limit` of the requests matching `filter` in the chosen order, less
-/// the overdue block of `except` (when the queue shows that block first). The block is left out
-/// by rowid, which every index holds, so the walk of the sort index still reads only the index.
+/// the overdue block of `except` (when the queue shows that block first).
 pub(super) fn sorted_page(
     filter: &QueueFilter,
     sort: SortColumn,
@@ -134,10 +133,8 @@ pub(super) fn sorted_page(
 ) -> Statement {
     let (mut clauses, mut params) = filter.clauses();
     if let Some(overdue) = except {
-        let (term, p) = overdue.term();
-        clauses.push(format!(
-            "requests.rowid NOT IN (SELECT rowid FROM requests WHERE {term})"
-        ));
+        let (term, p) = overdue.not_in_block();
+        clauses.push(term);
         params.extend(p);
     }
     let order_sql = order_by(sort, order, filter.is_searching());
@@ -196,7 +193,7 @@ impl Store {
     }
 
     /// One page of the queue in the chosen order only, with no overdue block: the same as
-    /// [`Store::queue_page_with_overdue`] given `None`. Kept while the app moves to that call.
+    /// [`Store::queue_page_with_overdue`] given `None`, for callers that never pin the block.
     pub fn queue_page(
         &self,
         filter: &QueueFilter,
@@ -208,9 +205,9 @@ impl Store {
         self.queue_page_with_overdue(filter, sort, order, None, offset, limit)
     }
 
-    /// SQLite's plan for each statement a queue page runs (with `overdue_first`: the count of the
-    /// overdue block, the block, the rest), one line per step: lets tests prove that look-ups use
-    /// indexes rather than scanning every request.
+    /// SQLite's plan for each statement a queue page may run (with `overdue_first`: per priority
+    /// the count and the keys of the overdue block, a row by rowid, then the rest), one line per
+    /// step: lets tests prove that look-ups use indexes rather than scanning every request.
     #[doc(hidden)]
     pub fn queue_plan(
         &self,
@@ -221,8 +218,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut statements = Vec::new();
         if let Some(overdue) = overdue_first {
-            statements.push(overdue.block_count(filter));
-            statements.push(overdue.block_page(filter, 0, 50));
+            statements.extend(overdue.statements(filter));
         }
         statements.push(sorted_page(filter, sort, order, overdue_first, 0, 50));
         let mut lines = Vec::new();

@@ -175,10 +175,11 @@ pub const MIGRATIONS: &[&str] = &[
     // settings changes.
     r#"
     -- Open requests by priority and collection time: the overdue block (open emergency and urgent
-    -- requests collected before a cut-off) is two ranges of this index, however many final
-    -- requests the database holds. SQLite uses a partial index only when the query repeats its
-    -- WHERE term exactly: see `store::overdue::open_term`.
-    CREATE INDEX requests_open_by_priority ON requests(priority_rank, collected_ms)
+    -- requests collected before a cut-off) is one range of this index per priority, read in
+    -- order, however many final requests the database holds. `status` is there so that the
+    -- block is counted and paged from the index alone. SQLite uses a partial index only when the
+    -- query repeats its WHERE term exactly: see `store::overdue::open_term`.
+    CREATE INDEX requests_open_by_priority ON requests(priority, collected_ms, status)
         WHERE status IN ('logged', 'sent', 'received');
 
     -- A downtime ID typed without its site ("W07-0000..."): workstation and a sequence range.

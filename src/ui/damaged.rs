@@ -44,7 +44,7 @@ pub fn problem_ui(ui: &mut Ui, error: &StoreError, db_path: &Path) {
             ui.label(RichText::new(db_path.display().to_string()).monospace());
         }
         ui.add_space(8.0);
-        ui.label(RichText::new(error.to_string()).size(17.0));
+        ui.label(RichText::new(crate::error::error_chain(error)).size(17.0));
         ui.add_space(16.0);
         ui.label(RichText::new("What to do").size(20.0).strong());
         ui.label(RichText::new(what_to_do(error)).size(17.0));

@@ -94,7 +94,8 @@ impl ExportState {
         let from = parse_day("From", &self.from)?;
         let to = parse_day("To", &self.to)?;
         let (collected_from, collected_before) =
-            crate::backlog::collected_window(from, to, &Local).map_err(|e| e.to_string())?;
+            crate::backlog::collected_window(from, to, &Local)
+                .map_err(|e| crate::error::error_chain(&e))?;
         let ward = self.ward.trim();
         Ok(ExportSelection {
             statuses: self.statuses.clone(),

@@ -33,7 +33,9 @@ pub fn run(db_path: PathBuf) -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title(TITLE)
             .with_icon(icon)
-            .with_inner_size([1280.0, 800.0])
+            // A ward PC's screen is often 1366×768: open maximised, and never taller than it.
+            .with_inner_size([1280.0, 720.0])
+            .with_maximized(true)
             .with_min_inner_size([960.0, 600.0]),
         renderer: eframe::Renderer::Glow,
         ..Default::default()

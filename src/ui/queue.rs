@@ -8,8 +8,9 @@
 //! (handled by the panel) closes it and gives the table the focus back.
 
 mod cache;
+mod row;
 
-use chrono::{DateTime, Duration, Local, Utc};
+use chrono::{DateTime, Duration, Utc};
 use egui::{Align, Key, Modifiers, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 use uuid::Uuid;
@@ -17,12 +18,11 @@ use uuid::Uuid;
 pub use cache::{PAGE_SIZE, QueueCache};
 
 use super::action::Action;
-use super::{fonts, widgets};
-use crate::domain::nhs_number::NhsNumber;
-use crate::domain::overdue::{OverdueThresholds, age_words};
+use super::widgets;
+use crate::domain::overdue::OverdueThresholds;
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
-use crate::store::{QueueFilter, QueueRow, SortColumn, SortOrder};
+use crate::store::{QueueFilter, SortColumn, SortOrder};
 
 const ROW_HEIGHT: f32 = 52.0;
 /// Size of the downtime IDs in the table.
@@ -197,7 +197,10 @@ pub fn queue_ui(
     if listing_is_stale(cache, data) {
         actions.push(Action::RefreshQueue);
     }
-    filters_ui(ui, state, cache, data.wards, table_id, actions);
+    // Search last, right above the table: Tab goes from the box to the table, then its headers.
+    filters_ui(ui, state, data.wards, actions);
+    order_ui(ui, state, cache, actions);
+    search_ui(ui, state, cache.count, actions);
     if let Some((_, e)) = &cache.failed {
         widgets::error_text(ui, &format!("Some rows could not be read: {e}"));
     }
@@ -209,7 +212,6 @@ pub fn queue_ui(
         );
         return;
     }
-    order_ui(ui, state, cache, actions);
     table_ui(ui, state, cache, data, table_id, scroll, actions);
 }
 
@@ -230,48 +232,9 @@ fn listing_is_stale(cache: &QueueCache, data: &QueueData<'_>) -> bool {
         })
 }
 
-fn filters_ui(
-    ui: &mut Ui,
-    state: &mut QueueState,
-    cache: &QueueCache,
-    wards: &[String],
-    table_id: egui::Id,
-    actions: &mut Vec<Action>,
-) {
-    let before = (
-        state.status,
-        state.priority,
-        state.ward.clone(),
-        state.search.clone(),
-    );
-    ui.horizontal_wrapped(|ui| {
-        let label = ui.label(RichText::new(SEARCH_LABEL).strong());
-        ui.add(
-            egui::TextEdit::singleline(&mut state.search)
-                .hint_text("e.g. 000023, W07-0000, Smith")
-                .desired_width(240.0),
-        )
-        .labelled_by(label.id);
-        if cache.count > 0 {
-            // The table is the next Tab stop after the search box, before the filters.
-            ui.memory_mut(|m| m.interested_in_focus(table_id, ui.layer_id()));
-        }
-        let count = cache.count;
-        ui.label(
-            RichText::new(format!(
-                "{count} request{}",
-                if count == 1 { "" } else { "s" }
-            ))
-            .strong(),
-        );
-        if ui
-            .button("Refresh")
-            .on_hover_text("Read the queue again now")
-            .clicked()
-        {
-            actions.push(Action::RefreshQueue);
-        }
-    });
+/// The filters, and Refresh.
+fn filters_ui(ui: &mut Ui, state: &mut QueueState, wards: &[String], actions: &mut Vec<Action>) {
+    let before = (state.status, state.priority, state.ward.clone());
     ui.horizontal_wrapped(|ui| {
         let label = ui.label(RichText::new("Status").strong());
         egui::ComboBox::from_id_salt("status_filter")
@@ -312,17 +275,47 @@ fn filters_ui(
             })
             .response
             .labelled_by(label.id);
+        ui.add_space(8.0);
+        if ui
+            .button("Refresh")
+            .on_hover_text("Read the queue again now")
+            .clicked()
+        {
+            actions.push(Action::RefreshQueue);
+        }
     });
-    if (
-        state.status,
-        state.priority,
-        state.ward.clone(),
-        state.search.clone(),
-    ) != before
-    {
+    if (state.status, state.priority, state.ward.clone()) != before {
         state.scroll = Some(Scroll::Top);
         actions.push(Action::QueueChanged);
     }
+}
+
+/// The search box and the count, right above the table: Tab goes from the box to the table.
+fn search_ui(ui: &mut Ui, state: &mut QueueState, count: u64, actions: &mut Vec<Action>) {
+    let search_id = ui.make_persistent_id("queue_search");
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(RichText::new(SEARCH_LABEL).strong());
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.search)
+                    // Its own id, so that the cursor stays in the box whatever is shown above it.
+                    .id(search_id)
+                    .hint_text("e.g. 000023, W07-0000, Smith")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+        ui.label(
+            RichText::new(format!(
+                "{count} request{}",
+                if count == 1 { "" } else { "s" }
+            ))
+            .strong(),
+        );
+        if search.changed() {
+            state.scroll = Some(Scroll::Top);
+            actions.push(Action::QueueChanged);
+        }
+    });
 }
 
 /// The "overdue first" switch and the order in words, so nobody has to guess why a row is on top.
@@ -418,7 +411,7 @@ fn table_ui(
 
     // One focus target for the whole table: rows are not Tab stops of their own.
     let area = ui.available_rect_before_wrap();
-    let table = ui.interact(area, table_id, Sense::hover());
+    let table = ui.interact(area, table_id, Sense::focusable_noninteractive());
     table.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Grid, true, TABLE_LABEL));
     let focused = table.has_focus();
     if focused {
@@ -517,7 +510,7 @@ fn table_ui(
                 };
                 let opened = data.detail_open && state.selected == Some(r.uuid);
                 row.set_selected(state.highlighted == Some(r.uuid));
-                row_cells(&mut row, r, opened, now, data.thresholds);
+                row::row_cells(&mut row, r, opened, now, data.thresholds);
                 if row.response().clicked() {
                     clicked = Some(r.uuid);
                 }
@@ -530,86 +523,6 @@ fn table_ui(
         actions.push(Action::SelectRequest(uuid));
     }
     actions.extend(wanted_pages.into_iter().map(Action::LoadPage));
-}
-
-fn row_cells(
-    row: &mut egui_extras::TableRow<'_, '_>,
-    r: &QueueRow,
-    opened: bool,
-    now: DateTime<Utc>,
-    thresholds: &OverdueThresholds,
-) {
-    row.col(|ui| {
-        if opened {
-            // A bar at the left edge marks the request shown in the detail panel.
-            let cell = ui.max_rect();
-            ui.painter().rect_filled(
-                egui::Rect::from_min_size(cell.left_top(), egui::vec2(4.0, cell.height())),
-                0.0,
-                widgets::FOCUS_BLUE,
-            );
-        }
-        ui.add_space(6.0);
-        ui.label(fonts::downtime_id_text(r.downtime_id.grouped(), ID_SIZE));
-    });
-    row.col(|ui| {
-        ui.vertical(|ui| {
-            ui.spacing_mut().item_spacing.y = 2.0;
-            ui.add_space(3.0);
-            ui.label(RichText::new(fonts::display_text(&patient_name(r))).strong());
-            ui.label(RichText::new(identifier(r)).color(widgets::MUTED));
-        });
-    });
-    row.col(|ui| {
-        ui.label(r.tests.join(", "));
-    });
-    row.col(|ui| {
-        ui.vertical(|ui| {
-            ui.add_space((ROW_HEIGHT - 26.0) / 2.0);
-            widgets::priority_badge(ui, r.priority);
-        });
-    });
-    row.col(|ui| {
-        collected_cell(ui, r, now, thresholds);
-    });
-    row.col(|ui| {
-        ui.label(fonts::display_text(&r.ward));
-    });
-    row.col(|ui| {
-        ui.vertical(|ui| {
-            ui.add_space(3.0);
-            ui.add(egui::Label::new(widgets::status_text(r.status)).wrap());
-        });
-    });
-}
-
-/// The collection time, and how long ago it was: in dark text at the normal size, or, once the
-/// request is overdue, as a red "OVERDUE 1 h 12 min" (the sample's age).
-fn collected_cell(ui: &mut Ui, r: &QueueRow, now: DateTime<Utc>, thresholds: &OverdueThresholds) {
-    let local = r.collected_at.with_timezone(&Local);
-    let age = age_words(now - r.collected_at);
-    ui.vertical(|ui| {
-        ui.spacing_mut().item_spacing.y = 2.0;
-        ui.add_space(3.0);
-        ui.label(local.format("%H:%M %d/%m").to_string());
-        match r.overdue_by(now, thresholds) {
-            Some(over) => {
-                let limit = thresholds
-                    .threshold(r.priority)
-                    .map_or(0, |d| d.num_minutes());
-                widgets::overdue_badge(ui, &format!("OVERDUE {age}")).on_hover_text(format!(
-                    "{} requests are overdue {limit} min after collection: this one by {}.",
-                    r.priority.label(),
-                    age_words(over)
-                ));
-            }
-            None => {
-                ui.label(
-                    RichText::new(format!("{age} ago")).color(ui.visuals().strong_text_color()),
-                );
-            }
-        }
-    });
 }
 
 fn header_cell(
@@ -672,29 +585,4 @@ fn header_cell(
         state.scroll = Some(Scroll::Highlighted);
         actions.push(Action::QueueChanged);
     }
-}
-
-fn patient_name(r: &QueueRow) -> String {
-    if r.forename.is_empty() {
-        r.surname.to_uppercase()
-    } else {
-        format!("{}, {}", r.surname.to_uppercase(), r.forename)
-    }
-}
-
-/// NHS number as 3-3-4, else MRN, else the A&E number.
-fn identifier(r: &QueueRow) -> String {
-    if let Some(n) = &r.nhs_number {
-        return match NhsNumber::parse(n) {
-            Ok(n) => format!("NHS {n}"),
-            Err(_) => format!("NHS {n}"),
-        };
-    }
-    if let Some(m) = &r.mrn {
-        return format!("MRN {m}");
-    }
-    r.emergency_number
-        .as_ref()
-        .map(|e| format!("A&E {e}"))
-        .unwrap_or_default()
 }

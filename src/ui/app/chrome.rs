@@ -42,39 +42,6 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
                 RichText::new(bar.local_now.format("%H:%M  %a %d/%m/%Y").to_string())
                     .color(widgets::MUTED),
             );
-            ui.separator();
-            match bar.user {
-                Some(user) => {
-                    let out = ui.button("Sign out");
-                    if out.clicked() {
-                        actions.push(Action::SignOut);
-                    }
-                    let change = ui.button("Change user (Ctrl+U)");
-                    if change.clicked() {
-                        actions.push(Action::ChangeUser);
-                    }
-                    ui.label(
-                        RichText::new(fonts::display_text(&user.name).into_owned())
-                            .strong()
-                            .size(17.0),
-                    );
-                    ui.label(RichText::new("Signed in:").color(widgets::MUTED));
-                }
-                None => {
-                    let sign_in = ui.add(
-                        egui::Button::new(RichText::new("Sign in (Ctrl+U)").strong())
-                            .fill(widgets::WARNING_FILL),
-                    );
-                    if sign_in.clicked() {
-                        actions.push(Action::ChangeUser);
-                    }
-                    ui.label(
-                        RichText::new("Nobody signed in")
-                            .color(widgets::ERROR_RED)
-                            .strong(),
-                    );
-                }
-            }
         });
     });
     ui.add_space(4.0);
@@ -94,6 +61,10 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
                 actions.push(Action::ShowTab(tab));
             }
         }
+        // Who is signed in, on the right of the tabs: always in sight, never crowding the counts.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            user_ui(ui, bar.user, actions);
+        });
     });
     ui.add_space(4.0);
     banner(
@@ -198,4 +169,36 @@ pub(super) fn banners_ui(
             });
     }
     ui.add_space(2.0);
+}
+
+/// Who is signed in (drawn right to left), with Change user and Sign out; or a Sign in button.
+fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
+    match user {
+        Some(user) => {
+            if ui.button("Sign out").clicked() {
+                actions.push(Action::SignOut);
+            }
+            if ui.button("Change user (Ctrl+U)").clicked() {
+                actions.push(Action::ChangeUser);
+            }
+            ui.label(
+                RichText::new(fonts::display_text(&user.name).into_owned())
+                    .strong()
+                    .size(17.0),
+            );
+            ui.label(RichText::new("Signed in:").color(widgets::MUTED));
+        }
+        None => {
+            let sign_in = egui::Button::new(RichText::new("Sign in (Ctrl+U)").strong())
+                .fill(widgets::WARNING_FILL);
+            if ui.add(sign_in).clicked() {
+                actions.push(Action::ChangeUser);
+            }
+            ui.label(
+                RichText::new("Nobody signed in")
+                    .color(widgets::ERROR_RED)
+                    .strong(),
+            );
+        }
+    }
 }

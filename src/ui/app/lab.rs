@@ -150,18 +150,20 @@ impl StopgapApp {
         Ok(())
     }
 
-    /// Re-reads the export count and preview once typing has paused.
-    pub(super) fn lab_tick(&mut self, now: DateTime<Utc>) {
+    /// Re-reads the export count and preview once typing has paused. Returns whether it did
+    /// (so the frame shows the new count at once).
+    pub(super) fn lab_tick(&mut self, now: DateTime<Utc>) -> bool {
         let Some(at) = self.lab.changed_at else {
-            return;
+            return false;
         };
         if now - at < Duration::milliseconds(EXPORT_RECHECK_PAUSE_MS) {
-            return;
+            return false;
         }
         self.lab.changed_at = None;
         if let Ok(ready) = &mut self.ready {
             refresh_export(ready, &self.lab.export, now);
         }
+        true
     }
 
     /// Takes the background export's result when it has arrived; asks for frames until then.

@@ -223,7 +223,9 @@ impl StopgapApp {
         for action in actions {
             self.apply(action, now);
         }
-        self.lab_tick(now);
+        if self.lab_tick(now) {
+            ui.ctx().request_repaint();
+        }
         self.autosave_draft(now, false);
         if self.draft.is_dirty() || self.lab.is_pending() {
             ui.ctx()

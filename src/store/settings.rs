@@ -1,0 +1,96 @@
+//! The workstation's settings: its set-up (site, workstation, wards) and the test catalogue in
+//! use, whose every version is kept.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::domain::catalogue::Catalogue;
+use crate::domain::downtime_id::Code3;
+
+/// What identifies this workstation, chosen on the first-run screen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Setup {
+    pub site: Code3,
+    pub workstation: Code3,
+    /// Wards and locations offered on the form.
+    pub wards: Vec<String>,
+}
+
+impl Store {
+    pub(super) fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The workstation's set-up, or `None` before the first-run screen has been completed.
+    pub fn setup(&self) -> Result<Option<Setup>, StoreError> {
+        match self.setting("setup")? {
+            None => Ok(None),
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+        }
+    }
+
+    /// Saves the workstation's set-up. Wards are trimmed; blanks and repeats dropped.
+    pub fn configure(&mut self, setup: &Setup) -> Result<(), StoreError> {
+        let mut wards: Vec<String> = Vec::new();
+        for w in &setup.wards {
+            let w = crate::domain::text::clean(w, crate::domain::request::SHORT_MAX, false)
+                .map_err(|e| StoreError::BadWard(format!("ward '{w}' {e}")))?;
+            if !w.is_empty() && !wards.contains(&w) {
+                wards.push(w);
+            }
+        }
+        let setup = Setup {
+            wards,
+            ..setup.clone()
+        };
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('setup', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(&setup)?],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn require_setup(&self) -> Result<Setup, StoreError> {
+        self.setup()?.ok_or(StoreError::NotSetUp)
+    }
+
+    // ---- Catalogue ------------------------------------------------------------------------
+
+    /// The catalogue in use: the newest stored one, or the shipped default.
+    pub fn catalogue(&self) -> Result<Catalogue, StoreError> {
+        let stored: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT toml FROM catalogue_versions ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match stored {
+            Some(text) => Ok(Catalogue::from_toml(&text)?),
+            None => Ok(Catalogue::default_uk()?),
+        }
+    }
+
+    /// Replaces the catalogue in use after checking it; earlier versions are kept.
+    pub fn set_catalogue(
+        &mut self,
+        catalogue: &Catalogue,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        catalogue.check()?;
+        self.conn.execute(
+            "INSERT INTO catalogue_versions(toml, set_ms, set_by) VALUES (?1, ?2, ?3)",
+            params![catalogue.to_toml(), now.timestamp_millis(), by],
+        )?;
+        Ok(())
+    }
+}
