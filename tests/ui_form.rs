@@ -386,3 +386,29 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
     assert!(first <= 60, "new patient took {first} key presses");
     assert!(second <= 25, "same patient again took {second} key presses");
 }
+
+#[test]
+fn a_user_away_from_the_keyboard_is_signed_out_so_the_next_save_is_not_theirs() {
+    let (_dir, path) = configured_db();
+    let mut app = App::open(&path);
+    app.sign_in("Nurse Day");
+    app.advance(Duration::minutes(29));
+    assert_eq!(app.state().signed_in_user(), Some("Nurse Day"));
+    app.advance(Duration::minutes(2));
+    assert_eq!(app.state().signed_in_user(), None);
+    app.h
+        .get_by_label_contains("Nurse Day was signed out after 30 minutes away");
+    // The next person signs in and their save is recorded under their own name.
+    app.keys("Nurse Night");
+    app.press(Key::Enter);
+    app.type_into("NHS number", "999 000 0026");
+    fill_bloggs(&mut app);
+    app.chord(Modifiers::COMMAND, Key::Enter);
+    let id = app
+        .state()
+        .confirmed_id()
+        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
+        .to_owned();
+    assert_eq!(created_event(&path, &id).0, "Nurse Night");
+    assert_eq!(app.state().form_draft().collected_by, "Nurse Night");
+}

@@ -401,3 +401,31 @@ fn the_detail_panel_fits_a_ward_screen_with_long_values_wrapped() {
         "{status:?} under the panel at {panel_left}"
     );
 }
+
+#[test]
+fn the_reconcile_screen_shows_downtime_ids_in_the_id_font() {
+    let (_dir, path) = configured_db();
+    let mut app = App::open(&path);
+    app.sign_in("Lab Manager");
+    let id = save(&path, app.now(), 1, "Alice", Priority::Urgent, 30);
+    app.click("Lab: export & reconcile");
+    app.click("Reconcile accessions");
+    app.type_into("Downtime ID", &id);
+    app.type_into("LIMS accession", "L26.0001234");
+    app.click("Record");
+    let line = format!("{id} re-entered as L26.0001234");
+    // The outcome, and the line in the session's list.
+    assert_eq!(app.h.query_all_by_label(&line).count(), 2);
+    let painted = painted_text(&app);
+    let lines: Vec<_> = painted.iter().filter(|(t, _)| *t == line).collect();
+    assert_eq!(lines.len(), 2, "{painted:?}");
+    for (text, family) in lines {
+        assert_eq!(*family, fonts::downtime_id_family(), "{text}");
+    }
+    // What is typed into the Downtime ID box is in that font too (it was cleared for the next).
+    let typed = painted
+        .iter()
+        .find(|(t, _)| t == "RXX-W07-000123-K")
+        .expect("the box's hint");
+    assert_eq!(typed.1, fonts::downtime_id_family());
+}

@@ -140,11 +140,6 @@ impl QueueState {
         }
     }
 
-    /// The highlighted request (the keyboard cursor), if its row has been read.
-    pub fn highlighted(&self) -> Option<Uuid> {
-        self.highlighted
-    }
-
     /// The request the next frame wants scrolled into view, for the cache to look for.
     fn wants_in_view(&self) -> Option<Uuid> {
         (self.scroll == Some(Scroll::Highlighted))
@@ -300,7 +295,7 @@ fn search_ui(ui: &mut Ui, state: &mut QueueState, count: u64, actions: &mut Vec<
                 egui::TextEdit::singleline(&mut state.search)
                     // Its own id, so that the cursor stays in the box whatever is shown above it.
                     .id(search_id)
-                    .hint_text("e.g. 000023, W07-0000, Smith")
+                    .hint_text("e.g. 000023 or Smith")
                     .desired_width(240.0),
             )
             .labelled_by(label.id);

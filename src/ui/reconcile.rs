@@ -92,7 +92,7 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
             .add(
                 egui::TextEdit::singleline(&mut state.downtime_id)
                     .font(egui::FontId::new(16.0, fonts::downtime_id_family()))
-                    .hint_text("RXX-W07-000123-K")
+                    .hint_text(fonts::downtime_id_text("RXX-W07-000123-K", 16.0))
                     .desired_width(240.0),
             )
             .labelled_by(l.id);

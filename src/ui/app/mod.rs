@@ -206,10 +206,11 @@ impl StopgapApp {
             self.themed = true;
         }
         let mut actions = Vec::new();
-        if ui.input(|i| !i.events.is_empty()) {
-            if let Some(user) = &mut self.user {
-                user.last_active = now;
-            }
+        // Any key press or click counts as the signed-in user being at the keyboard.
+        if ui.input(|i| !i.events.is_empty())
+            && let Some(user) = &mut self.user
+        {
+            user.last_active = now;
         }
         self.expire_sign_in(now);
         self.poll_export(ui, now);
@@ -242,6 +243,7 @@ impl StopgapApp {
             && let Some(why) = user.expired(now)
         {
             self.user = None;
+            self.screens.form.set_user(None);
             self.sign_in.open(None);
             self.sign_in.reason = Some(why);
         }

@@ -274,17 +274,19 @@ mod tests {
 
     #[test]
     fn errors_for_one_field_are_joined() {
-        let mut s = FormState::default();
-        s.errors = vec![
-            FieldError {
-                field: Field::Tests,
-                message: "a".into(),
-            },
-            FieldError {
-                field: Field::Tests,
-                message: "b".into(),
-            },
-        ];
+        let s = FormState {
+            errors: vec![
+                FieldError {
+                    field: Field::Tests,
+                    message: "a".into(),
+                },
+                FieldError {
+                    field: Field::Tests,
+                    message: "b".into(),
+                },
+            ],
+            ..FormState::default()
+        };
         assert_eq!(s.error(Field::Tests).as_deref(), Some("a; b"));
         assert_eq!(s.error(Field::Surname), None);
     }

@@ -92,9 +92,8 @@ impl QueueCache {
         let mut offset = 0;
         while self.position(wanted).is_none() && offset < self.count && self.pages.len() < MAX_PAGES
         {
-            if !self.pages.contains_key(&offset) {
-                let rows = fetch(store, state, offset, at).map_err(|e| (offset, e))?;
-                self.pages.insert(offset, rows);
+            if let std::collections::btree_map::Entry::Vacant(page) = self.pages.entry(offset) {
+                page.insert(fetch(store, state, offset, at).map_err(|e| (offset, e))?);
             }
             offset += PAGE_SIZE;
         }

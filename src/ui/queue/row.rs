@@ -29,7 +29,10 @@ pub(super) fn row_cells(
             );
         }
         ui.add_space(6.0);
-        ui.label(fonts::downtime_id_text(r.downtime_id.grouped(), ID_SIZE));
+        ui.label(
+            fonts::downtime_id_text(r.downtime_id.grouped(), ID_SIZE)
+                .color(ui.visuals().strong_text_color()),
+        );
     });
     row.col(|ui| {
         ui.vertical(|ui| {

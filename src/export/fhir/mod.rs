@@ -18,7 +18,11 @@
 //!
 //! The Bundle is streamed: each entry is serialised on its own and written straight out, so memory
 //! stays that of one request however many are exported. The resources are typed structs whose
-//! fields are declared in alphabetical order, the order the Bundle has always been written in.
+//! fields are declared in alphabetical order, the order the Bundle has always been written in
+//! (`resources.rs`); `stream.rs` holds the formatter that writes each entry.
+
+mod resources;
+mod stream;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -35,6 +39,12 @@ use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{Patient, Sex};
 use crate::domain::status::Status;
 
+use self::resources::{
+    AnyEntry, Coding, Collection, Concept, Container, Display, Entry, EntryRequest, HumanName,
+    Identifier, PatientResource, Reference, ServiceRequestResource, SpecimenResource, SpecimenType,
+    TestCode, Text, TypedIdentifier,
+};
+use self::stream::EntryFormatter;
 use super::hl7::{specimen_snomed, tube_description};
 use super::profile::Profile;
 use super::{ExportContext, ExportError, Mappings, rfc3339};
@@ -72,169 +82,6 @@ fn specimen_status(s: Status) -> &'static str {
         Status::Cancelled => "unavailable",
         Status::Rejected => "unsatisfactory",
     }
-}
-
-// The JSON shapes. Every struct declares its fields in alphabetical order: that is the order the
-// Bundle has always been written in (a `serde_json::Map` sorts its keys), and a re-export of an
-// old batch must reproduce its bytes.
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry<R> {
-    full_url: String,
-    request: EntryRequest,
-    resource: R,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EntryRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    if_none_exist: Option<String>,
-    method: &'static str,
-    url: &'static str,
-}
-
-impl EntryRequest {
-    fn post(url: &'static str) -> Self {
-        Self {
-            if_none_exist: None,
-            method: "POST",
-            url,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Identifier<'a> {
-    system: &'a str,
-    value: Cow<'a, str>,
-}
-
-#[derive(Serialize)]
-struct TypedIdentifier<'a> {
-    system: &'a str,
-    r#type: Concept<'a>,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-struct Coding<'a> {
-    code: &'a str,
-    display: &'a str,
-    system: &'a str,
-}
-
-/// A CodeableConcept with one coding and no text.
-#[derive(Serialize)]
-struct Concept<'a> {
-    coding: [Coding<'a>; 1],
-}
-
-#[derive(Serialize)]
-struct Text<'a> {
-    text: Cow<'a, str>,
-}
-
-#[derive(Serialize)]
-struct Reference<'a> {
-    reference: &'a str,
-}
-
-#[derive(Serialize)]
-struct Display<'a> {
-    display: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PatientResource<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    birth_date: Option<String>,
-    gender: &'static str,
-    identifier: Vec<Identifier<'a>>,
-    name: [HumanName<'a>; 1],
-    resource_type: &'static str,
-}
-
-#[derive(Serialize)]
-struct HumanName<'a> {
-    family: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    given: Option<[&'a str; 1]>,
-    r#use: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SpecimenResource<'a> {
-    collection: Collection<'a>,
-    container: [Container; 1],
-    identifier: [Identifier<'a>; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<[Text<'static>; 1]>,
-    request: Vec<Reference<'a>>,
-    resource_type: &'static str,
-    status: &'static str,
-    subject: Reference<'a>,
-    r#type: SpecimenType<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Collection<'a> {
-    collected_date_time: &'a str,
-    collector: Display<'a>,
-}
-
-#[derive(Serialize)]
-struct Container {
-    r#type: Text<'static>,
-}
-
-#[derive(Serialize)]
-struct SpecimenType<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    coding: Option<[Coding<'a>; 1]>,
-    text: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ServiceRequestResource<'a> {
-    authored_on: &'a str,
-    category: [Concept<'a>; 1],
-    code: TestCode<'a>,
-    identifier: Vec<TypedIdentifier<'a>>,
-    intent: &'static str,
-    location_code: [Text<'a>; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'a [Text<'a>]>,
-    priority: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason_code: Option<[Text<'a>; 1]>,
-    requester: Display<'a>,
-    requisition: Identifier<'a>,
-    resource_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    specimen: Option<[Reference<'a>; 1]>,
-    status: &'static str,
-    subject: Reference<'a>,
-}
-
-#[derive(Serialize)]
-struct TestCode<'a> {
-    coding: [Coding<'a>; 1],
-    text: &'a str,
-}
-
-/// One entry of the Bundle, whichever resource it holds.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum AnyEntry<'a> {
-    Patient(Entry<PatientResource<'a>>),
-    Specimen(Entry<SpecimenResource<'a>>),
-    ServiceRequest(Entry<ServiceRequestResource<'a>>),
 }
 
 fn patient_entry<'a>(p: &'a Patient, url: &str, profile: &'a Profile) -> AnyEntry<'a> {
@@ -535,94 +382,6 @@ pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
         "timestamp": rfc3339(ctx.generated_at),
         "entry": entry,
     })
-}
-
-/// Pretty JSON as `serde_json::ser::PrettyFormatter` writes it (two spaces a level), starting
-/// two levels deep: an entry inside the Bundle's `entry` array.
-struct EntryFormatter {
-    depth: usize,
-    has_value: bool,
-}
-
-impl EntryFormatter {
-    fn new() -> Self {
-        Self {
-            depth: 2,
-            has_value: false,
-        }
-    }
-
-    fn line_break<W: ?Sized + Write>(&self, w: &mut W, after_value: bool) -> std::io::Result<()> {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        w.write_all(if after_value { b",\n" } else { b"\n" })?;
-        let mut width = 2 * self.depth;
-        while width > 0 {
-            let n = width.min(SPACES.len());
-            w.write_all(&SPACES[..n])?;
-            width -= n;
-        }
-        Ok(())
-    }
-
-    fn end<W: ?Sized + Write>(&mut self, w: &mut W, close: &[u8]) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.line_break(w, false)?;
-        }
-        w.write_all(close)
-    }
-}
-
-impl serde_json::ser::Formatter for EntryFormatter {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.end(w, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.line_break(w, !first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.end(w, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.line_break(w, !first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
 }
 
 /// Entries are gathered to about this many bytes before being written out.
