@@ -183,7 +183,7 @@ fn bench_export(c: &mut Criterion) {
         let t = median(|| bytes = export(&store, format), 3);
         let aim = match format {
             Format::Csv => 1.5,
-            Format::Hl7Oml | Format::Hl7Orm | Format::Fhir => 3.0,
+            Format::Hl7Oml | Format::Hl7Orm | Format::Fhir | Format::Xlsx => 3.0,
         };
         match base {
             Some(b) => println!(

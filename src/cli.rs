@@ -117,7 +117,8 @@ pub enum Command {
 /// `stopgap export`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// csv, hl7-oml (HL7 v2.5.1 OML^O21), hl7-orm (HL7 v2.4 ORM^O01) or fhir (R4 Bundle).
+    /// csv, hl7-oml (HL7 v2.5.1 OML^O21), hl7-orm (HL7 v2.4 ORM^O01), fhir (R4 Bundle) or xlsx
+    /// (spreadsheet with the CSV's columns).
     #[arg(long, value_parser = parse_format, required_unless_present = "rerun")]
     pub format: Option<Format>,
     /// The receiving LIMS's export profile (TOML); default: the built-in profile.
@@ -145,7 +146,7 @@ pub struct ExportArgs {
     /// Include requests already exported in an earlier batch.
     #[arg(long)]
     pub all: bool,
-    /// CSV: one row per test.
+    /// CSV and xlsx: one row per test.
     #[arg(long)]
     pub per_test: bool,
     /// CSV: add a byte-order mark so Excel reads accents correctly.

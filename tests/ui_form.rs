@@ -81,6 +81,14 @@ fn fill_bloggs(app: &mut App<'_>) {
     }
 }
 
+/// The downtime ID on the confirmation, or why the save did not happen.
+fn saved_id(app: &App<'_>) -> String {
+    app.state()
+        .confirmed_id()
+        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
+        .to_owned()
+}
+
 fn created_event(path: &std::path::Path, id: &str) -> (String, Option<String>) {
     let store = Store::open(path).unwrap();
     let found = store
@@ -113,11 +121,7 @@ fn the_name_typed_after_a_refused_save_is_recorded_whole() {
     // The name box has the focus: the name is typed key by key.
     app.keys("Nurse Bloggs");
     app.press(Key::Enter);
-    let id = app
-        .state()
-        .confirmed_id()
-        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
-        .to_owned();
+    let id = saved_id(&app);
     let (user, _) = created_event(&path, &id);
     assert_eq!(user, "Nurse Bloggs");
     assert_eq!(app.state().signed_in_user(), Some("Nurse Bloggs"));
@@ -193,11 +197,7 @@ fn the_collection_time_follows_the_clock_until_saved() {
     let shown = app.now().with_timezone(&Local).format("%H:%M").to_string();
     assert_eq!(app.value("Collected at"), shown);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    let id = app
-        .state()
-        .confirmed_id()
-        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
-        .to_owned();
+    let id = saved_id(&app);
     let store = Store::open(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
@@ -241,11 +241,7 @@ fn the_previous_id_is_greyed_with_its_patient_once_the_next_form_is_touched() {
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    let id = app
-        .state()
-        .confirmed_id()
-        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
-        .to_owned();
+    let id = saved_id(&app);
     app.h.get_by_label("Write this ID on the request form and sample bag");
     // The cursor is back in the NHS number field of the fresh form.
     assert!(app.h.get_by_label("NHS number").is_focused());
@@ -404,11 +400,7 @@ fn a_user_away_from_the_keyboard_is_signed_out_so_the_next_save_is_not_theirs() 
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    let id = app
-        .state()
-        .confirmed_id()
-        .unwrap_or_else(|| panic!("not saved: {:?}", app.state().form_problems()))
-        .to_owned();
+    let id = saved_id(&app);
     assert_eq!(created_event(&path, &id).0, "Nurse Night");
     assert_eq!(app.state().form_draft().collected_by, "Nurse Night");
 }

@@ -11,8 +11,10 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, DurationRound, Local, Utc};
-use egui::epaint::{Shape, TextShape};
+use egui::epaint::{Galley, Shape, TextShape};
 use egui::{FontFamily, Key};
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use stopgap::domain::catalogue::Catalogue;
@@ -80,15 +82,31 @@ fn row_top(app: &App<'_>, id: &str) -> f32 {
 
 /// Every piece of text painted in the last frame, with the font family of each section.
 fn painted_text(app: &App<'_>) -> Vec<(String, FontFamily)> {
-    fn walk(shape: &Shape, out: &mut Vec<(String, FontFamily)>) {
-        match shape {
-            Shape::Text(TextShape { galley, .. }) => {
-                for section in &galley.job.sections {
+    painted_galleys(app)
+        .into_iter()
+        .flat_map(|(galley, _)| {
+            galley
+                .job
+                .sections
+                .iter()
+                .map(|section| {
                     let range = section.byte_range.start.0..section.byte_range.end.0;
-                    let text = galley.job.text[range].to_owned();
-                    out.push((text, section.format.font_id.family.clone()));
-                }
-            }
+                    (
+                        galley.job.text[range].to_owned(),
+                        section.format.font_id.family.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every text painted in the last frame: what was laid out (`elided` when it was cut short, an
+/// ellipsis in place of its end), and where.
+fn painted_galleys(app: &App<'_>) -> Vec<(Arc<Galley>, egui::Pos2)> {
+    fn walk(shape: &Shape, out: &mut Vec<(Arc<Galley>, egui::Pos2)>) {
+        match shape {
+            Shape::Text(TextShape { galley, pos, .. }) => out.push((galley.clone(), *pos)),
             Shape::Vec(shapes) => {
                 for s in shapes {
                     walk(s, out);
@@ -400,6 +418,19 @@ fn the_detail_panel_fits_a_ward_screen_with_long_values_wrapped() {
         status.max.x <= panel_left,
         "{status:?} under the panel at {panel_left}"
     );
+    // The patient's NHS number is not cut short by the column beside it.
+    let nhs_label = format!("NHS {}", nhs(1));
+    let shown = painted_galleys(&app)
+        .into_iter()
+        .find(|(g, _)| g.job.text == nhs_label)
+        .expect("the NHS number in the table");
+    assert!(!shown.0.elided, "{nhs_label} cut short");
+    // Nor is any text in the panel.
+    for (galley, pos) in painted_galleys(&app) {
+        if pos.x >= panel_left && pos.y < 768.0 {
+            assert!(!galley.elided, "{:?} cut short", galley.job.text);
+        }
+    }
 }
 
 #[test]
@@ -428,4 +459,44 @@ fn the_reconcile_screen_shows_downtime_ids_in_the_id_font() {
         .find(|(t, _)| t == "RXX-W07-000123-K")
         .expect("the box's hint");
     assert_eq!(typed.1, fonts::downtime_id_family());
+}
+
+#[test]
+fn the_highlighted_row_stays_in_view_when_the_order_changes() {
+    let (_dir, path) = configured_db();
+    let mut ids = Vec::new();
+    let mut app = queue_app(&path, |now| {
+        for k in 0..30 {
+            ids.push(save(
+                &path,
+                now,
+                k,
+                "Alice",
+                Priority::Routine,
+                300 - k as i64,
+            ));
+        }
+    });
+    let (oldest, newest) = (ids[0].clone(), ids[29].clone());
+    // Newest first: End highlights the oldest, at the bottom.
+    app.h.get_by_label(SEARCH_LABEL).focus();
+    app.h.run();
+    app.press(Key::Tab);
+    app.press(Key::End);
+    assert!(app.h.query_by_label(&newest).is_none());
+
+    // Oldest first puts it at the top: the table follows it there.
+    app.click("Collected");
+    app.h
+        .get_by_label_contains("then by collection time, oldest first");
+    app.h.get_by_label(&oldest);
+    assert!(
+        app.h.query_by_label(&ids[15]).is_none(),
+        "the top of the list"
+    );
+    // And Enter still opens it.
+    app.h.get_by_label(TABLE_LABEL).focus();
+    app.h.run();
+    app.press(Key::Enter);
+    assert_eq!(app.h.get_all_by_label(&oldest).count(), 2);
 }

@@ -9,10 +9,13 @@
 //! Every test must have a code in the export [`Profile`] before HL7 or FHIR is written:
 //! [`write_export`] runs [`check_mappings`] first, so a missing mapping writes nothing.
 
+pub mod check;
+pub mod check_fhir;
 pub mod csv;
 pub mod fhir;
 pub mod hl7;
 pub mod profile;
+pub mod xlsx;
 
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -37,9 +40,17 @@ pub enum Format {
     Hl7Orm,
     /// FHIR R4 transaction Bundle (JSON), one per export.
     Fhir,
+    /// Spreadsheet (.xlsx) with the CSV's columns, every cell typed (identifiers as text).
+    Xlsx,
 }
 
-pub const ALL_FORMATS: [Format; 4] = [Format::Csv, Format::Hl7Oml, Format::Hl7Orm, Format::Fhir];
+pub const ALL_FORMATS: [Format; 5] = [
+    Format::Csv,
+    Format::Hl7Oml,
+    Format::Hl7Orm,
+    Format::Fhir,
+    Format::Xlsx,
+];
 
 impl Format {
     /// The stable word used on the command line and in the audit log.
@@ -49,6 +60,7 @@ impl Format {
             Format::Hl7Oml => "hl7-oml",
             Format::Hl7Orm => "hl7-orm",
             Format::Fhir => "fhir",
+            Format::Xlsx => "xlsx",
         }
     }
 
@@ -57,13 +69,14 @@ impl Format {
             Format::Csv => "csv",
             Format::Hl7Oml | Format::Hl7Orm => "hl7",
             Format::Fhir => "json",
+            Format::Xlsx => "xlsx",
         }
     }
 
     /// Whether the format carries the LIMS's test codes (and so needs a mapping for every test).
     pub fn needs_mapping(self) -> bool {
         match self {
-            Format::Csv => false,
+            Format::Csv | Format::Xlsx => false,
             Format::Hl7Oml | Format::Hl7Orm | Format::Fhir => true,
         }
     }
@@ -76,7 +89,7 @@ impl fmt::Display for Format {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown export format '{0}': use csv, hl7-oml, hl7-orm or fhir")]
+#[error("unknown export format '{0}': use csv, hl7-oml, hl7-orm, fhir or xlsx")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -124,6 +137,16 @@ pub enum ExportError {
         code: String,
         profile: String,
     },
+    /// The pre-flight check found what the receiver would refuse; each finding names the request.
+    #[error(
+        "the {format} export would be refused by the receiver: {}; correct these requests and \
+         export again (nothing was written)",
+        findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Refused {
+        format: Format,
+        findings: Vec<check::Finding>,
+    },
     #[error("export profile is not usable: {0}")]
     BadProfile(String),
     #[error("could not write the export")]
@@ -132,6 +155,8 @@ pub enum ExportError {
     Csv(#[from] ::csv::Error),
     #[error("could not write the FHIR export")]
     Json(#[from] serde_json::Error),
+    #[error("could not write the spreadsheet export")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
 /// Checks that the profile maps every test of every request, for formats that need it.
@@ -190,6 +215,12 @@ pub fn write_export(
 ) -> Result<(), ExportError> {
     ctx.profile.check()?;
     check_mappings(format, requests, &ctx.profile)?;
+    if format == Format::Fhir {
+        let findings = fhir::preflight(requests);
+        if !findings.is_empty() {
+            return Err(ExportError::Refused { format, findings });
+        }
+    }
     // The writers write many small pieces; the buffer is flushed by each writer's final flush.
     let mut out = BufWriter::with_capacity(1 << 16, out);
     match format {
@@ -197,6 +228,7 @@ pub fn write_export(
         Format::Hl7Oml => hl7::write(hl7::MessageType::OmlO21, requests, ctx, &mut out),
         Format::Hl7Orm => hl7::write(hl7::MessageType::OrmO01, requests, ctx, &mut out),
         Format::Fhir => fhir::write(requests, ctx, &mut out),
+        Format::Xlsx => xlsx::write(requests, ctx, &mut out),
     }?;
     out.flush()?;
     Ok(())

@@ -51,6 +51,26 @@ pub struct Hl7Settings {
     pub send_nte: bool,
     pub send_spm: bool,
     pub priority: Hl7Priorities,
+    /// EI.2 namespace of the placer numbers (ORC-2, ORC-4, OBR-2, SPM-2): short, because an EI
+    /// with its namespace may hold 22 characters; left out of a number it would not fit.
+    #[serde(default = "default_placer_namespace")]
+    pub placer_namespace: String,
+    /// PV1-3.1 for a ward, when the LIMS codes it differently from the code derived from its name.
+    #[serde(default, rename = "ward", skip_serializing_if = "Vec::is_empty")]
+    pub wards: Vec<WardMapping>,
+}
+
+fn default_placer_namespace() -> String {
+    "SGAP".into()
+}
+
+/// A ward as the LIMS codes it (PV1-3.1 point of care, at most 20 characters).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WardMapping {
+    /// The ward's name as set up on the workstation.
+    pub name: String,
+    pub code: String,
 }
 
 /// The HL7 version a profile prefers.
@@ -223,6 +243,8 @@ impl Profile {
                             system: Some("HL70485".into()),
                         },
                     },
+                    placer_namespace: default_placer_namespace(),
+                    wards: Vec::new(),
                 },
                 fhir: FhirSettings {
                     hospital_number_system: "urn:stopgap:hospital-number".into(),

@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 mod names;
+mod progress;
 
 pub use names::{PathError, check_export_path};
+pub use progress::{CANCELLED, RecordCounter, WatchedWriter};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,8 @@
 //! file can be made again byte for byte, and every export is audited.
 //!
 //! The store does not know the export formats: it records the format word, the profile TOML and
-//! the options as the shell gives them, and hands the chosen requests to a closure that writes
-//! the file, all inside one write transaction. So the batch number is never taken twice, and a
-//! batch is recorded only if its file was written.
+//! the options as the shell gives them. How one export reads, numbers, writes and records its
+//! batch without holding the write lock while the file is written is in `store::export_run`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
@@ -106,7 +105,7 @@ pub fn batch_id_text(site: &str, workstation: &str, number: i64) -> String {
 }
 
 impl ExportSelection {
-    fn to_sql(&self) -> (String, Vec<Value>) {
+    pub(super) fn to_sql(&self) -> (String, Vec<Value>) {
         let mut clauses: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         let statuses: &[Status] = if self.statuses.is_empty() {
@@ -148,23 +147,6 @@ impl ExportSelection {
     }
 }
 
-fn selected_states(
-    conn: &Connection,
-    selection: &ExportSelection,
-) -> Result<Vec<RequestState>, StoreError> {
-    let (where_sql, params) = selection.to_sql();
-    // File order: by downtime ID, which is how the lab reads the paper forms back.
-    let sql = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id");
-    let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(params_from_iter(params))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let json: String = r.get("state")?;
-        out.push(serde_json::from_str(&json)?);
-    }
-    Ok(out)
-}
-
 fn batch_from_row(r: &Row<'_>) -> Result<BatchRecord, StoreError> {
     let options: String = r.get("options")?;
     let selection: String = r.get("selection")?;
@@ -198,7 +180,7 @@ impl Store {
         &self,
         selection: &ExportSelection,
     ) -> Result<Vec<RequestState>, StoreError> {
-        selected_states(&self.conn, selection)
+        self.export_snapshot(selection, |_, _| Ok::<(), StoreError>(()))
     }
 
     /// How many requests an export with `selection` would take now: a count, without reading
@@ -232,86 +214,6 @@ impl Store {
             out.push(serde_json::from_str(&json)?);
         }
         Ok(out)
-    }
-
-    /// Exports one batch: in one write transaction, takes the next batch number, selects the
-    /// requests, calls `write` to write the file, then records the batch, its requests (each
-    /// with its last event) and the export in the log. If `write` fails nothing is recorded; if
-    /// no request matches, `write` is still called with none (the shell decides whether an
-    /// empty file is useful).
-    pub fn export_batch<E: From<StoreError>>(
-        &mut self,
-        selection: &ExportSelection,
-        spec: &BatchSpec,
-        write: impl FnOnce(&BatchHeader, &[RequestState]) -> Result<BatchFile, E>,
-    ) -> Result<BatchRecord, E> {
-        let setup = self.require_setup()?;
-        let mut failure: Option<E> = None;
-        let result = self.write(|tx| {
-            let number: i64 = tx.query_row(
-                "SELECT coalesce(max(number), 0) + 1 FROM export_batches",
-                [],
-                |r| r.get(0),
-            )?;
-            let header = BatchHeader {
-                number,
-                batch_id: batch_id_text(setup.site.as_str(), setup.workstation.as_str(), number),
-            };
-            let states = selected_states(tx, selection)?;
-            let file = match write(&header, &states) {
-                Ok(f) => f,
-                Err(e) => {
-                    failure = Some(e);
-                    return Err(StoreError::Corrupt(
-                        "the export file was not written".into(),
-                    ));
-                }
-            };
-            let record = BatchRecord {
-                number,
-                batch_id: header.batch_id.clone(),
-                format: spec.format.clone(),
-                profile_name: spec.profile_name.clone(),
-                profile_toml: spec.profile_toml.clone(),
-                options: spec.options,
-                selection: selection.clone(),
-                generated_at: spec.generated_at,
-                workstation: setup.workstation.to_string(),
-                user: spec.user.trim().to_owned(),
-                file_name: file.file_name.clone(),
-                sha256: file.sha256.clone(),
-                bytes: file.bytes,
-                request_count: states.len() as u64,
-            };
-            insert_batch(tx, &record)?;
-            let mut st = tx.prepare(
-                "INSERT INTO export_batch_requests(batch, position, request_uuid, last_event)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, s) in states.iter().enumerate() {
-                st.execute(params![
-                    number,
-                    i as i64,
-                    s.request.uuid.to_string(),
-                    s.last_event.to_string()
-                ])?;
-            }
-            log_export(
-                tx,
-                number,
-                "export",
-                spec.generated_at,
-                setup.workstation.as_str(),
-                &record.user,
-                &file,
-            )?;
-            Ok(record)
-        });
-        match (result, failure) {
-            (_, Some(e)) => Err(e),
-            (Ok(r), None) => Ok(r),
-            (Err(e), None) => Err(e.into()),
-        }
     }
 
     /// Every batch, newest first.
@@ -433,7 +335,7 @@ impl Store {
     }
 }
 
-fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), StoreError> {
+pub(super) fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO export_batches(number, batch_id, format, profile_name, profile_toml, options,
             selection, generated_ms, workstation, user_name, file_name, sha256, bytes,
@@ -459,7 +361,7 @@ fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn log_export(
+pub(super) fn log_export(
     conn: &Connection,
     number: i64,
     action: &str,

@@ -6,6 +6,7 @@
 
 mod batches;
 mod closeout;
+mod export_run;
 mod form_lookups;
 mod overdue;
 mod queries;
@@ -35,6 +36,7 @@ pub use batches::{
     BatchFile, BatchHeader, BatchRecord, BatchSpec, DEFAULT_EXPORT_STATUSES, ExportOptions,
     ExportSelection, batch_id_text,
 };
+pub use export_run::Reservation;
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params_from_iter};
+use rusqlite::params_from_iter;
 use uuid::Uuid;
 
 use super::overdue::OverdueFirst;
@@ -292,23 +292,9 @@ impl Store {
         nhs_number: Option<&NhsNumber>,
         mrn: Option<&str>,
     ) -> Result<Option<Patient>, StoreError> {
-        let (col, value) = match (nhs_number, mrn) {
-            (Some(n), _) => ("nhs_number", n.digits()),
-            (None, Some(m)) if !m.trim().is_empty() => ("mrn", m.trim().to_uppercase()),
-            _ => return Ok(None),
-        };
-        let sql =
-            format!("SELECT state FROM requests WHERE {col} = ?1 ORDER BY created_ms DESC LIMIT 1");
-        let json: Option<String> = self
-            .conn
-            .query_row(&sql, [value], |r| r.get(0))
-            .optional()?;
-        match json {
-            None => Ok(None),
-            Some(j) => Ok(Some(
-                serde_json::from_str::<RequestState>(&j)?.request.patient,
-            )),
-        }
+        Ok(self
+            .latest_request_for(nhs_number, mrn)?
+            .map(|request| request.patient))
     }
 
     /// Distinct patient identities on file for this NHS number and/or this MRN, each with the

@@ -220,6 +220,19 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER settings_log_is_never_deleted BEFORE DELETE ON settings_log
     BEGIN SELECT RAISE(ABORT, 'the settings log is never deleted'); END;
     "#,
+    // 4: batch numbers taken by exports in progress, so a file is written outside any write
+    // transaction (see `store::batches`). A row is removed when its batch is recorded or its
+    // export fails cleanly; one left over is an export interrupted between file and record.
+    r#"
+    CREATE TABLE export_reservations (
+        number      INTEGER PRIMARY KEY,     -- the batch number taken
+        batch_id    TEXT NOT NULL UNIQUE,
+        target      TEXT NOT NULL,           -- the file's final path (its name holds no patient data)
+        reserved_ms INTEGER NOT NULL,        -- Unix ms, UTC
+        workstation TEXT NOT NULL,
+        user_name   TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

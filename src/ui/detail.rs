@@ -19,6 +19,7 @@ use crate::store::RequestDetail;
 const HEADING_ID_SIZE: f32 = 24.0;
 /// Width of the history's "When" column: the time and, wrapped below it, the date.
 const WHEN_WIDTH: f32 = 92.0;
+
 /// A status change that needs text typed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pending {

@@ -132,6 +132,7 @@ fn format_label(f: Format) -> &'static str {
         Format::Hl7Oml => "HL7 v2.5.1 OML^O21",
         Format::Hl7Orm => "HL7 v2.4 ORM^O01",
         Format::Fhir => "FHIR R4 Bundle",
+        Format::Xlsx => "Spreadsheet (.xlsx)",
     }
 }
 

@@ -426,7 +426,7 @@ fn table_ui(
     let mut to_top = scroll == Some(Scroll::Top);
     if scroll == Some(Scroll::Highlighted) {
         match state.highlighted_at {
-            Some(i) => scroll_to = Some((i, Some(Align::Center))),
+            Some(_i) => {}
             None => to_top = true,
         }
     }
@@ -454,7 +454,7 @@ fn table_ui(
     let now = data.now;
     // A click anywhere on a row selects it (selectable text would take the click).
     ui.style_mut().interaction.selectable_labels = false;
-    ui.spacing_mut().item_spacing.x = 8.0;
+    ui.spacing_mut().item_spacing.x = 6.0;
     let mut builder = TableBuilder::new(ui)
         .id_salt("queue_table")
         .striped(true)
@@ -462,13 +462,13 @@ fn table_ui(
         .sense(Sense::CLICK)
         .animate_scrolling(false)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(156.0))
-        .column(Column::remainder().at_least(130.0).clip(true))
+        .column(Column::exact(152.0))
+        .column(Column::remainder().at_least(140.0).clip(true))
         .column(Column::remainder().at_least(50.0).clip(true))
-        .column(Column::exact(115.0))
-        .column(Column::exact(180.0))
+        .column(Column::exact(112.0))
+        .column(Column::exact(176.0))
         .column(Column::remainder().at_least(50.0).clip(true))
-        .column(Column::exact(125.0));
+        .column(Column::exact(118.0));
     if to_top {
         builder = builder.vertical_scroll_offset(0.0);
     } else if let Some((row, align)) = scroll_to {

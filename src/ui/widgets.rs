@@ -84,6 +84,21 @@ pub fn keep_in_view(response: &Response) {
     }
 }
 
+/// While widget `id` has the focus, the arrow keys go to it (Left/Right, and Up/Down too when
+/// `vertical`) instead of moving the focus to a neighbour.
+pub fn keep_arrows(ui: &Ui, id: egui::Id, vertical: bool) {
+    ui.memory_mut(|m| {
+        m.set_focus_lock_filter(
+            id,
+            egui::EventFilter {
+                horizontal_arrows: true,
+                vertical_arrows: vertical,
+                ..Default::default()
+            },
+        );
+    });
+}
+
 /// One option of a [`choice_group`]: its value, its word, the key that picks it, and its colours
 /// when chosen (fill, text), if it has its own.
 pub struct Choice<'a, T> {
@@ -107,15 +122,7 @@ pub fn choice_group<T: Copy + PartialEq>(
     let id = ui.make_persistent_id(id_salt);
     let focused = ui.memory(|m| m.has_focus(id));
     if focused {
-        ui.memory_mut(|m| {
-            m.set_focus_lock_filter(
-                id,
-                egui::EventFilter {
-                    horizontal_arrows: true,
-                    ..Default::default()
-                },
-            );
-        });
+        keep_arrows(ui, id, false);
         let current = options.iter().position(|o| Some(o.value) == *value);
         ui.input_mut(|i| {
             let last = options.len().saturating_sub(1);

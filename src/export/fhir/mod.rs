@@ -5,9 +5,10 @@
 //!   re-export gives the same bytes; every reference points at a fullUrl in the same Bundle.
 //! - Patient: NHS number (`https://fhir.nhs.uk/Id/nhs-number`), hospital number and A&E number
 //!   with the profile's systems; created conditionally (`ifNoneExist`) on the NHS number, or on
-//!   the hospital number when there is none; an unidentified patient is created plainly. Requests
-//!   for the same patient with identical details share one Patient entry (two conditional creates
-//!   of one patient in one transaction would make two patients).
+//!   the hospital number when there is none; an unidentified patient is created plainly. One
+//!   Patient entry per identifier (`patients.rs`): requests sharing an NHS number or hospital
+//!   number share one entry, and if their details differ [`preflight`] lists the conflict and
+//!   the export is refused.
 //! - ServiceRequest: placer identifier (PLAC) = per-test placer number as in HL7 ORC-2, filler
 //!   identifier (FILL) = LIMS accession when known, requisition = canonical downtime ID.
 //!   Status: `active` while the order stands (logged, sent, received, and re-entered: the lab
@@ -21,16 +22,14 @@
 //! fields are declared in alphabetical order, the order the Bundle has always been written in
 //! (`resources.rs`); `stream.rs` holds the formatter that writes each entry.
 
+mod patients;
 mod resources;
 mod stream;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::Write;
 
-use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::domain::catalogue::tubes_in_draw_order;
@@ -38,6 +37,7 @@ use crate::domain::event::RequestState;
 use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::{Patient, Sex};
 use crate::domain::status::Status;
+use crate::export::check::Finding;
 
 use self::resources::{
     AnyEntry, Coding, Collection, Concept, Container, Display, Entry, EntryRequest, HumanName,
@@ -84,16 +84,23 @@ fn specimen_status(s: Status) -> &'static str {
     }
 }
 
-fn patient_entry<'a>(p: &'a Patient, url: &str, profile: &'a Profile) -> AnyEntry<'a> {
+/// The Patient entry of `p`, carrying the NHS number and hospital number that the requests of
+/// this patient give between them (see `patients.rs`).
+fn patient_entry<'a>(
+    p: &'a Patient,
+    (nhs_number, mrn): (Option<NhsNumber>, Option<&'a str>),
+    url: &str,
+    profile: &'a Profile,
+) -> AnyEntry<'a> {
     let f = &profile.fhir;
     let mut identifier = Vec::new();
-    if let Some(nhs) = p.nhs_number {
+    if let Some(nhs) = nhs_number {
         identifier.push(Identifier {
             system: NHS_NUMBER_SYSTEM,
             value: Cow::Owned(nhs.digits()),
         });
     }
-    if let Some(mrn) = &p.mrn {
+    if let Some(mrn) = mrn {
         identifier.push(Identifier {
             system: &f.hospital_number_system,
             value: Cow::Borrowed(mrn),
@@ -105,12 +112,10 @@ fn patient_entry<'a>(p: &'a Patient, url: &str, profile: &'a Profile) -> AnyEntr
             value: Cow::Borrowed(ae),
         });
     }
-    let if_none_exist = if let Some(nhs) = p.nhs_number {
+    let if_none_exist = if let Some(nhs) = nhs_number {
         Some(format!("identifier={NHS_NUMBER_SYSTEM}|{}", nhs.digits()))
     } else {
-        p.mrn
-            .as_ref()
-            .map(|mrn| format!("identifier={}|{mrn}", f.hospital_number_system))
+        mrn.map(|mrn| format!("identifier={}|{mrn}", f.hospital_number_system))
     };
     AnyEntry::Patient(Entry {
         full_url: url.to_owned(),
@@ -133,36 +138,11 @@ fn patient_entry<'a>(p: &'a Patient, url: &str, profile: &'a Profile) -> AnyEntr
     })
 }
 
-/// What makes two patients the same: every field of [`Patient`], as its `PartialEq` compares.
-type PatientKey<'a> = (
-    &'a str,
-    &'a str,
-    Option<NaiveDate>,
-    Sex,
-    Option<NhsNumber>,
-    Option<&'a str>,
-    Option<&'a str>,
-);
-
-fn patient_key(p: &Patient) -> PatientKey<'_> {
-    let Patient {
-        surname,
-        forename,
-        dob,
-        sex,
-        nhs_number,
-        mrn,
-        emergency_number,
-    } = p;
-    (
-        surname,
-        forename,
-        *dob,
-        *sex,
-        *nhs_number,
-        mrn.as_deref(),
-        emergency_number.as_deref(),
-    )
+/// The pre-flight check of a FHIR export: every request whose patient disagrees with another
+/// request under a shared NHS number or hospital number. [`super::write_export`] refuses the
+/// export when there is any, before writing.
+pub fn preflight(requests: &[RequestState]) -> Vec<Finding> {
+    patients::group(requests).conflicts
 }
 
 /// Hands each entry of the Bundle for `requests` to `emit`, in Bundle order.
@@ -174,21 +154,24 @@ fn entries<E>(
     let profile = &ctx.profile;
     let f = &profile.fhir;
     let mappings = Mappings::of(profile);
-    // The fullUrl of each distinct patient's entry: the first request for a patient makes it.
-    let mut patients: HashMap<PatientKey<'_>, String> = HashMap::new();
-
-    for r in requests {
+    // One Patient entry per identifier, written in the turn of the patient's first request.
+    // Conflicting details were refused by the pre-flight; were it skipped, the first request's
+    // details would be written.
+    let groups = patients::group(requests);
+    for (i, r) in requests.iter().enumerate() {
         let q = &r.request;
         let canonical = r.downtime_id.canonical();
-        let patient_url = match patients.get(&patient_key(&q.patient)) {
-            Some(url) => url.clone(),
-            None => {
-                let url = full_url(&q.uuid, "Patient", 0);
-                emit(&patient_entry(&q.patient, &url, profile))?;
-                patients.insert(patient_key(&q.patient), url.clone());
-                url
-            }
-        };
+        let first = groups.first[i];
+        let patient_url = full_url(&requests[first].request.uuid, "Patient", 0);
+        if first == i {
+            let identifiers = groups.identifiers.get(&i).copied().unwrap_or_default();
+            emit(&patient_entry(
+                &q.patient,
+                identifiers,
+                &patient_url,
+                profile,
+            ))?;
+        }
         let collected = rfc3339(q.collected_at);
         let authored = rfc3339(r.created_at);
         let test_urls: Vec<String> = (0..q.tests.len())
@@ -367,28 +350,11 @@ fn entries<E>(
     Ok(())
 }
 
-/// The Bundle for `requests`, as one JSON value. [`write`] streams the same Bundle instead.
-pub fn bundle(requests: &[RequestState], ctx: &ExportContext) -> Value {
-    let mut entry = Vec::new();
-    // Serialising these structs into a Value cannot fail: every key is a string.
-    let Ok(()) = entries(requests, ctx, |e| {
-        entry.push(serde_json::to_value(e).unwrap_or_default());
-        Ok::<(), std::convert::Infallible>(())
-    });
-    json!({
-        "resourceType": "Bundle",
-        "identifier": {"system": ctx.profile.fhir.batch_system, "value": ctx.batch_id},
-        "type": "transaction",
-        "timestamp": rfc3339(ctx.generated_at),
-        "entry": entry,
-    })
-}
-
 /// Entries are gathered to about this many bytes before being written out.
 const WRITE_CHUNK: usize = 1 << 16;
 
 /// Writes the Bundle as pretty JSON with a final newline, one entry at a time: the same bytes as
-/// `serde_json::to_writer_pretty` of [`bundle`] followed by a newline.
+/// `serde_json::to_writer_pretty` of the whole Bundle followed by a newline.
 pub(crate) fn write(
     requests: &[RequestState],
     ctx: &ExportContext,
@@ -439,7 +405,8 @@ mod tests {
         };
         let mut streamed = Vec::new();
         write(&[], &ctx, &mut streamed).unwrap();
-        let mut whole = serde_json::to_vec_pretty(&bundle(&[], &ctx)).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        let mut whole = serde_json::to_vec_pretty(&value).unwrap();
         whole.push(b'\n');
         assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
     }

@@ -4,10 +4,16 @@
 //! OML: ORC, TQ1, OBR, [NTE…], [SPM]; ORM: ORC, OBR, [NTE…]. Segments end with CR and a message
 //! ends with its last segment's CR; with MLLP each message is framed 0x0B … 0x1C 0x0D.
 //!
-//! Identifiers: placer order number (ORC-2, OBR-2, SPM-2) is the canonical downtime ID plus the
-//! test's position (`RXXW07000123K-01`); placer group number (ORC-4) is the canonical downtime
-//! ID; the LIMS accession, once known, is the filler number (ORC-3, OBR-3). MSH-10 is the batch ID
-//! plus the message's position (`B000012-000001`), unique within a batch.
+//! Identifiers (each within the field maximum of DOMAIN.md section 7, see [`ids`]): placer order
+//! number (ORC-2, OBR-2, SPM-2) is the canonical downtime ID plus the test's position
+//! (`RXXW07000123K-01`), placer group number (ORC-4) the canonical downtime ID, each with the
+//! profile's short `placer_namespace` in EI.2 when the 22 characters allow; the LIMS accession,
+//! once known, is the filler number (ORC-3, OBR-3). MSH-10 is the batch ID (site, workstation,
+//! batch) without dashes plus the message's position (`RXXW07B000012-000001`), so it never repeats
+//! across workstations; MSH-4 names the workstation (`RXX-W07`).
+//!
+//! A cancelled or rejected request is sent as a cancel (ORC-1 `CA`): the batch selection only
+//! hands one over when an earlier batch sent it as a new order.
 //!
 //! Times are UTC, `YYYYMMDDHHMMSS+0000`, so a re-export reproduces the same bytes anywhere.
 //!
@@ -15,9 +21,13 @@
 //! `\F\ \S\ \R\ \E\ \T\`, a line break (CRLF, CR or LF) becomes `\.br\`, and any other control
 //! character becomes a hex escape `\Xhh…\` of its UTF-8 bytes, so nothing typed can end a segment
 //! or add a field. Free text is repeated in NTE-3 exactly as typed (clinical details, notes,
-//! collector, cancellation reason), each NTE marked by NTE-4.
+//! collector, cancellation reason), each NTE marked by NTE-4; OBR-13 (plain text, 300) carries the
+//! clinical details on one line, shortened if need be. PV1-3 is `code^^^^^^^^name` (PL.1 point of
+//! care, PL.9 location description, in both versions). A contact that is not a telephone number
+//! goes in XTN.9 (any text), never XTN.1.
 
 mod encoding;
+pub mod ids;
 
 use crate::domain::event::RequestState;
 use crate::domain::request::Sex;
@@ -25,8 +35,12 @@ use crate::domain::status::Status;
 
 pub use self::encoding::{MLLP_END, MLLP_START, escape, timestamp};
 use self::encoding::{Part, Segment, escape_into, push_hl7_date, push_timestamp};
+use self::ids::{
+    OBR13_MAX, is_telephone, namespace_for, push_control_id, push_one_line, push_placer,
+    sending_workstation, ward_code,
+};
 use super::profile::Coding;
-use super::{ExportContext, ExportError, Mappings, push_digits};
+use super::{ExportContext, ExportError, Mappings};
 
 /// Which message to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +63,14 @@ impl MessageType {
         match self {
             MessageType::OmlO21 => "2.5.1",
             MessageType::OrmO01 => "2.4",
+        }
+    }
+
+    /// MSH-18 from the version's table 0211: v2.4 has only `UNICODE` for UTF-8.
+    fn character_set(self) -> &'static str {
+        match self {
+            MessageType::OmlO21 => "UNICODE UTF-8",
+            MessageType::OrmO01 => "UNICODE",
         }
     }
 }
@@ -86,23 +108,6 @@ pub(crate) fn tube_description(tube: &str, colour: &str) -> String {
     format!("{tube} tube ({colour} top)")
 }
 
-/// The placer order number of the `index`-th test (0-based) of a request.
-pub fn placer_number(r: &RequestState, index: usize) -> String {
-    let mut s = String::with_capacity(16);
-    push_placer(&mut s, &r.downtime_id.canonical(), index);
-    s
-}
-
-/// Pushes `{canonical}-{index + 1:02}`.
-fn push_placer(out: &mut String, canonical: &str, index: usize) {
-    out.push_str(canonical);
-    out.push('-');
-    match u32::try_from(index + 1) {
-        Ok(n) if n < 100 => push_digits(out, n, 2),
-        _ => out.push_str(&(index + 1).to_string()),
-    }
-}
-
 /// What every message of an export shares, worked out once.
 struct Shared<'a> {
     ctx: &'a ExportContext,
@@ -112,22 +117,19 @@ struct Shared<'a> {
     msh_head: String,
     /// MSH after MSH-10, with the segment's CR.
     msh_tail: String,
-    /// MSH-3, escaped.
-    app: String,
+    /// The placer numbers' EI.2 namespace, escaped.
+    namespace: String,
 }
 
 impl<'a> Shared<'a> {
     fn new(kind: MessageType, ctx: &'a ExportContext) -> Self {
         let h = &ctx.profile.hl7;
-        let app = escape(&h.sending_application);
         // MSH-1 is the field separator itself, so the fields are numbered from 2 here.
         let mut msh_head = String::from("MSH|^~\\&|");
-        msh_head.push_str(&app);
-        for text in [
-            &h.sending_facility,
-            &h.receiving_application,
-            &h.receiving_facility,
-        ] {
+        escape_into(&mut msh_head, &h.sending_application);
+        // MSH-4 says which PC sent it; the profile's facility when the batch names none.
+        let facility = sending_workstation(&ctx.batch_id).unwrap_or(&h.sending_facility);
+        for text in [facility, &h.receiving_application, &h.receiving_facility] {
             msh_head.push('|');
             escape_into(&mut msh_head, text);
         }
@@ -137,9 +139,10 @@ impl<'a> Shared<'a> {
         msh_head.push_str(kind.msh9());
         msh_head.push('|');
         let msh_tail = format!(
-            "|{}|{}|||AL|NE||UNICODE UTF-8\r",
+            "|{}|{}|||AL|NE||{}\r",
             h.processing_id.code(),
-            kind.version()
+            kind.version(),
+            kind.character_set()
         );
         Self {
             ctx,
@@ -147,28 +150,16 @@ impl<'a> Shared<'a> {
             mappings: Mappings::of(&ctx.profile),
             msh_head,
             msh_tail,
-            app,
+            namespace: escape(&h.placer_namespace),
         }
     }
-}
-
-/// One message for one request.
-pub fn message(
-    kind: MessageType,
-    r: &RequestState,
-    control_id: &str,
-    ctx: &ExportContext,
-) -> String {
-    let mut out = String::new();
-    write_message(&Shared::new(kind, ctx), r, control_id, &mut out);
-    out
 }
 
 /// Appends the message for `r` to `out`.
 fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &mut String) {
     let kind = shared.kind;
     let h = &shared.ctx.profile.hl7;
-    let app = shared.app.as_str();
+    let ns = shared.namespace.as_str();
     let q = &r.request;
     let pat = &q.patient;
 
@@ -209,10 +200,22 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     pid.raw(8, sex_code(pat.sex)).end();
 
     if h.send_pv1 {
+        let code = ward_code(h, &q.ward);
+        let location = [
+            Part::Text(&code),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Raw(""),
+            Part::Text(&q.ward),
+        ];
         Segment::new(out, "PV1")
             .raw(1, "1")
             .text(2, &h.patient_class)
-            .text(3, &q.ward)
+            .components(3, &location)
             .components(7, &[Part::Raw(""), Part::Text(&q.consultant)])
             .end();
     }
@@ -223,12 +226,36 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     let created = timestamp(r.created_at);
     let requester = [Part::Raw(""), Part::Text(&q.requester)];
     let canonical = r.downtime_id.canonical();
-    let group = [Part::Raw(&canonical), Part::Raw(app)];
-    let filler = r
-        .accession
+    let group = [Part::Raw(&canonical), Part::Raw(namespace_for(&canonical, ns))];
+    let filler_id = r.accession.as_deref().map(escape);
+    let filler_ns = escape(&h.receiving_application);
+    let filler = filler_id
         .as_deref()
-        .map(|a| [Part::Text(a), Part::Text(&h.receiving_application)]);
+        .map(|a| [Part::Raw(a), Part::Raw(namespace_for(a, &filler_ns))]);
     let filler: &[Part<'_>] = filler.as_ref().map_or(&[], |f| f.as_slice());
+    let order_control = match r.status {
+        Status::Cancelled | Status::Rejected => "CA",
+        Status::Logged | Status::Sent | Status::Received | Status::Reentered => "NW",
+    };
+    let contact = q.requester_contact.as_str();
+    let contact = if contact.is_empty() || is_telephone(contact) {
+        [Part::Text(contact), Part::Raw("")]
+    } else {
+        [Part::Raw(""), Part::Text(contact)]
+    };
+    let contact = [
+        contact[0],
+        Part::Raw(""),
+        Part::Raw(""),
+        Part::Raw(""),
+        Part::Raw(""),
+        Part::Raw(""),
+        Part::Raw(""),
+        Part::Raw(""),
+        contact[1],
+    ];
+    let mut clinical = String::new();
+    push_one_line(&mut clinical, &q.clinical_details, OBR13_MAX);
     let v24_quantity_timing = format!("^^^{collected}^^{prio_code}");
 
     let mut notes: [(&str, &str); 4] = [
@@ -247,7 +274,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     for (i, t) in q.tests.iter().enumerate() {
         placer.clear();
         push_placer(&mut placer, &canonical, i);
-        let placer_ei = [Part::Raw(&placer), Part::Raw(app)];
+        let placer_ei = [Part::Raw(&placer), Part::Raw(namespace_for(&placer, ns))];
         // check_mappings has run, so a missing mapping is unreachable; fall back to our code.
         let code = match shared.mappings.get(&t.code) {
             Some(m) => [
@@ -264,7 +291,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
         tube.push_str(" top)");
 
         let mut orc = Segment::new(out, "ORC");
-        orc.raw(1, "NW")
+        orc.raw(1, order_control)
             .components(2, &placer_ei)
             .components(3, filler)
             .components(4, &group)
@@ -274,7 +301,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
         }
         orc.raw(9, &created)
             .components(12, &requester)
-            .text(14, &q.requester_contact)
+            .components(14, &contact)
             .end();
 
         if kind == MessageType::OmlO21 {
@@ -305,16 +332,28 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
         obr.raw(7, &collected)
             .components(10, &[Part::Raw(""), Part::Text(&q.collected_by)])
             .raw(11, "O")
-            .text(13, &q.clinical_details);
+            .raw(13, &clinical);
         if kind == MessageType::OrmO01 {
+            // SPS.1 is a coded element: code&text&coding system (SNOMED CT where known).
             let source = obr.start(15);
-            source.push('&');
-            escape_into(source, &t.specimen);
+            match specimen_snomed(&t.specimen) {
+                Some((code, text)) => {
+                    source.push_str(code);
+                    source.push('&');
+                    source.push_str(text);
+                    source.push_str("&SCT");
+                }
+                None => {
+                    source.push_str(&ids::short_code(&t.specimen));
+                    source.push('&');
+                    escape_into(source, &t.specimen);
+                    source.push_str("&L");
+                }
+            }
             source.push('^');
             escape_into(source, &tube);
         }
-        obr.components(16, &requester)
-            .text(17, &q.requester_contact);
+        obr.components(16, &requester).components(17, &contact);
         if kind == MessageType::OrmO01 {
             obr.raw(27, &v24_quantity_timing);
         }
@@ -343,8 +382,11 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
             spm.raw(1, "1");
             let id = spm.start(2);
             id.push_str(&placer);
-            id.push('&');
-            id.push_str(app);
+            let spm_ns = namespace_for(&placer, ns);
+            if !spm_ns.is_empty() {
+                id.push('&');
+                id.push_str(spm_ns);
+            }
             match specimen_snomed(&t.specimen) {
                 Some((code, text)) => {
                     let kind = spm.start(4);
@@ -364,23 +406,6 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
                 )
                 .end();
         }
-    }
-}
-
-/// MSH-10 of the `index`-th message (0-based) of a batch.
-pub fn control_id(batch_id: &str, index: usize) -> String {
-    let mut s = String::with_capacity(batch_id.len() + 7);
-    push_control_id(&mut s, batch_id, index);
-    s
-}
-
-/// Pushes `{batch_id}-{index + 1:06}`.
-fn push_control_id(out: &mut String, batch_id: &str, index: usize) {
-    out.push_str(batch_id);
-    out.push('-');
-    match u32::try_from(index + 1) {
-        Ok(n) if n < 1_000_000 => push_digits(out, n, 6),
-        _ => out.push_str(&(index + 1).to_string()),
     }
 }
 
@@ -409,19 +434,4 @@ pub(crate) fn write(
     }
     out.flush()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_zero_padded_as_format_pads_them() {
-        assert_eq!(control_id("B1", 0), "B1-000001");
-        assert_eq!(control_id("B1", 999_999), "B1-1000000");
-        let mut s = String::new();
-        push_placer(&mut s, "X", 98);
-        push_placer(&mut s, "Y", 99);
-        assert_eq!(s, "X-99Y-100");
-    }
 }

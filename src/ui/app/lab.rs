@@ -339,6 +339,10 @@ fn preview_text(format: Format, bytes: &[u8]) -> String {
             .replace("\u{1c}\r", "<FS><CR>\n")
             .replace('\r', "\n"),
         Format::Csv | Format::Fhir => text.trim_start_matches('\u{feff}').replace('\r', ""),
+        // A zip file has nothing to read as text: say what the file will hold.
+        Format::Xlsx => "A spreadsheet with the CSV's columns, one row per request (or per test), \
+            identifiers as text and dates as dates: open the file once it is exported."
+            .to_owned(),
     }
 }
 

@@ -214,16 +214,7 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
         }
         if search.has_focus() && !matches.is_empty() {
             // Up and Down move the highlight instead of the focus.
-            ui.memory_mut(|m| {
-                m.set_focus_lock_filter(
-                    search.id,
-                    egui::EventFilter {
-                        horizontal_arrows: true,
-                        vertical_arrows: true,
-                        ..Default::default()
-                    },
-                );
-            });
+            widgets::keep_arrows(ui, search.id, true);
             ui.input_mut(|i| {
                 if i.consume_key(Modifiers::NONE, Key::ArrowDown) {
                     state.test_highlight = (state.test_highlight + 1).min(matches.len() - 1);
@@ -294,15 +285,7 @@ fn chips_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
     state.chip_highlight = state.chip_highlight.min(n.saturating_sub(1));
     let mut remove = None;
     if focused {
-        ui.memory_mut(|m| {
-            m.set_focus_lock_filter(
-                id,
-                egui::EventFilter {
-                    horizontal_arrows: true,
-                    ..Default::default()
-                },
-            );
-        });
+        widgets::keep_arrows(ui, id, false);
         ui.input_mut(|i| {
             if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
                 state.chip_highlight = (state.chip_highlight + 1).min(n.saturating_sub(1));
