@@ -5,8 +5,8 @@
 //! Pure of egui and of the clock: `now` is a parameter. Files are written atomically and never
 //! over an existing file unless [`Overwrite::Replace`] is given.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 
@@ -16,10 +16,11 @@ use crate::export::{
     CsvOptions, ExportContext, ExportError, Format, Profile, UnknownFormat, check_mappings,
     write_export,
 };
-use crate::files::{Overwrite, WriteError, Written, write_atomic};
+use crate::files::{Overwrite, RecordCounter, WatchedWriter, WriteError, Written, write_atomic};
 use crate::report::{ReportFormat, close_out_pdf, write_close_out_csv};
 use crate::store::{
-    BatchFile, BatchRecord, BatchSpec, CloseOut, ExportOptions, ExportSelection, Store, StoreError,
+    BatchFile, BatchRecord, BatchSpec, CloseOut, ExportOptions, ExportSelection, Reservation,
+    Store, StoreError,
 };
 
 /// Why an export, re-run or report was not written.
@@ -42,6 +43,8 @@ pub enum BacklogError {
     BadBatch { batch: String, message: String },
     #[error("{0}")]
     BadDay(String),
+    #[error("the export was cancelled: no file was written and nothing was recorded")]
+    Cancelled,
     #[error("{0}: the report file must end .pdf or .csv")]
     NotAReportName(PathBuf),
     #[error(transparent)]
@@ -173,6 +176,8 @@ pub fn export_context(
             excel_bom: options.excel_bom,
         },
         mllp: options.mllp,
+        // The flows that hold the store set it from `Store::has_training_data`.
+        training: false,
     }
 }
 
@@ -197,14 +202,114 @@ pub fn file_name_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Exports the requests `job.selection` takes now into one file and records the batch, in one
-/// store transaction. Every test must be mapped before a file is written; if the batch cannot be
-/// recorded the written file is removed, so nothing leaves the workstation without its record.
+/// Which step an export is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportPhase {
+    /// Reading the selected requests: counts are requests.
+    Reading,
+    /// Writing the file: counts are the file's records (CSV rows, HL7 messages, FHIR
+    /// ServiceRequests).
+    Writing,
+    /// The file is in place; the batch is being recorded (it can no longer be cancelled).
+    Recording,
+}
+
+/// How far an export running on another thread has got, and whether its user asked it to
+/// stop. Shared (in an `Arc`) between the export and whoever shows it.
+#[derive(Debug, Default)]
+pub struct ExportProgress {
+    phase: AtomicU8,
+    done: AtomicU64,
+    total: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl ExportProgress {
+    /// Asks the export to stop: it stops at the next request read or piece written, removes its
+    /// temporary file and records nothing. After the file is in place it is too late.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The phase and `(done, total)` in that phase's unit.
+    pub fn get(&self) -> (ExportPhase, u64, u64) {
+        let phase = match self.phase.load(Ordering::Relaxed) {
+            0 => ExportPhase::Reading,
+            1 => ExportPhase::Writing,
+            _ => ExportPhase::Recording,
+        };
+        (
+            phase,
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    fn set(&self, phase: ExportPhase, done: u64, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(done, Ordering::Relaxed);
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+}
+
+/// The records a file of `format` holds for `states`, and a counter that finds them in its
+/// bytes: the writers are handed all requests at once, so progress is read from what they
+/// write. The markers occur only at a record's start: HL7 text escapes `|`, and JSON strings
+/// escape `"`.
+fn records(
+    format: Format,
+    options: ExportOptions,
+    states: &[RequestState],
+) -> (u64, RecordCounter) {
+    let tests = || states.iter().map(|s| s.request.tests.len() as u64).sum();
+    match format {
+        Format::Csv if options.per_test => (tests(), RecordCounter::csv_records()),
+        Format::Csv => (states.len() as u64, RecordCounter::csv_records()),
+        Format::Hl7Oml | Format::Hl7Orm => (states.len() as u64, RecordCounter::marker(b"MSH|")),
+        Format::Fhir => (
+            tests(),
+            RecordCounter::marker(br#""url": "ServiceRequest""#),
+        ),
+        // A zip is compressed and is written in one piece at the end: no record can be seen.
+        Format::Xlsx => (states.len() as u64, RecordCounter::none()),
+    }
+}
+
+/// Exports the requests `job.selection` takes now into one file and records the batch. Every
+/// test must be mapped before a file is written; if the batch cannot be recorded the written
+/// file is removed, so nothing leaves the workstation without its record.
 pub fn export_to(
     store: &mut Store,
     job: &ExportJob,
     now: DateTime<Utc>,
 ) -> Result<Exported, BacklogError> {
+    export_with_progress(store, job, now, &ExportProgress::default())
+}
+
+/// [`export_to`], reporting to `progress` and stopping when it is cancelled. The write lock is
+/// held only to take the batch number and, after the file is in place, to record the batch
+/// (see `store::export_run`), so ward saves go on during a long export.
+pub fn export_with_progress(
+    store: &mut Store,
+    job: &ExportJob,
+    now: DateTime<Utc>,
+    progress: &ExportProgress,
+) -> Result<Exported, BacklogError> {
+    let states = store.export_snapshot(&job.selection, |done, total| {
+        if progress.is_cancelled() {
+            return Err(BacklogError::Cancelled);
+        }
+        progress.set(ExportPhase::Reading, done, total);
+        Ok(())
+    })?;
+    if states.is_empty() {
+        return Err(BacklogError::NothingToExport);
+    }
+    check_mappings(job.format, &states, &job.profile)?;
     let spec = BatchSpec {
         format: job.format.word().to_owned(),
         profile_name: job.profile.name().to_owned(),
@@ -213,48 +318,107 @@ pub fn export_to(
         generated_at: now,
         user: job.user.clone(),
     };
-    let written: RefCell<Option<Written>> = RefCell::new(None);
-    let result = store.export_batch(
-        &job.selection,
-        &spec,
-        |header, states| -> Result<BatchFile, BacklogError> {
-            if states.is_empty() {
-                return Err(BacklogError::NothingToExport);
-            }
-            check_mappings(job.format, states, &job.profile)?;
-            let ctx = export_context(job.profile.clone(), job.options, now, header.number);
-            let target = target_path(&job.out, &export_file_name(&header.batch_id, job.format))?;
-            let w = write_atomic(&target, job.overwrite, |w| {
-                write_export(job.format, states, &ctx, w)
-            })?;
-            let file = BatchFile {
-                file_name: file_name_of(&w.path),
-                sha256: w.sha256.clone(),
-                bytes: w.bytes,
-            };
-            *written.borrow_mut() = Some(w);
-            Ok(file)
-        },
+    let reservation = store.reserve_batch(&spec, |header| {
+        let target = target_path(&job.out, &export_file_name(&header.batch_id, job.format))?;
+        // Refused before a number is taken; `write_atomic` checks again as it renames.
+        if job.overwrite == Overwrite::Refuse && target.exists() {
+            return Err(BacklogError::Write(WriteError::Exists(target)));
+        }
+        Ok(target)
+    })?;
+    let training = store.has_training_data()?;
+    let written = match write_file(job, &states, &reservation, now, training, progress) {
+        Ok(w) => w,
+        Err(error) => {
+            // Nothing is under the final name, so the number can be taken again.
+            give_back(store, &reservation);
+            return Err(error);
+        }
+    };
+    progress.set(ExportPhase::Recording, 0, 1);
+    let file = BatchFile {
+        file_name: file_name_of(&written.path),
+        sha256: written.sha256.clone(),
+        bytes: written.bytes,
+    };
+    match store.record_batch(&reservation, &spec, &job.selection, &states, &file) {
+        Ok(record) => {
+            progress.set(ExportPhase::Recording, 1, 1);
+            Ok(Exported {
+                record,
+                path: written.path,
+            })
+        }
+        Err(error) => unrecorded(store, &reservation, written.path, error.into()),
+    }
+}
+
+/// Writes the reserved batch's file, counting its records into `progress`.
+fn write_file(
+    job: &ExportJob,
+    states: &[RequestState],
+    reservation: &Reservation,
+    now: DateTime<Utc>,
+    training: bool,
+    progress: &ExportProgress,
+) -> Result<Written, BacklogError> {
+    let ctx = export_context(
+        job.profile.clone(),
+        job.options,
+        now,
+        reservation.header.number,
     );
-    let written = written.into_inner();
-    match (result, written) {
-        (Ok(record), Some(w)) => Ok(Exported {
-            record,
-            path: w.path,
+    // The whole batch ID (site, workstation, number), so MSH-10 and Bundle.identifier are unique
+    // across workstations.
+    let ctx = ExportContext {
+        batch_id: reservation.header.batch_id.clone(),
+        training,
+        ..ctx
+    };
+    let (total, mut counter) = records(job.format, job.options, states);
+    progress.set(ExportPhase::Writing, 0, total);
+    let result = write_atomic(&reservation.target, job.overwrite, |w| {
+        let mut watched = WatchedWriter::new(w, &progress.cancel, |bytes| {
+            counter.feed(bytes);
+            progress
+                .done
+                .store(counter.count().min(total), Ordering::Relaxed);
+        });
+        write_export(job.format, states, &ctx, &mut watched)
+    });
+    match result {
+        Ok(w) => Ok(w),
+        Err(_) if progress.is_cancelled() => Err(BacklogError::Cancelled),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives back the number of an export that left no file under its final name. If even that
+/// fails (the database is failing too), the reservation stays: harmless, as the next export
+/// takes a later number, and the export's own error is the one the user needs to see.
+fn give_back(store: &mut Store, reservation: &Reservation) {
+    let _kept = store.release_reservation(reservation.header.number);
+}
+
+/// The file is in place but its batch could not be recorded: removes the file (nothing leaves
+/// without its record) and gives the number back; if the file cannot be removed, says so and
+/// keeps the reservation, which names the file for recovery.
+fn unrecorded(
+    store: &mut Store,
+    reservation: &Reservation,
+    path: PathBuf,
+    error: BacklogError,
+) -> Result<Exported, BacklogError> {
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            give_back(store, reservation);
+            Err(error)
+        }
+        Err(removal) => Err(BacklogError::Unremoved {
+            error: Box::new(error),
+            path,
+            removal,
         }),
-        (Ok(record), None) => Err(BacklogError::BadBatch {
-            batch: record.batch_id,
-            message: "recorded without a file".into(),
-        }),
-        (Err(error), Some(w)) => match std::fs::remove_file(&w.path) {
-            Ok(()) => Err(error),
-            Err(removal) => Err(BacklogError::Unremoved {
-                error: Box::new(error),
-                path: w.path,
-                removal,
-            }),
-        },
-        (Err(error), None) => Err(error),
     }
 }
 
@@ -277,6 +441,12 @@ pub fn reproduce(
         .map_err(|e| bad(format!("the profile stored with it: {}", error_chain(&e))))?;
     let states = store.batch_requests(record.number)?;
     let ctx = export_context(profile, record.options, record.generated_at, record.number);
+    // A training database stays one, so its re-run is labelled as its first run was.
+    let ctx = ExportContext {
+        batch_id: record.batch_id.clone(),
+        training: store.has_training_data()?,
+        ..ctx
+    };
     check_mappings(format, &states, &ctx.profile)?;
     let target = target_path(out, &record.file_name)?;
     let w = write_atomic(&target, overwrite, |w| {
@@ -321,4 +491,60 @@ pub fn close_out_to(
         }
     };
     Ok((c, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::downtime_id::Code3;
+    use crate::store::Setup;
+    use chrono::TimeZone;
+
+    /// Every format's counter finds exactly as many records in the written bytes as the
+    /// progress bar's total, so a finished bar reads "n of n".
+    #[test]
+    fn the_record_count_of_a_written_file_is_its_progress_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+        store
+            .configure(&Setup {
+                site: Code3::site("RXX").unwrap(),
+                workstation: Code3::workstation("W07").unwrap(),
+                wards: vec![],
+            })
+            .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 4, 12, 0, 0).unwrap();
+        let catalogue = store.catalogue().unwrap();
+        for d in crate::demo::synthetic_requests(300, 3, now, &catalogue).unwrap() {
+            store
+                .save_training_request(&d.request, &d.user, d.created_at)
+                .unwrap();
+        }
+        let states = store
+            .export_candidates(&ExportSelection::default())
+            .unwrap();
+        assert_eq!(states.len(), 300);
+        for (format, per_test, mllp) in [
+            (Format::Csv, false, false),
+            (Format::Csv, true, false),
+            (Format::Hl7Oml, false, false),
+            (Format::Hl7Orm, false, true),
+            (Format::Fhir, false, false),
+        ] {
+            let options = ExportOptions {
+                per_test,
+                excel_bom: false,
+                mllp,
+            };
+            let ctx = export_context(Profile::default_profile(), options, now, 1);
+            let mut bytes = Vec::new();
+            write_export(format, &states, &ctx, &mut bytes).unwrap();
+            let (total, mut counter) = records(format, options, &states);
+            // Fed in small uneven pieces, as a buffered writer would pass them.
+            for piece in bytes.chunks(997) {
+                counter.feed(piece);
+            }
+            assert_eq!(counter.count(), total, "{format} per_test={per_test}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The command line: the same library calls as the app, for scripting, training and checks.
 
+mod check;
 mod commands;
 
 use std::io::Write;
@@ -126,8 +127,8 @@ pub struct ExportArgs {
     pub profile: Option<PathBuf>,
     /// A folder (the file is named stopgap-SITE-WS-BNNNNNN-FORMAT.EXT, no patient data) or a
     /// file path.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "check")]
+    pub out: Option<PathBuf>,
     /// Only requests with this status (repeat for several). Default: logged, sent, received.
     #[arg(long = "status", value_parser = parse_status)]
     pub statuses: Vec<Status>,
@@ -168,6 +169,11 @@ pub struct ExportArgs {
         conflicts_with_all = ["format", "profile", "statuses", "ward", "priorities", "from", "to", "all", "per_test", "excel", "mllp"]
     )]
     pub rerun: Option<String>,
+    /// Check what would be exported, writing nothing: the pre-flight (field limits, identity
+    /// conflicts) and the format's conformance check (HL7 v2 structure, lengths, datatypes and
+    /// tables; FHIR R4 schema). Lists every finding; exit 1 if there is one.
+    #[arg(long, conflicts_with_all = ["rerun", "out", "force"])]
+    pub check: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -242,6 +248,7 @@ pub fn run(
         }
         Command::Export(args) => match args.rerun.clone() {
             Some(batch) => commands::rerun(&mut store, &batch, &args, now, out),
+            None if args.check => check::export_check(&store, &args, now, out),
             None => commands::export(&mut store, &args, now, out),
         },
         Command::Batches => commands::batches(&store, out),

@@ -39,6 +39,7 @@ fn ctx(record_number: i64, generated_at: chrono::DateTime<chrono::Utc>) -> Expor
         batch_id: format!("B{record_number:06}"),
         csv: CsvOptions::default(),
         mllp: false,
+        training: false,
     }
 }
 

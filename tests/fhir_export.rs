@@ -27,6 +27,7 @@ fn ctx() -> ExportContext {
         batch_id: "B000012".into(),
         csv: CsvOptions::default(),
         mllp: false,
+        training: false,
     }
 }
 
@@ -143,8 +144,8 @@ fn awkward_names_and_text_pass_the_fhir_r4_schema_with_no_finding() {
     let b = bundle(&bytes);
     let unknown = patient_entries(&b)
         .into_iter()
-        .find(|e| e["resource"]["name"][0]["family"] == "Unknown")
-        .unwrap();
+        .find(|e| e["resource"]["identifier"][0]["value"] == "AE123456")
+        .unwrap_or_else(|| panic!("{b:#}"));
     assert!(
         unknown["request"].get("ifNoneExist").is_none(),
         "an unidentified patient is created plainly"
@@ -157,23 +158,34 @@ fn a_broken_bundle_is_caught_by_the_check() {
     let requests = saved(&mut store, &[draft(1)]);
     let good = bundle(&fhir(&requests));
 
-    // The schema: a ServiceRequest status outside its value set and a Patient without a type.
+    // The schema: a gender outside its value set, a ServiceRequest without its subject, and
+    // a field R4 does not have.
     let mut bad = good.clone();
+    bad["entry"][0]["resource"]["gender"] = "femme".into();
     let sr = bad["entry"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
         .find(|e| e["resource"]["resourceType"] == "ServiceRequest")
         .unwrap();
-    sr["resource"]["status"] = "sent-somewhere".into();
+    let sr = sr["resource"].as_object_mut().unwrap();
+    sr.remove("subject");
+    sr.insert("colour".into(), "lavender".into());
     let findings = check_fhir(&serde_json::to_vec(&bad).unwrap());
     assert!(
         findings
             .iter()
-            .any(|f| f.location.ends_with("/resource/status")
-                && f.downtime_id.is_some()
-                && !f.problem.contains("sent-somewhere")),
+            .any(|f| f.location == "/entry/0/resource/gender" && !f.problem.contains("femme")),
         "names the field, not the data: {findings:#?}"
+    );
+    let on_request: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.downtime_id == Some(requests[0].downtime_id.grouped()))
+        .collect();
+    assert!(
+        on_request.iter().any(|f| f.problem.contains("subject"))
+            && on_request.iter().any(|f| f.problem.contains("colour")),
+        "{findings:#?}"
     );
 
     // The transaction: a reference to nothing in the Bundle, and a second conditional create.
@@ -262,4 +274,102 @@ fn an_identity_conflict_under_one_identifier_refuses_the_fhir_export() {
     assert!(e.to_string().contains("nothing was written"), "{e}");
     // Other formats carry one patient per message or row, so they are not refused for this.
     write_export(Format::Csv, &requests, &ctx(), &mut Vec::new()).unwrap();
+}
+
+#[test]
+fn a_training_export_labels_the_bundle_and_every_resource_htest() {
+    let (_d, mut store) = temp_store();
+    let requests = saved(&mut store, &[draft(1), draft(2)]);
+    let htest = |v: &Value| {
+        v["meta"]["security"].as_array().is_some_and(|s| {
+            s.iter().any(|c| {
+                c["code"] == "HTEST"
+                    && c["system"] == "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+            })
+        })
+    };
+    let training = ExportContext {
+        training: true,
+        ..ctx()
+    };
+    let mut bytes = Vec::new();
+    write_export(Format::Fhir, &requests, &training, &mut bytes).unwrap();
+    assert_conformant(&bytes);
+    let b = bundle(&bytes);
+    assert!(htest(&b), "the Bundle is labelled");
+    let entries = b["entry"].as_array().unwrap();
+    assert!(entries.iter().all(|e| htest(&e["resource"])), "{b:#}");
+
+    let live = bundle(&fhir(&requests));
+    assert!(!htest(&live));
+    assert!(
+        live["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["resource"].get("meta").is_none())
+    );
+}
+
+#[test]
+fn bundle_identifiers_of_two_workstations_never_collide() {
+    // Two PCs of one site, and two sites, each make their batch 12.
+    let (_d, mut store) = temp_store();
+    let requests = saved(&mut store, &[draft(1)]);
+    let identifier = |site: &str, workstation: &str| {
+        let c = ExportContext {
+            batch_id: stopgap::store::batch_id_text(site, workstation, 12),
+            ..ctx()
+        };
+        let mut bytes = Vec::new();
+        write_export(Format::Fhir, &requests, &c, &mut bytes).unwrap();
+        bundle(&bytes)["identifier"].clone()
+    };
+    let ids = [
+        identifier("RXX", "W07"),
+        identifier("RXX", "W08"),
+        identifier("RYY", "W07"),
+    ];
+    assert_eq!(ids[0]["value"], "RXX-W07-B000012");
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(ids[0], ids[2]);
+    assert_ne!(ids[1], ids[2]);
+}
+
+#[test]
+fn an_export_from_a_training_database_and_its_rerun_are_labelled_htest() {
+    let (dir, mut store) = temp_store();
+    let request = validate(&draft(1));
+    store
+        .save_training_request(&request, "Trainer", now())
+        .unwrap();
+    let job = stopgap::backlog::ExportJob {
+        selection: stopgap::store::ExportSelection::default(),
+        format: Format::Fhir,
+        profile: Profile::default_profile(),
+        options: stopgap::store::ExportOptions::default(),
+        user: "Trainer".into(),
+        out: dir.path().to_owned(),
+        overwrite: stopgap::files::Overwrite::Refuse,
+    };
+    let exported = stopgap::backlog::export_to(&mut store, &job, now()).unwrap();
+    let bytes = std::fs::read(&exported.path).unwrap();
+    assert_conformant(&bytes);
+    let b = bundle(&bytes);
+    assert_eq!(b["meta"]["security"][0]["code"], "HTEST", "{b:#}");
+    assert_eq!(b["identifier"]["value"], "RXX-W07-B000001");
+
+    let again = dir.path().join("again.json");
+    let (_, written) = stopgap::backlog::reproduce(
+        &store,
+        &exported.record,
+        &again,
+        stopgap::files::Overwrite::Refuse,
+    )
+    .unwrap();
+    assert_eq!(
+        written.sha256, exported.record.sha256,
+        "byte-identical re-run"
+    );
+    assert_eq!(std::fs::read(&again).unwrap(), bytes);
 }

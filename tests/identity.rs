@@ -372,6 +372,7 @@ fn the_reason_is_not_exported() {
         batch_id: "B000001".into(),
         csv: CsvOptions::default(),
         mllp: false,
+        training: false,
     };
     for format in [Format::Csv, Format::Hl7Oml, Format::Hl7Orm, Format::Fhir] {
         let mut with = Vec::new();

@@ -20,6 +20,7 @@ fn csv_of(requests: &[stopgap::domain::event::RequestState]) -> Vec<u8> {
         batch_id: "B000001".into(),
         csv: CsvOptions::default(),
         mllp: false,
+        training: false,
     };
     let mut out = Vec::new();
     write_export(Format::Csv, requests, &ctx, &mut out).unwrap();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use stopgap::domain::downtime_id::DowntimeId;
 use stopgap::domain::status::Status;
 use stopgap::store::Store;
@@ -173,4 +173,64 @@ fn close_out_is_not_complete_with_open_requests_and_saves_a_pdf() {
         .find(|p| p.extension().is_some_and(|e| e == "pdf"))
         .expect("a PDF in the folder");
     assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+}
+
+/// A set-up store with `n` demo requests saved in one transaction (fast, for a long export).
+fn db_with_demo(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopgap.db");
+    let mut store = Store::open(&path).unwrap();
+    store.configure(&common::setup()).unwrap();
+    let catalogue = store.catalogue().unwrap();
+    let demo = stopgap::demo::synthetic_requests(n, 11, common::now(), &catalogue).unwrap();
+    store
+        .in_transaction(|s| {
+            for d in &demo {
+                s.save_training_request(&d.request, &d.user, d.created_at)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_long_export_shows_its_counts_and_cancel_leaves_no_file_and_no_batch() {
+    let (dir, path) = db_with_demo(3_000);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut h = harness(StopgapApp::from_path(&path));
+    open_lab(&mut h, "Export backlog");
+    click(&mut h, "FHIR R4 Bundle");
+    h.get_by_label("3000 requests will be exported");
+    replace_text(&mut h, "Output folder", &out.display().to_string());
+    h.get_by_label("Export").click();
+    h.step();
+    // Step until the bar shows the file being written, with its counts.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.query_by_label_contains("Writing the file:").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    let bar = h
+        .get_by_label_contains("Writing the file:")
+        .accesskit_node()
+        .label()
+        .unwrap_or_default();
+    assert!(bar.ends_with(" records"), "{bar}");
+    assert!(bar.contains(" of "), "{bar}");
+    h.get_by_label("Cancel export").click();
+    h.step();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.state().exporting() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    h.get_by_label_contains("Not exported: cancelled: no file was left under its name");
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let store = Store::open(&path).unwrap();
+    assert!(store.batches().unwrap().is_empty());
+    assert!(store.unrecorded_exports().unwrap().is_empty());
 }

@@ -54,7 +54,10 @@ pub(super) fn export(
         profile,
         options,
         user,
-        out: args.out.clone(),
+        out: args
+            .out
+            .clone()
+            .ok_or_else(|| anyhow!("--out is required"))?,
         overwrite: overwrite(args.force),
     };
     let exported = match export_to(store, &job, now) {
@@ -93,7 +96,11 @@ pub(super) fn rerun(
         .find_batch(batch)?
         .ok_or_else(|| anyhow!("no export batch '{batch}': see `stopgap batches`"))?;
     let user = args.user.clone().unwrap_or_else(super::default_user);
-    let (target, w) = reproduce(store, &record, &args.out, overwrite(args.force))?;
+    let target = args
+        .out
+        .as_deref()
+        .ok_or_else(|| anyhow!("--out is required"))?;
+    let (target, w) = reproduce(store, &record, target, overwrite(args.force))?;
     store.record_rerun(
         record.number,
         &BatchFile {

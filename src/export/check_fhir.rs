@@ -13,6 +13,8 @@ use std::sync::{Mutex, OnceLock};
 use jsonschema::Validator;
 use serde_json::Value;
 
+use crate::domain::downtime_id::DowntimeId;
+
 use super::check::Finding;
 
 /// The official FHIR R4 JSON schema (draft-06), as published with the specification.
@@ -55,9 +57,12 @@ fn root_validator() -> &'static Result<Validator, String> {
 fn compile(resource: Option<&str>) -> Result<Validator, String> {
     let mut schema: Value = serde_json::from_str(FHIR_R4_SCHEMA).map_err(|e| e.to_string())?;
     if let (Some(name), Some(root)) = (resource, schema.as_object_mut()) {
+        // `allOf` of one schema reports that schema's own errors, where `oneOf` would only say
+        // that none matched.
         root.remove("discriminator");
+        root.remove("oneOf");
         root.insert(
-            "oneOf".into(),
+            "allOf".into(),
             serde_json::json!([{ "$ref": format!("#/definitions/{name}") }]),
         );
     }
@@ -94,52 +99,68 @@ fn schema_findings(bundle: &Value) -> Vec<Finding> {
         return Vec::new();
     }
     let mut findings = Vec::new();
-    let mut explained = HashSet::new();
-    for error in validator.iter_errors(bundle) {
-        let path = error.instance_path().as_str().to_owned();
-        // An entry's resource is checked against all resource types at once; check it against
-        // its own type instead, so the finding names the field.
+    resource_findings(bundle, "", None, &mut findings);
+    if findings.is_empty() {
+        // Checked as a whole it fails, yet no resource says why: report the whole's errors.
+        findings.extend(validator.iter_errors(bundle).map(|e| {
+            finding(
+                None,
+                e.instance_path().as_str().to_owned(),
+                e.masked().to_string(),
+            )
+        }));
+    }
+    findings
+}
+
+/// The schema errors of one resource at `at`, checked against its own type's schema, so each
+/// finding names the field at fault rather than "matches none of the resource types". The
+/// resources of a Bundle's entries are checked the same way, each on its own.
+fn resource_findings(
+    resource: &Value,
+    at: &str,
+    downtime_id: Option<String>,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(name) = resource.get("resourceType").and_then(Value::as_str) else {
+        findings.push(finding(
+            downtime_id,
+            at.to_owned(),
+            "not a FHIR R4 resource (no resourceType)".into(),
+        ));
+        return;
+    };
+    let errors = with_resource_validator(name, |v| {
+        v.iter_errors(resource)
+            .map(|e| {
+                (
+                    e.instance_path().as_str().to_owned(),
+                    e.masked().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    let Some(errors) = errors else {
+        findings.push(finding(
+            downtime_id,
+            at.to_owned(),
+            format!("'{name}' is not a FHIR R4 resource type"),
+        ));
+        return;
+    };
+    let mut entries_seen = HashSet::new();
+    for (path, problem) in errors {
         if let Some(index) = entry_index(&path)
-            && let Some(resource) = bundle.pointer(&format!("/entry/{index}/resource"))
+            && let Some(inner) = resource.pointer(&format!("/entry/{index}/resource"))
         {
-            if !explained.insert(index) {
-                continue;
-            }
-            let prefix = format!("/entry/{index}/resource");
-            let own = resource
-                .get("resourceType")
-                .and_then(Value::as_str)
-                .and_then(|name| {
-                    with_resource_validator(name, |v| {
-                        v.iter_errors(resource)
-                            .map(|e| {
-                                (
-                                    format!("{prefix}{}", e.instance_path().as_str()),
-                                    e.masked().to_string(),
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .filter(|errors| !errors.is_empty());
-            let id = downtime_id_of(resource);
-            match own {
-                Some(errors) => findings.extend(
-                    errors
-                        .into_iter()
-                        .map(|(at, problem)| finding(id.clone(), at, problem)),
-                ),
-                None => findings.push(finding(
-                    id,
-                    prefix,
-                    "not a FHIR R4 resource (unknown or missing resourceType)".into(),
-                )),
+            if entries_seen.insert(index) {
+                let id = downtime_id_of(inner);
+                resource_findings(inner, &format!("{at}/entry/{index}/resource"), id, findings);
             }
             continue;
         }
-        findings.push(finding(None, path, error.masked().to_string()));
+        findings.push(finding(downtime_id.clone(), format!("{at}{path}"), problem));
     }
-    findings
 }
 
 /// `N` of a path inside `/entry/N/resource`.
@@ -151,16 +172,21 @@ fn entry_index(path: &str) -> Option<usize> {
         .flatten()
 }
 
-/// The downtime ID a resource belongs to: a ServiceRequest's requisition, or a Specimen's
-/// identifier without its `-S<n>` suffix. A Patient may belong to several requests: none.
+/// The downtime ID a resource belongs to, grouped as on its form: a ServiceRequest's
+/// requisition, or a Specimen's identifier without its `-S<n>` suffix. A Patient may belong to
+/// several requests: none.
 fn downtime_id_of(resource: &Value) -> Option<String> {
     let text = |p: &str| resource.pointer(p).and_then(Value::as_str);
-    match text("/resourceType")? {
-        "ServiceRequest" => text("/requisition/value").map(str::to_owned),
-        "Specimen" => text("/identifier/0/value")
-            .map(|v| v.rsplit_once("-S").map_or(v, |(id, _)| id).to_owned()),
-        _ => None,
-    }
+    let id = match text("/resourceType")? {
+        "ServiceRequest" => text("/requisition/value")?,
+        "Specimen" => {
+            let v = text("/identifier/0/value")?;
+            v.rsplit_once("-S").map_or(v, |(id, _)| id)
+        }
+        _ => return None,
+    };
+    // What is not a downtime ID is shown as written.
+    Some(DowntimeId::parse(id).map_or_else(|_| id.to_owned(), |d| d.grouped()))
 }
 
 /// What a FHIR server checks of a transaction beyond the schema.

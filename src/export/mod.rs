@@ -123,6 +123,9 @@ pub struct ExportContext {
     pub csv: CsvOptions,
     /// Frame each HL7 message for MLLP (0x0B … 0x1C 0x0D).
     pub mllp: bool,
+    /// The database holds synthetic training data (`Store::has_training_data`), so a receiver
+    /// must be able to tell: the FHIR Bundle and its resources carry the `HTEST` security label.
+    pub training: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +220,12 @@ pub fn write_export(
     check_mappings(format, requests, &ctx.profile)?;
     if format == Format::Fhir {
         let findings = fhir::preflight(requests);
+        if !findings.is_empty() {
+            return Err(ExportError::Refused { format, findings });
+        }
+    }
+    if let Some(kind) = hl7::MessageType::of(format) {
+        let findings = hl7::preflight(kind, requests, ctx);
         if !findings.is_empty() {
             return Err(ExportError::Refused { format, findings });
         }

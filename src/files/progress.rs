@@ -57,6 +57,8 @@ enum CounterKind {
         marker: &'static [u8],
         tail: Vec<u8>,
     },
+    /// Nothing can be counted (compressed output).
+    Nothing,
     /// Line ends outside double quotes (RFC 4180 records); the first is the header's.
     CsvRecords { in_quotes: bool, header: bool },
 }
@@ -69,6 +71,14 @@ impl RecordCounter {
                 marker,
                 tail: Vec::new(),
             },
+            count: 0,
+        }
+    }
+
+    /// Counts nothing: for output whose records cannot be seen in its bytes.
+    pub fn none() -> Self {
+        Self {
+            kind: CounterKind::Nothing,
             count: 0,
         }
     }
@@ -93,17 +103,21 @@ impl RecordCounter {
         match &mut self.kind {
             CounterKind::Marker { marker, tail } => {
                 let m: &[u8] = marker;
-                // A marker split across writes: the last write's end joined to this one's start.
-                if !tail.is_empty() {
-                    let take = buf.len().min(m.len() - 1);
-                    tail.extend_from_slice(&buf[..take]);
-                    self.count += occurrences(tail, m) as u64;
-                }
+                // `tail` is the stream's last `m.len() - 1` bytes: too short to hold a marker, so
+                // one found in it joined to this write's start is one split between writes.
+                let take = buf.len().min(m.len() - 1);
+                tail.extend_from_slice(&buf[..take]);
+                self.count += occurrences(tail, m) as u64;
                 self.count += occurrences(buf, m) as u64;
-                let keep = (m.len() - 1).min(buf.len());
-                tail.clear();
-                tail.extend_from_slice(&buf[buf.len() - keep..]);
+                if buf.len() >= m.len() - 1 {
+                    tail.clear();
+                    tail.extend_from_slice(&buf[buf.len() - (m.len() - 1)..]);
+                } else {
+                    let extra = tail.len().saturating_sub(m.len() - 1);
+                    tail.drain(..extra);
+                }
             }
+            CounterKind::Nothing => {}
             CounterKind::CsvRecords { in_quotes, header } => {
                 for &b in buf {
                     match b {
@@ -168,7 +182,10 @@ mod tests {
     fn csv_records_with_line_breaks_in_quotes_are_counted_once() {
         let text = b"a,b\r\n1,\"two\r\nlines \"\"quoted\"\"\"\r\n3,x\r\n";
         for piece in 1..text.len() {
-            assert_eq!(count_in_pieces(RecordCounter::csv_records(), text, piece), 2);
+            assert_eq!(
+                count_in_pieces(RecordCounter::csv_records(), text, piece),
+                2
+            );
         }
     }
 

@@ -21,7 +21,8 @@ use crate::domain::status::Status;
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportSelection {
     /// Empty: logged, sent and received (cancelled, rejected and re-entered requests need no
-    /// re-entry). Give statuses to choose exactly.
+    /// re-entry), and requests cancelled or rejected since a batch sent them whose cancel has
+    /// not been exported yet (HL7 sends it as ORC-1 `CA`). Give statuses to choose exactly.
     pub statuses: Vec<Status>,
     pub ward: Option<String>,
     /// Empty: any priority.
@@ -104,6 +105,10 @@ pub fn batch_id_text(site: &str, workstation: &str, number: i64) -> String {
     format!("{site}-{workstation}-B{number:06}")
 }
 
+/// Whether a request is in any batch (SQL, on `requests`).
+const EXPORTED: &str =
+    "EXISTS (SELECT 1 FROM export_batch_requests b WHERE b.request_uuid = requests.uuid)";
+
 impl ExportSelection {
     pub(super) fn to_sql(&self) -> (String, Vec<Value>) {
         let mut clauses: Vec<String> = Vec::new();
@@ -113,10 +118,22 @@ impl ExportSelection {
         } else {
             &self.statuses
         };
-        clauses.push(format!(
-            "status IN ({})",
-            vec!["?"; statuses.len()].join(", ")
-        ));
+        let mut status = format!("status IN ({})", vec!["?"; statuses.len()].join(", "));
+        if !self.include_exported {
+            status.push_str(&format!(" AND NOT {EXPORTED}"));
+        }
+        if self.statuses.is_empty() {
+            // A request sent to the LIMS and cancelled or rejected since goes out once more, as
+            // a cancel, so the LIMS withdraws it; one never sent is never exported.
+            status = format!(
+                "(({status}) OR (status IN ('{}', '{}') AND {EXPORTED} AND NOT \
+                 EXISTS (SELECT 1 FROM export_batch_requests b WHERE b.request_uuid = \
+                 requests.uuid AND b.last_event = requests.last_event)))",
+                Status::Cancelled.word(),
+                Status::Rejected.word(),
+            );
+        }
+        clauses.push(status);
         params.extend(statuses.iter().map(|s| Value::Text(s.word().into())));
         if !self.priorities.is_empty() {
             clauses.push(format!(
@@ -136,12 +153,6 @@ impl ExportSelection {
         if let Some(t) = self.collected_before {
             clauses.push("collected_ms < ?".into());
             params.push(Value::Integer(t.timestamp_millis()));
-        }
-        if !self.include_exported {
-            clauses.push(
-                "NOT EXISTS (SELECT 1 FROM export_batch_requests b WHERE b.request_uuid = requests.uuid)"
-                    .into(),
-            );
         }
         (format!("WHERE {}", clauses.join(" AND ")), params)
     }

@@ -68,11 +68,9 @@ impl Store {
         let result = read_selected(&self.conn, selection, &mut on_row);
         if own {
             // A read transaction has nothing to keep: ending it cannot lose data.
-            let end = self.conn.execute_batch(if result.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            });
+            let end = self
+                .conn
+                .execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
             if let (Ok(_), Err(e)) = (&result, end) {
                 return Err(sql(e));
             }
@@ -235,7 +233,8 @@ impl Store {
     /// Exports one batch through the three steps above, with `write` writing the file outside
     /// any transaction. If `write` fails nothing is recorded and the number is given back; if
     /// no request matches, `write` is still called with none (the shell decides whether an
-    /// empty file is useful).
+    /// empty file is useful). `write` names the file itself, so the reservation records no
+    /// target: the shell's flow (`backlog::export_with_progress`) reserves with its path.
     pub fn export_batch<E: From<StoreError>>(
         &mut self,
         selection: &ExportSelection,

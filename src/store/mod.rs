@@ -36,10 +36,10 @@ pub use batches::{
     BatchFile, BatchHeader, BatchRecord, BatchSpec, DEFAULT_EXPORT_STATUSES, ExportOptions,
     ExportSelection, batch_id_text,
 };
-pub use export_run::Reservation;
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
+pub use export_run::Reservation;
 pub use overdue::OverdueFirst;
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
 pub use reconcile::{

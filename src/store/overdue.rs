@@ -164,8 +164,9 @@ impl OverdueFirst {
 }
 
 impl QueueRow {
-    /// How long past its threshold this request is at `now`, or `None` when it is not overdue:
-    /// for the queue's "OVERDUE 1 h 12 min" (see [`crate::domain::overdue::age_words`]).
+    /// How long past its threshold this request is at `now`, or `None` when it is not overdue.
+    /// The queue's badge ("OVERDUE 1 h 12 min") shows the age since collection, which is what
+    /// the lab reads off a sample; this figure is in the badge's hover text ("by 12 min").
     pub fn overdue_by(
         &self,
         now: DateTime<Utc>,

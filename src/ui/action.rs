@@ -77,6 +77,8 @@ pub enum Action {
     ExportChanged,
     /// Export with the chosen settings, in the background.
     StartExport,
+    /// Stop the background export: no file is left under its name and nothing is recorded.
+    CancelExport,
     /// Show this file (or folder) in the file manager.
     OpenFolder(PathBuf),
     /// Record the typed downtime ID's LIMS accession.

@@ -9,6 +9,7 @@ use egui::{RichText, Ui};
 
 use super::action::Action;
 use super::{fonts, widgets};
+use crate::backlog::ExportPhase;
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
 use crate::export::{ALL_FORMATS, Format};
@@ -44,6 +45,10 @@ pub struct ExportState {
     pub replace: bool,
     /// An export is running in the background.
     pub running: bool,
+    /// How far it has got, as last read from its thread.
+    pub progress: Option<(ExportPhase, u64, u64)>,
+    /// Cancel was pressed and the export has not stopped yet.
+    pub cancelling: bool,
     pub result: Option<Result<ExportDone, String>>,
 }
 
@@ -62,6 +67,8 @@ impl Default for ExportState {
             out_folder: default_folder().display().to_string(),
             replace: false,
             running: false,
+            progress: None,
+            cancelling: false,
             result: None,
         }
     }
@@ -93,9 +100,8 @@ impl ExportState {
     pub fn selection(&self) -> Result<ExportSelection, String> {
         let from = parse_day("From", &self.from)?;
         let to = parse_day("To", &self.to)?;
-        let (collected_from, collected_before) =
-            crate::backlog::collected_window(from, to, &Local)
-                .map_err(|e| crate::error::error_chain(&e))?;
+        let (collected_from, collected_before) = crate::backlog::collected_window(from, to, &Local)
+            .map_err(|e| crate::error::error_chain(&e))?;
         let ward = self.ward.trim();
         Ok(ExportSelection {
             statuses: self.statuses.clone(),
@@ -134,6 +140,33 @@ fn format_label(f: Format) -> &'static str {
         Format::Fhir => "FHIR R4 Bundle",
         Format::Xlsx => "Spreadsheet (.xlsx)",
     }
+}
+
+/// The running export: a bar with its counts, and Cancel until the file is in place.
+fn progress_ui(ui: &mut Ui, state: &ExportState, actions: &mut Vec<Action>) {
+    let (phase, done, total) = state.progress.unwrap_or((ExportPhase::Reading, 0, 0));
+    let text = match phase {
+        ExportPhase::Reading => format!("Reading requests: {done} of {total}"),
+        ExportPhase::Writing => format!("Writing the file: {done} of {total} records"),
+        ExportPhase::Recording => "Recording the batch…".to_owned(),
+    };
+    let fraction = if total == 0 {
+        0.0
+    } else {
+        done as f32 / total as f32
+    };
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width(420.0)
+                .text(text),
+        );
+        if state.cancelling {
+            ui.label("Cancelling…");
+        } else if phase != ExportPhase::Recording && ui.button("Cancel export").clicked() {
+            actions.push(Action::CancelExport);
+        }
+    });
 }
 
 /// A labelled single-line text field; `true` when its text changed.
@@ -230,7 +263,10 @@ pub fn export_ui(
             ui.label(RichText::new("Options").strong());
             ui.horizontal(|ui| {
                 changed |= ui
-                    .checkbox(&mut state.options.per_test, "CSV: one row per test")
+                    .checkbox(
+                        &mut state.options.per_test,
+                        "CSV and xlsx: one row per test",
+                    )
                     .changed();
                 changed |= ui
                     .checkbox(&mut state.options.excel_bom, "CSV: Excel byte-order mark")
@@ -273,11 +309,10 @@ pub fn export_ui(
             state.result = None;
             actions.push(Action::StartExport);
         }
-        if state.running {
-            ui.add(egui::Spinner::new());
-            ui.label("Exporting…");
-        }
     });
+    if state.running {
+        progress_ui(ui, state, actions);
+    }
     match &state.result {
         None => {}
         Some(Err(e)) => {

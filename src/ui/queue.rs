@@ -426,7 +426,7 @@ fn table_ui(
     let mut to_top = scroll == Some(Scroll::Top);
     if scroll == Some(Scroll::Highlighted) {
         match state.highlighted_at {
-            Some(_i) => {}
+            Some(i) => scroll_to = Some((i, Some(Align::Center))),
             None => to_top = true,
         }
     }

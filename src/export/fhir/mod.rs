@@ -41,23 +41,50 @@ use crate::export::check::Finding;
 
 use self::resources::{
     AnyEntry, Coding, Collection, Concept, Container, Display, Entry, EntryRequest, HumanName,
-    Identifier, PatientResource, Reference, ServiceRequestResource, SpecimenResource, SpecimenType,
-    TestCode, Text, TypedIdentifier,
+    Identifier, Meta, PatientResource, Reference, ServiceRequestResource, SpecimenResource,
+    SpecimenType, TestCode, Text, TypedIdentifier,
 };
 use self::stream::EntryFormatter;
 use super::hl7::{specimen_snomed, tube_description};
 use super::profile::Profile;
-use super::{ExportContext, ExportError, Mappings, rfc3339};
+use super::{ExportContext, ExportError, Mappings, four_digit_year, push_date, rfc3339};
 
 /// The NHS number identifier system (NHS England).
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const SNOMED: &str = "http://snomed.info/sct";
 
+/// The security label of synthetic training data: `HTEST` ("test health data") from
+/// v3-ActReason. It is on the Bundle and on each resource, because a server keeps the resources
+/// of a transaction, not the Bundle's own metadata.
+const TRAINING: Meta = Meta {
+    security: [Coding {
+        code: "HTEST",
+        display: "test health data",
+        system: "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+    }],
+};
+
+/// [`TRAINING`] as the Bundle's pretty-printed `meta`, one level deep, after its `identifier`.
+const TRAINING_BUNDLE_META: &[u8] = b",\n  \"meta\": {\n    \"security\": [\n      {\n        \
+\"code\": \"HTEST\",\n        \"display\": \"test health data\",\n        \"system\": \
+\"http://terminology.hl7.org/CodeSystem/v3-ActReason\"\n      }\n    ]\n  }";
+
 /// `urn:uuid:` of the `index`-th resource of `kind` made for a request.
 pub fn full_url(request_uuid: &Uuid, kind: &str, index: usize) -> String {
-    let name = format!("{kind}/{index}");
-    format!("urn:uuid:{}", Uuid::new_v5(request_uuid, name.as_bytes()))
+    // The name is made on the stack and the URL in one allocation: a Bundle has millions.
+    let mut name = [0u8; 64];
+    let free = {
+        let mut rest = &mut name[..];
+        // A kind and an index always fit in 64 bytes.
+        let _ = write!(rest, "{kind}/{index}");
+        rest.len()
+    };
+    let uuid = Uuid::new_v5(request_uuid, &name[..name.len() - free]);
+    let mut url = String::with_capacity(45);
+    url.push_str("urn:uuid:");
+    url.push_str(uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+    url
 }
 
 fn gender(s: Sex) -> &'static str {
@@ -89,8 +116,9 @@ fn specimen_status(s: Status) -> &'static str {
 fn patient_entry<'a>(
     p: &'a Patient,
     (nhs_number, mrn): (Option<NhsNumber>, Option<&'a str>),
-    url: &str,
+    url: &'a str,
     profile: &'a Profile,
+    meta: Option<&'static Meta>,
 ) -> AnyEntry<'a> {
     let f = &profile.fhir;
     let mut identifier = Vec::new();
@@ -118,16 +146,25 @@ fn patient_entry<'a>(
         mrn.map(|mrn| format!("identifier={}|{mrn}", f.hospital_number_system))
     };
     AnyEntry::Patient(Entry {
-        full_url: url.to_owned(),
+        full_url: url,
         request: EntryRequest {
             if_none_exist,
             method: "POST",
             url: "Patient",
         },
         resource: PatientResource {
-            birth_date: p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+            birth_date: p.dob.map(|d| {
+                if four_digit_year(d).is_some() {
+                    let mut s = String::with_capacity(10);
+                    push_date(&mut s, d, "-");
+                    s
+                } else {
+                    d.format("%Y-%m-%d").to_string()
+                }
+            }),
             gender: gender(p.sex),
             identifier,
+            meta,
             name: [HumanName {
                 family: &p.surname,
                 given: (!p.forename.is_empty()).then_some([p.forename.as_str()]),
@@ -158,6 +195,7 @@ fn entries<E>(
     // Conflicting details were refused by the pre-flight; were it skipped, the first request's
     // details would be written.
     let groups = patients::group(requests);
+    let meta = ctx.training.then_some(&TRAINING);
     for (i, r) in requests.iter().enumerate() {
         let q = &r.request;
         let canonical = r.downtime_id.canonical();
@@ -170,6 +208,7 @@ fn entries<E>(
                 identifiers,
                 &patient_url,
                 profile,
+                meta,
             ))?;
         }
         let collected = rfc3339(q.collected_at);
@@ -206,7 +245,7 @@ fn entries<E>(
                 })
                 .collect();
             emit(&AnyEntry::Specimen(Entry {
-                full_url: specimen_urls[i].clone(),
+                full_url: &specimen_urls[i],
                 request: EntryRequest::post("Specimen"),
                 resource: SpecimenResource {
                     collection: Collection {
@@ -224,6 +263,7 @@ fn entries<E>(
                         system: &f.specimen_system,
                         value: Cow::Owned(format!("{canonical}-S{}", i + 1)),
                     }],
+                    meta,
                     note: tube.transfusion.then_some([Text {
                         text: Cow::Borrowed(
                             "Transfusion sample: tube hand-labelled at the bedside.",
@@ -301,7 +341,7 @@ fn entries<E>(
                 },
             };
             emit(&AnyEntry::ServiceRequest(Entry {
-                full_url: test_urls[i].clone(),
+                full_url: &test_urls[i],
                 request: EntryRequest::post("ServiceRequest"),
                 resource: ServiceRequestResource {
                     authored_on: &authored,
@@ -321,6 +361,7 @@ fn entries<E>(
                     location_code: [Text {
                         text: Cow::Borrowed(&q.ward),
                     }],
+                    meta,
                     note: (!notes.is_empty()).then_some(notes.as_slice()),
                     priority,
                     reason_code: (!q.clinical_details.is_empty()).then_some([Text {
@@ -383,7 +424,11 @@ pub(crate) fn write(
     serde_json::to_writer(&mut *out, &ctx.profile.fhir.batch_system)?;
     out.write_all(b",\n    \"value\": ")?;
     serde_json::to_writer(&mut *out, &ctx.batch_id)?;
-    out.write_all(b"\n  },\n  \"resourceType\": \"Bundle\",\n  \"timestamp\": ")?;
+    out.write_all(b"\n  }")?;
+    if ctx.training {
+        out.write_all(TRAINING_BUNDLE_META)?;
+    }
+    out.write_all(b",\n  \"resourceType\": \"Bundle\",\n  \"timestamp\": ")?;
     serde_json::to_writer(&mut *out, &rfc3339(ctx.generated_at))?;
     out.write_all(b",\n  \"type\": \"transaction\"\n}\n")?;
     out.flush()?;
@@ -402,12 +447,20 @@ mod tests {
             batch_id: "B\"1".into(),
             csv: super::super::CsvOptions::default(),
             mllp: false,
+            training: false,
         };
-        let mut streamed = Vec::new();
-        write(&[], &ctx, &mut streamed).unwrap();
-        let value: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
-        let mut whole = serde_json::to_vec_pretty(&value).unwrap();
-        whole.push(b'\n');
-        assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
+        for training in [false, true] {
+            let ctx = ExportContext {
+                training,
+                ..ctx.clone()
+            };
+            let mut streamed = Vec::new();
+            write(&[], &ctx, &mut streamed).unwrap();
+            let value: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+            assert_eq!(value.get("meta").is_some(), training);
+            let mut whole = serde_json::to_vec_pretty(&value).unwrap();
+            whole.push(b'\n');
+            assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
+        }
     }
 }

@@ -166,8 +166,7 @@ fn conflict(first: &RequestState, r: &RequestState, differs: &[&str]) -> Finding
         location: "Patient".into(),
         problem: format!(
             "shares its {shared} with request {}, but its {} differs: a FHIR Bundle holds one \
-             Patient per identifier, so correct the request with the wrong details (nothing \
-             was written)",
+             Patient per identifier, so correct the request with the wrong details",
             first.downtime_id.grouped(),
             differs.join(", "),
         ),

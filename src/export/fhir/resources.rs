@@ -8,8 +8,8 @@ use serde::Serialize;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Entry<R> {
-    pub(super) full_url: String,
+pub(super) struct Entry<'a, R> {
+    pub(super) full_url: &'a str,
     pub(super) request: EntryRequest,
     pub(super) resource: R,
 }
@@ -53,6 +53,12 @@ pub(super) struct Coding<'a> {
     pub(super) system: &'a str,
 }
 
+/// Resource metadata: only the security label of training data.
+#[derive(Serialize)]
+pub(super) struct Meta {
+    pub(super) security: [Coding<'static>; 1],
+}
+
 /// A CodeableConcept with one coding and no text.
 #[derive(Serialize)]
 pub(super) struct Concept<'a> {
@@ -81,6 +87,8 @@ pub(super) struct PatientResource<'a> {
     pub(super) birth_date: Option<String>,
     pub(super) gender: &'static str,
     pub(super) identifier: Vec<Identifier<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) meta: Option<&'static Meta>,
     pub(super) name: [HumanName<'a>; 1],
     pub(super) resource_type: &'static str,
 }
@@ -99,6 +107,8 @@ pub(super) struct SpecimenResource<'a> {
     pub(super) collection: Collection<'a>,
     pub(super) container: [Container; 1],
     pub(super) identifier: [Identifier<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) meta: Option<&'static Meta>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) note: Option<[Text<'static>; 1]>,
     pub(super) request: Vec<Reference<'a>>,
@@ -137,6 +147,8 @@ pub(super) struct ServiceRequestResource<'a> {
     pub(super) intent: &'static str,
     pub(super) location_code: [Text<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) meta: Option<&'static Meta>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) note: Option<&'a [Text<'a>]>,
     pub(super) priority: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +172,7 @@ pub(super) struct TestCode<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(super) enum AnyEntry<'a> {
-    Patient(Entry<PatientResource<'a>>),
-    Specimen(Entry<SpecimenResource<'a>>),
-    ServiceRequest(Entry<ServiceRequestResource<'a>>),
+    Patient(Entry<'a, PatientResource<'a>>),
+    Specimen(Entry<'a, SpecimenResource<'a>>),
+    ServiceRequest(Entry<'a, ServiceRequestResource<'a>>),
 }

@@ -26,8 +26,19 @@ fn needs_escape(b: u8) -> bool {
     )
 }
 
-/// Appends `text` escaped, as [`escape`] returns it.
+/// Appends `text` escaped, as [`escape`] returns it: for a plain-text field, where a line break
+/// (CRLF, CR or LF) is the hex escape `\X0A\`, since formatting escapes such as `\.br\` belong
+/// only in formatted-text (FT) fields.
 pub(super) fn escape_into(out: &mut String, text: &str) {
+    escape_with(out, text, "\\X0A\\");
+}
+
+/// Appends `text` escaped for a formatted-text (FT) field such as NTE-3: a line break is `\.br\`.
+pub(super) fn escape_formatted_into(out: &mut String, text: &str) {
+    escape_with(out, text, "\\.br\\");
+}
+
+fn escape_with(out: &mut String, text: &str, line_break: &str) {
     // `""` alone is HL7's explicit null ("delete this value"): send the quotes as hex instead.
     if text == "\"\"" {
         out.push_str("\\X22\\\\X22\\");
@@ -49,7 +60,7 @@ pub(super) fn escape_into(out: &mut String, text: &str) {
                 if c == '\r' && chars.peek() == Some(&'\n') {
                     chars.next();
                 }
-                out.push_str("\\.br\\");
+                out.push_str(line_break);
             }
             c if c.is_control() => {
                 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -156,6 +167,14 @@ impl<'a> Segment<'a> {
         self
     }
 
+    /// Field `n`: formatted text (FT), escaped, line breaks as `\.br\`.
+    pub(super) fn formatted(&mut self, n: usize, value: &str) -> &mut Self {
+        if !value.is_empty() {
+            escape_formatted_into(self.start(n), value);
+        }
+        self
+    }
+
     /// Field `n`: components joined by `^`, without trailing empty ones.
     pub(super) fn components(&mut self, n: usize, parts: &[Part<'_>]) -> &mut Self {
         let used = parts
@@ -192,8 +211,11 @@ mod tests {
         check("a|b^c~d\\e&f", "a\\F\\b\\S\\c\\R\\d\\E\\e\\T\\f");
         check(
             "one\r\ntwo\nthree\rfour",
-            "one\\.br\\two\\.br\\three\\.br\\four",
+            "one\\X0A\\two\\X0A\\three\\X0A\\four",
         );
+        let mut ft = String::new();
+        escape_formatted_into(&mut ft, "one\r\ntwo\rthree");
+        assert_eq!(ft, "one\\.br\\two\\.br\\three");
         check("tab\there", "tab\\X09\\here");
         check("\u{0b}\u{1c}\0", "\\X0B\\\\X1C\\\\X00\\");
         check("\u{85}", "\\XC285\\");

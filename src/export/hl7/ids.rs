@@ -62,11 +62,7 @@ pub fn short_code(name: &str) -> String {
         .map(|c| c.to_ascii_uppercase())
         .take(WARD_CODE_MAX)
         .collect();
-    if code.is_empty() {
-        "WARD".into()
-    } else {
-        code
-    }
+    if code.is_empty() { "WARD".into() } else { code }
 }
 
 /// PV1-3.1 for a ward: the profile's code for it, else the code derived from its name.
@@ -154,7 +150,10 @@ mod tests {
         assert_eq!(one("a &&&&", 8), ("a \\T\\...".into(), true));
         let long = "word ".repeat(400);
         let (s, cut) = one(&long, OBR13_MAX);
-        assert!(cut && s.chars().count() <= OBR13_MAX && s.ends_with("..."), "{s}");
+        assert!(
+            cut && s.chars().count() <= OBR13_MAX && s.ends_with("..."),
+            "{s}"
+        );
     }
 
     #[test]

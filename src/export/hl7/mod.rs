@@ -18,7 +18,8 @@
 //! Times are UTC, `YYYYMMDDHHMMSS+0000`, so a re-export reproduces the same bytes anywhere.
 //!
 //! Text: every value, including profile values, goes through [`escape`]: the delimiters become
-//! `\F\ \S\ \R\ \E\ \T\`, a line break (CRLF, CR or LF) becomes `\.br\`, and any other control
+//! `\F\ \S\ \R\ \E\ \T\`, a line break (CRLF, CR or LF) becomes `\X0A\` (`\.br\` in NTE-3, the
+//! one formatted-text field), and any other control
 //! character becomes a hex escape `\Xhh…\` of its UTF-8 bytes, so nothing typed can end a segment
 //! or add a field. Free text is repeated in NTE-3 exactly as typed (clinical details, notes,
 //! collector, cancellation reason), each NTE marked by NTE-4; OBR-13 (plain text, 300) carries the
@@ -39,6 +40,7 @@ use self::ids::{
     OBR13_MAX, is_telephone, namespace_for, push_control_id, push_one_line, push_placer,
     sending_workstation, ward_code,
 };
+use super::check::{Finding, check_hl7};
 use super::profile::Coding;
 use super::{ExportContext, ExportError, Mappings};
 
@@ -52,6 +54,15 @@ pub enum MessageType {
 }
 
 impl MessageType {
+    /// The message type of an HL7 format.
+    pub fn of(format: super::Format) -> Option<Self> {
+        match format {
+            super::Format::Hl7Oml => Some(MessageType::OmlO21),
+            super::Format::Hl7Orm => Some(MessageType::OrmO01),
+            super::Format::Csv | super::Format::Fhir | super::Format::Xlsx => None,
+        }
+    }
+
     fn msh9(self) -> &'static str {
         match self {
             MessageType::OmlO21 => "OML^O21^OML_O21",
@@ -140,7 +151,12 @@ impl<'a> Shared<'a> {
         msh_head.push('|');
         let msh_tail = format!(
             "|{}|{}|||AL|NE||{}\r",
-            h.processing_id.code(),
+            // Training data is never production data, whatever the profile says.
+            if ctx.training {
+                "T"
+            } else {
+                h.processing_id.code()
+            },
             kind.version(),
             kind.character_set()
         );
@@ -226,7 +242,10 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     let created = timestamp(r.created_at);
     let requester = [Part::Raw(""), Part::Text(&q.requester)];
     let canonical = r.downtime_id.canonical();
-    let group = [Part::Raw(&canonical), Part::Raw(namespace_for(&canonical, ns))];
+    let group = [
+        Part::Raw(&canonical),
+        Part::Raw(namespace_for(&canonical, ns)),
+    ];
     let filler_id = r.accession.as_deref().map(escape);
     let filler_ns = escape(&h.receiving_application);
     let filler = filler_id
@@ -371,7 +390,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
                 Segment::new(out, "NTE")
                     .raw(1, &number)
                     .raw(2, "P")
-                    .text(3, text)
+                    .formatted(3, text)
                     .raw(4, kind_code)
                     .end();
             }
@@ -407,6 +426,31 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
                 .end();
         }
     }
+}
+
+/// The pre-flight check: each request's message as it would be written, checked by
+/// [`check_hl7`] before anything is written, so every request and field over the receiver's
+/// limits is listed (nothing is ever truncated silently). Empty: the export may be written.
+pub fn preflight(
+    kind: MessageType,
+    requests: &[RequestState],
+    ctx: &ExportContext,
+) -> Vec<Finding> {
+    let shared = Shared::new(kind, ctx);
+    let mut id = String::new();
+    let mut msg = String::new();
+    let mut findings = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        id.clear();
+        push_control_id(&mut id, &ctx.batch_id, i);
+        msg.clear();
+        write_message(&shared, r, &id, &mut msg);
+        for mut f in check_hl7(msg.as_bytes()) {
+            f.downtime_id = Some(r.downtime_id.grouped());
+            findings.push(f);
+        }
+    }
+    findings
 }
 
 /// Writes one message per request, one after another, MLLP-framed if the context asks.

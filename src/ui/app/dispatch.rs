@@ -111,6 +111,7 @@ impl StopgapApp {
             | Action::RefreshLab
             | Action::ExportChanged
             | Action::StartExport
+            | Action::CancelExport
             | Action::OpenFolder(_)
             | Action::ReconcileOne
             | Action::ReconcileFile
@@ -267,6 +268,7 @@ impl StopgapApp {
             | Action::RefreshLab
             | Action::ExportChanged
             | Action::StartExport
+            | Action::CancelExport
             | Action::OpenFolder(_)
             | Action::ReconcileOne
             | Action::ReconcileFile
@@ -437,7 +439,7 @@ pub(super) fn refresh_counts(ready: &mut Ready) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Re-reads the counts and the first page of the queue.
+/// Re-reads the counts and the pages of the queue already held.
 pub(super) fn refresh(
     ready: &mut Ready,
     queue: &mut QueueState,

@@ -4,13 +4,13 @@
 //! after an export or reconciliation, or on Refresh.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use chrono::{DateTime, Duration, Utc};
 use egui::Ui;
 
 use super::{Notice, Ready, StopgapApp};
-use crate::backlog::{BacklogError, ExportJob, Exported};
+use crate::backlog::{BacklogError, ExportJob, ExportProgress, Exported};
 use crate::error::error_chain;
 use crate::export::Format;
 use crate::files::{Overwrite, WriteError};
@@ -33,10 +33,17 @@ pub(super) struct LabState {
     pub export: ExportState,
     pub reconcile: ReconcileState,
     pub close_out: CloseOutState,
-    /// The export running in the background, if any: its result arrives here.
-    pub job: Option<mpsc::Receiver<Result<Exported, BacklogError>>>,
+    /// The export running in the background, if any.
+    pub job: Option<RunningExport>,
     /// The export choices changed at this time and have not been re-read since.
     changed_at: Option<DateTime<Utc>>,
+}
+
+/// An export on its own thread: how far it has got (and its cancel switch), and where its
+/// result arrives.
+pub(super) struct RunningExport {
+    progress: Arc<ExportProgress>,
+    result: mpsc::Receiver<Result<Exported, BacklogError>>,
 }
 
 impl LabState {
@@ -53,7 +60,12 @@ pub(super) struct LabCache {
     pub close_out: Option<Result<CloseOut, String>>,
 }
 
-pub(super) fn lab_ui(ui: &mut Ui, state: &mut LabState, cache: &LabCache, actions: &mut Vec<Action>) {
+pub(super) fn lab_ui(
+    ui: &mut Ui,
+    state: &mut LabState,
+    cache: &LabCache,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         for (view, text) in [
             (LabView::Export, "Export backlog"),
@@ -121,8 +133,16 @@ impl StopgapApp {
                     Ok(job) => {
                         lab.job = Some(spawn_export(ready.store.path(), job, now));
                         lab.export.running = true;
+                        lab.export.cancelling = false;
+                        lab.export.progress = None;
                         lab.export.result = None;
                     }
+                }
+            }
+            Action::CancelExport => {
+                if let Some(job) = &lab.job {
+                    job.progress.cancel();
+                    lab.export.cancelling = true;
                 }
             }
             Action::OpenFolder(path) => {
@@ -168,11 +188,12 @@ impl StopgapApp {
 
     /// Takes the background export's result when it has arrived; asks for frames until then.
     pub(super) fn poll_export(&mut self, ui: &Ui, now: DateTime<Utc>) {
-        let Some(rx) = &self.lab.job else {
+        let Some(job) = &self.lab.job else {
             return;
         };
-        let result = match rx.try_recv() {
+        let result = match job.result.try_recv() {
             Err(mpsc::TryRecvError::Empty) => {
+                self.lab.export.progress = Some(job.progress.get());
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(100));
                 return;
@@ -191,6 +212,8 @@ impl StopgapApp {
         };
         self.lab.job = None;
         self.lab.export.running = false;
+        self.lab.export.cancelling = false;
+        self.lab.export.progress = None;
         self.lab.export.result = Some(result);
         if let Ok(ready) = &mut self.ready {
             refresh_lab(ready, &self.lab.export, now);
@@ -213,27 +236,31 @@ fn reconcile_one(
             s.accession.clone().unwrap_or_else(|| accession.clone()),
         )
     };
-    state.last = Some(match ready.store.reconcile_one(&id, &accession, user, now) {
-        Ok(Reconciled::Reentered(s)) => {
-            let (id, acc) = shown(&s);
-            let line = format!("{id} re-entered as {acc}");
-            state.recorded.insert(0, line.clone());
-            Ok(line)
-        }
-        Ok(Reconciled::AlreadyDone(s)) => {
-            let (id, acc) = shown(&s);
-            Ok(format!("{id} was already recorded as {acc}: nothing changed"))
-        }
-        Err(ReconcileError::Refused(problems)) => Err(format!(
-            "{id} / {accession}: not recorded: {}",
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-        Err(ReconcileError::Store(e)) => return Err(e),
-    });
+    state.last = Some(
+        match ready.store.reconcile_one(&id, &accession, user, now) {
+            Ok(Reconciled::Reentered(s)) => {
+                let (id, acc) = shown(&s);
+                let line = format!("{id} re-entered as {acc}");
+                state.recorded.insert(0, line.clone());
+                Ok(line)
+            }
+            Ok(Reconciled::AlreadyDone(s)) => {
+                let (id, acc) = shown(&s);
+                Ok(format!(
+                    "{id} was already recorded as {acc}: nothing changed"
+                ))
+            }
+            Err(ReconcileError::Refused(problems)) => Err(format!(
+                "{id} / {accession}: not recorded: {}",
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            Err(ReconcileError::Store(e)) => return Err(e),
+        },
+    );
     state.downtime_id.clear();
     state.accession.clear();
     state.focus_id = true;
@@ -256,7 +283,9 @@ fn reconcile_file(
     state.file_result = Some(match rows {
         Err(e) => (Err(e), Vec::new()),
         Ok(rows) => {
-            let report = ready.store.reconcile(&rows, state.skip_invalid, user, now)?;
+            let report = ready
+                .store
+                .reconcile(&rows, state.skip_invalid, user, now)?;
             reconcile::file_outcome(&report, rows.len())
         }
     });
@@ -374,23 +403,27 @@ fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
 }
 
 /// Runs the export on its own thread, over its own connection to the same database (WAL lets
-/// the app keep reading meanwhile), so a large export never freezes the window.
-fn spawn_export(
-    db_path: &Path,
-    job: ExportJob,
-    now: DateTime<Utc>,
-) -> mpsc::Receiver<Result<Exported, BacklogError>> {
+/// the app keep reading meanwhile, and the export holds the write lock only to take its number
+/// and to record its batch), so a large export never freezes the window or the ward's saves.
+fn spawn_export(db_path: &Path, job: ExportJob, now: DateTime<Utc>) -> RunningExport {
     let (tx, rx) = mpsc::channel();
+    let progress = Arc::new(ExportProgress::default());
     let db_path = db_path.to_owned();
+    let shared = progress.clone();
     std::thread::spawn(move || {
         let result = Store::open(&db_path)
             .map_err(BacklogError::from)
-            .and_then(|mut store| crate::backlog::export_to(&mut store, &job, now));
+            .and_then(|mut store| {
+                crate::backlog::export_with_progress(&mut store, &job, now, &shared)
+            });
         if tx.send(result).is_err() {
             eprintln!("stopgap: an export finished after the window closed");
         }
     });
-    rx
+    RunningExport {
+        progress,
+        result: rx,
+    }
 }
 
 /// An export or report error in the app's words (a checkbox, not `--force`).
@@ -400,6 +433,9 @@ fn backlog_message(e: &BacklogError) -> String {
             "{} already exists and was not replaced: choose another folder, or tick \"Replace\"",
             path.display()
         ),
+        BacklogError::Cancelled => {
+            "cancelled: no file was left under its name and nothing was recorded".to_owned()
+        }
         other => error_chain(other),
     }
 }
