@@ -515,7 +515,7 @@ fn requests_saved_before_forename_search_are_found_by_forename() {
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(found(&store, "marg"), [id.clone()]);
+    assert_eq!(found(&store, "marg"), std::slice::from_ref(&id));
     assert_eq!(found(&store, "000001"), [id]);
     // The guard the backfill went around is back.
     let err = Connection::open(&path)

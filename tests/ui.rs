@@ -120,7 +120,8 @@ fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
 
     // At the field, and beside Save.
     assert_eq!(
-        h.query_all_by_label_contains("fails its check digit").count(),
+        h.query_all_by_label_contains("fails its check digit")
+            .count(),
         2
     );
     h.get_by_label("1 problem — nothing was saved");
@@ -156,11 +157,18 @@ fn first_run_sets_up_the_workstation() {
     let mut h = harness(StopgapApp::from_path(&path));
     h.get_by_label("Set up this workstation");
     // Nothing pre-filled that every PC would accept; the cursor starts in the first field.
-    assert_eq!(h.get_by_label("Workstation code").value().as_deref(), Some(""));
+    assert_eq!(
+        h.get_by_label("Workstation code").value().as_deref(),
+        Some("")
+    );
     assert!(h.get_by_label("Site code").is_focused());
     h.get_by_label("Site code").type_text("RXX");
     h.run();
-    type_into(&mut h, "Wards and locations (one per line)", "ED Majors\nAMU");
+    type_into(
+        &mut h,
+        "Wards and locations (one per line)",
+        "ED Majors\nAMU",
+    );
     click(&mut h, "Continue");
     h.get_by_label_contains("Workstation code must be exactly 3 letters or digits");
 

@@ -32,7 +32,10 @@ fn save_earlier(path: &std::path::Path, draft: RequestDraft) -> DowntimeId {
     let catalogue = store.catalogue().unwrap();
     let now = common::ui::real_now() - Duration::hours(2);
     let request = draft.validate(now, &Local, &catalogue).unwrap();
-    store.save_request(&request, "Earlier Nurse", now).unwrap().downtime_id
+    store
+        .save_request(&request, "Earlier Nurse", now)
+        .unwrap()
+        .downtime_id
 }
 
 fn smith_jane() -> RequestDraft {
@@ -95,7 +98,10 @@ fn created_event(path: &std::path::Path, id: &str) -> (String, Option<String>) {
         .find_by_downtime_id(&DowntimeId::parse(id).unwrap())
         .unwrap()
         .unwrap();
-    let detail = store.request_detail(found.state.request.uuid).unwrap().unwrap();
+    let detail = store
+        .request_detail(found.state.request.uuid)
+        .unwrap()
+        .unwrap();
     let created = &detail.events[0];
     let EventKind::Created { request, .. } = &created.kind else {
         panic!("first event is not the creation");
@@ -161,7 +167,11 @@ fn a_known_nhs_number_with_another_patient_blocks_the_save_until_a_reason_is_giv
     app.chord(Modifiers::COMMAND, Key::Enter);
     app.keys("Wristband checked");
     app.press(Key::Enter);
-    let id = app.state().confirmed_id().expect("saved with a reason").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .expect("saved with a reason")
+        .to_owned();
     let (_, reason) = created_event(&path, &id);
     assert_eq!(reason.as_deref(), Some("Wristband checked"));
 }
@@ -176,7 +186,9 @@ fn a_known_mrn_with_another_patient_is_a_mismatch_too() {
     fill_bloggs(&mut app);
     assert_eq!(
         app.h
-            .query_all_by_label_contains("IDENTITY MISMATCH: MRN K123456 is on file for SMITH, Jane")
+            .query_all_by_label_contains(
+                "IDENTITY MISMATCH: MRN K123456 is on file for SMITH, Jane"
+            )
             .count(),
         2
     );
@@ -229,7 +241,8 @@ fn a_typed_collection_time_is_kept_and_a_restored_draft_says_so() {
         app.h.state_mut().shutdown();
     }
     let app = App::open(&path);
-    app.h.get_by_label_contains("restored — check the collection time");
+    app.h
+        .get_by_label_contains("restored — check the collection time");
     assert_eq!(app.value("Collected at"), "07:58");
 }
 
@@ -242,7 +255,8 @@ fn the_previous_id_is_greyed_with_its_patient_once_the_next_form_is_touched() {
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
     let id = saved_id(&app);
-    app.h.get_by_label("Write this ID on the request form and sample bag");
+    app.h
+        .get_by_label("Write this ID on the request form and sample bag");
     // The cursor is back in the NHS number field of the fresh form.
     assert!(app.h.get_by_label("NHS number").is_focused());
     app.keys("9");
@@ -289,7 +303,11 @@ fn tab_reaches_the_priority_choice_as_one_stop_and_letters_choose() {
     app.sign_in("N Bloggs");
     // NHS, MRN, surname, forename, DOB, sex, then priority.
     app.tab(6);
-    assert!(app.h.get_by_label_contains("Priority: none chosen").is_focused());
+    assert!(
+        app.h
+            .get_by_label_contains("Priority: none chosen")
+            .is_focused()
+    );
     app.keys("e");
     app.h.get_by_label("Priority: EMERGENCY");
     app.press(Key::ArrowRight);
@@ -336,7 +354,11 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
     app.keys("4306");
     app.chord(Modifiers::COMMAND, Key::Enter);
     let first = app.presses;
-    let id = app.state().confirmed_id().expect("the new patient is saved").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .expect("the new patient is saved")
+        .to_owned();
     let store = Store::open(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
@@ -363,7 +385,11 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
     app.press(Key::Enter);
     app.chord(Modifiers::COMMAND, Key::Enter);
     let second = app.presses;
-    let id2 = app.state().confirmed_id().expect("the same patient again").to_owned();
+    let id2 = app
+        .state()
+        .confirmed_id()
+        .expect("the same patient again")
+        .to_owned();
     assert_ne!(id, id2);
     let store = Store::open(&path).unwrap();
     let again = store

@@ -78,7 +78,11 @@ fn the_export_count_is_read_again_when_typing_pauses_not_on_every_key() {
     app.type_into("Ward (blank = any)", "ITU");
     app.h.get_by_label("3 requests will be exported");
     app.advance(Duration::milliseconds(500));
-    assert!(app.h.query_by_label("3 requests will be exported").is_none());
+    assert!(
+        app.h
+            .query_by_label("3 requests will be exported")
+            .is_none()
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Read-only queries: the queue, patient look-ups, counts.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::types::Value;
 use rusqlite::params_from_iter;
+use rusqlite::types::Value;
 use uuid::Uuid;
 
 use super::overdue::OverdueFirst;

@@ -35,7 +35,10 @@ pub enum Action {
     /// Save the workstation's set-up (first run, or wards edited in settings).
     Configure(Setup),
     /// Save the overdue thresholds typed in settings.
-    SetOverdue { emergency: String, urgent: String },
+    SetOverdue {
+        emergency: String,
+        urgent: String,
+    },
     ShowTab(Tab),
     /// Sign in the person at the keyboard (name or staff ID, as typed).
     SignIn(String),

@@ -39,7 +39,10 @@ impl SettingsState {
 pub fn parse_thresholds(emergency: &str, urgent: &str) -> Result<OverdueThresholds, String> {
     let minutes = |label: &str, typed: &str| {
         typed.trim().parse::<u32>().map_err(|_| {
-            format!("{label} overdue time '{}' is not a whole number of minutes", typed.trim())
+            format!(
+                "{label} overdue time '{}' is not a whole number of minutes",
+                typed.trim()
+            )
         })
     };
     let e = minutes("EMERGENCY", emergency)?;

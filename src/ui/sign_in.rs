@@ -163,7 +163,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 4, h, m, 0).single().unwrap_or_default()
+        Utc.with_ymd_and_hms(2026, 6, 4, h, m, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     #[test]

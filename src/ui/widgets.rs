@@ -175,11 +175,7 @@ pub fn choice_group<T: Copy + PartialEq>(
         .find(|o| Some(o.value) == *value)
         .map_or("none chosen", |o| o.label);
     response.widget_info(|| {
-        egui::WidgetInfo::labeled(
-            egui::Role::RadioGroup,
-            true,
-            format!("{name}: {chosen}"),
-        )
+        egui::WidgetInfo::labeled(egui::Role::RadioGroup, true, format!("{name}: {chosen}"))
     });
     keep_in_view(&response);
     response

@@ -198,13 +198,9 @@ impl StopgapApp {
             }
             Action::RefreshQueue => refresh(ready, &mut screens.queue, now)?,
             Action::LoadPage(offset) => {
-                ready.queue.load_page(
-                    &ready.store,
-                    &screens.queue,
-                    offset,
-                    now,
-                    &ready.thresholds,
-                );
+                ready
+                    .queue
+                    .load_page(&ready.store, &screens.queue, offset, now, &ready.thresholds);
             }
             Action::SelectRequest(uuid) => {
                 screens.queue.selected = Some(uuid);
@@ -392,7 +388,9 @@ pub(super) fn recheck_form(
         return Ok(());
     }
     if form.patient_details_blank() {
-        let latest = ready.store.latest_request_for(nhs.as_ref(), mrn.as_deref())?;
+        let latest = ready
+            .store
+            .latest_request_for(nhs.as_ref(), mrn.as_deref())?;
         form.suggestion = latest.map(|request| Suggestion {
             patient: request.patient.clone(),
             request,
@@ -446,5 +444,7 @@ pub(super) fn refresh(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     refresh_counts(ready)?;
-    ready.queue.reload(&ready.store, queue, now, &ready.thresholds)
+    ready
+        .queue
+        .reload(&ready.store, queue, now, &ready.thresholds)
 }

@@ -44,8 +44,8 @@ pub(super) fn patient_ui(ui: &mut Ui, state: &mut FormState, actions: &mut Vec<A
             } else {
                 "Unidentified patient (Alt+U)"
             };
-            let toggle = egui::Button::selectable(state.draft.unidentified, words)
-                .sense(egui::Sense::CLICK);
+            let toggle =
+                egui::Button::selectable(state.draft.unidentified, words).sense(egui::Sense::CLICK);
             if ui.add(toggle).clicked() {
                 state.draft.unidentified = !state.draft.unidentified;
                 state.focus = Some(state.first_focus());

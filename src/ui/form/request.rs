@@ -240,8 +240,8 @@ fn tests_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
                     format!("{} — {} (panel: {})", p.code, p.name, p.tests.join(", "))
                 }
             };
-            let row = egui::Button::selectable(i == state.test_highlight, text)
-                .sense(egui::Sense::CLICK);
+            let row =
+                egui::Button::selectable(i == state.test_highlight, text).sense(egui::Sense::CLICK);
             if ui.add(row).clicked() {
                 picked = Some(*item);
             }
@@ -308,11 +308,7 @@ fn chips_ui(ui: &mut Ui, state: &mut FormState, catalogue: &Catalogue) {
             let highlighted = focused && i == state.chip_highlight;
             let chip = egui::Button::selectable(highlighted, format!("{code} {name}  ×"))
                 .sense(egui::Sense::CLICK);
-            if ui
-                .add(chip)
-                .on_hover_text("Remove this test")
-                .clicked()
-            {
+            if ui.add(chip).on_hover_text("Remove this test").clicked() {
                 remove = Some(i);
             }
         }

@@ -264,7 +264,9 @@ fn previous_ui(ui: &mut Ui, c: &Confirmation, actions: &mut Vec<Action>) {
                     ))
                     .color(widgets::MUTED),
                 );
-                ui.label(fonts::downtime_id_text(c.downtime_id.clone(), 15.0).color(widgets::MUTED));
+                ui.label(
+                    fonts::downtime_id_text(c.downtime_id.clone(), 15.0).color(widgets::MUTED),
+                );
                 let dismiss = egui::Button::new("Hide").sense(egui::Sense::CLICK);
                 if ui.add(dismiss).clicked() {
                     actions.push(Action::DismissConfirmation);
