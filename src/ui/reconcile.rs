@@ -16,35 +16,63 @@ pub struct ReconcileState {
     pub accession: String,
     /// Put the cursor in the Downtime ID field on the next frame.
     pub focus_id: bool,
-    /// The outcome of the last scan: what was recorded, or what was wrong.
-    pub last: Option<Result<String, String>>,
+    /// The outcome of the last scan.
+    pub last: Option<ScanOutcome>,
     /// What was recorded this session, newest first.
     pub recorded: Vec<String>,
     pub file_path: String,
     pub skip_invalid: bool,
-    /// The outcome of the last file: a summary, then one line per refused row.
-    pub file_result: Option<(Result<String, String>, Vec<String>)>,
+    /// The outcome of the last file.
+    pub file_result: Option<FileOutcome>,
 }
 
-/// What the last file reconciliation reported, in words.
-pub fn file_outcome(
-    report: &ReconcileReport,
-    rows: usize,
-) -> (Result<String, String>, Vec<String>) {
-    let invalid = report.invalid_count();
-    let summary = if report.written {
-        let text = format!(
-            "Recorded {} re-entries; {} were already recorded; {invalid} rows skipped as invalid.",
-            report.applied_count(),
-            report.already_done_count()
-        );
-        if invalid == 0 { Ok(text) } else { Err(text) }
-    } else {
-        Err(format!(
-            "Refused: {invalid} of {rows} rows have problems, so nothing was recorded. Correct them, or tick \"Skip invalid rows\" to record the valid rows only."
-        ))
-    };
-    (summary, report.problem_lines())
+/// What one scan (downtime ID + accession) did. Each line names the downtime ID.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanOutcome {
+    Recorded(String),
+    AlreadyRecorded(String),
+    Refused(String),
+}
+
+/// What reconciling a whole file did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileOutcome {
+    /// The file could not be opened or read as a reconciliation CSV.
+    Unreadable(String),
+    /// Some rows had problems, so nothing was recorded; one line per refused row.
+    Refused {
+        invalid: usize,
+        rows: usize,
+        problems: Vec<String>,
+    },
+    /// The valid rows were recorded; `skipped` invalid rows (with their problems) were not.
+    Recorded {
+        applied: usize,
+        already: usize,
+        skipped: usize,
+        problems: Vec<String>,
+    },
+}
+
+impl FileOutcome {
+    /// The outcome of reconciling `rows` rows, as the store reported it.
+    pub fn of(report: &ReconcileReport, rows: usize) -> Self {
+        let invalid = report.invalid_count();
+        if report.written {
+            FileOutcome::Recorded {
+                applied: report.applied_count(),
+                already: report.already_done_count(),
+                skipped: invalid,
+                problems: report.problem_lines(),
+            }
+        } else {
+            FileOutcome::Refused {
+                invalid,
+                rows,
+                problems: report.problem_lines(),
+            }
+        }
+    }
 }
 
 /// Size of downtime IDs, and of lines that hold them, on these screens.
@@ -63,10 +91,12 @@ fn outcome_ui(ui: &mut Ui, outcome: &Result<String, String>) {
 
 /// The outcome of one scan, which names the downtime ID: in the ID font, so that it can be
 /// checked against the label character by character.
-fn scan_outcome_ui(ui: &mut Ui, outcome: &Result<String, String>) {
+fn scan_outcome_ui(ui: &mut Ui, outcome: &ScanOutcome) {
     let (text, colour) = match outcome {
-        Ok(text) => (text, widgets::OK_GREEN),
-        Err(text) => (text, widgets::ERROR_RED),
+        ScanOutcome::Recorded(text) | ScanOutcome::AlreadyRecorded(text) => {
+            (text, widgets::OK_GREEN)
+        }
+        ScanOutcome::Refused(text) => (text, widgets::ERROR_RED),
     };
     ui.add(
         egui::Label::new(
@@ -161,8 +191,8 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
             actions.push(Action::ReconcileFile);
         }
     });
-    if let Some((summary, lines)) = &state.file_result {
-        outcome_ui(ui, summary);
+    if let Some(outcome) = &state.file_result {
+        let lines = file_outcome_ui(ui, outcome);
         if !lines.is_empty() {
             egui::ScrollArea::vertical()
                 .id_salt("file_problems")
@@ -172,6 +202,48 @@ pub fn reconcile_ui(ui: &mut Ui, state: &mut ReconcileState, actions: &mut Vec<A
                         ui.label(fonts::downtime_id_text(line, ID_SIZE).color(widgets::ERROR_RED));
                     }
                 });
+        }
+    }
+}
+
+/// The summary of a file's outcome; returns the per-row problem lines to list under it.
+fn file_outcome_ui<'a>(ui: &mut Ui, outcome: &'a FileOutcome) -> &'a [String] {
+    match outcome {
+        FileOutcome::Unreadable(e) => {
+            widgets::error_text(ui, e);
+            &[]
+        }
+        FileOutcome::Refused {
+            invalid,
+            rows,
+            problems,
+        } => {
+            widgets::error_text(
+                ui,
+                &format!(
+                    "Refused: {invalid} of {rows} rows have problems, so nothing was recorded. \
+                     Correct them, or tick \"Skip invalid rows\" to record the valid rows only."
+                ),
+            );
+            problems
+        }
+        FileOutcome::Recorded {
+            applied,
+            already,
+            skipped,
+            problems,
+        } => {
+            let text = format!(
+                "Recorded {applied} re-entries; {already} were already recorded; {skipped} rows \
+                 skipped as invalid."
+            );
+            if *skipped == 0 {
+                ui.label(RichText::new(text).color(widgets::OK_GREEN).strong());
+            } else {
+                // Recorded, but not everything: the skipped rows still need doing.
+                widgets::error_text(ui, &text);
+            }
+            problems
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::report::ReportFormat;
 use crate::store::{CloseOut, ReconcileError, Reconciled, Store, StoreError, read_reconcile_csv};
 use crate::ui::action::{Action, LabView};
 use crate::ui::export::{ExportCache, ExportDone, ExportState};
-use crate::ui::reconcile::{CloseOutState, ReconcileState};
+use crate::ui::reconcile::{CloseOutState, FileOutcome, ReconcileState, ScanOutcome};
 use crate::ui::{export, reconcile};
 
 /// How long typing must pause before the export count and preview are read again.
@@ -242,15 +242,15 @@ fn reconcile_one(
                 let (id, acc) = shown(&s);
                 let line = format!("{id} re-entered as {acc}");
                 state.recorded.insert(0, line.clone());
-                Ok(line)
+                ScanOutcome::Recorded(line)
             }
             Ok(Reconciled::AlreadyDone(s)) => {
                 let (id, acc) = shown(&s);
-                Ok(format!(
+                ScanOutcome::AlreadyRecorded(format!(
                     "{id} was already recorded as {acc}: nothing changed"
                 ))
             }
-            Err(ReconcileError::Refused(problems)) => Err(format!(
+            Err(ReconcileError::Refused(problems)) => ScanOutcome::Refused(format!(
                 "{id} / {accession}: not recorded: {}",
                 problems
                     .iter()
@@ -281,12 +281,12 @@ fn reconcile_file(
                 .map_err(|e| format!("{}: {}", path.display(), error_chain(&e)))
         });
     state.file_result = Some(match rows {
-        Err(e) => (Err(e), Vec::new()),
+        Err(e) => FileOutcome::Unreadable(e),
         Ok(rows) => {
             let report = ready
                 .store
                 .reconcile(&rows, state.skip_invalid, user, now)?;
-            reconcile::file_outcome(&report, rows.len())
+            FileOutcome::of(&report, rows.len())
         }
     });
     super::dispatch::refresh_counts(ready)
