@@ -219,7 +219,11 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
     click(&mut h, &id);
     click(&mut h, "Cancel request…");
 
-    h.get_by_label("Confirm cancel").click();
+    // The reason box has the cursor as soon as it opens.
+    assert!(h.get_by_label("Reason for cancelling").is_focused());
+    h.get_by_label("Confirm cancel (Enter)").click();
+    h.run();
+    h.key_press(Key::Enter);
     h.run();
     let status = |path: &std::path::Path| {
         Store::open(path)
@@ -233,7 +237,9 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
     assert_eq!(status(&path).word(), "logged", "disabled without a reason");
 
     type_into(&mut h, "Reason for cancelling", "Duplicate of paper form");
-    click(&mut h, "Confirm cancel");
+    // Enter confirms, without reaching for the mouse.
+    h.key_press(Key::Enter);
+    h.run();
     assert_eq!(status(&path).word(), "cancelled");
     h.get_by_label_contains("Cancelled: Duplicate of paper form");
 }

@@ -38,6 +38,9 @@ pub struct DetailState {
     pub text: String,
     /// Why the last change was refused.
     pub error: Option<String>,
+    /// Frames for which to put the cursor in the reason / accession field (the click on the
+    /// button that opened it takes the focus back for a frame).
+    pub focus_text: u8,
 }
 
 pub fn detail_ui(
@@ -290,6 +293,7 @@ fn actions_ui(
                 state.pending = pending;
                 state.text.clear();
                 state.error = None;
+                state.focus_text = 2;
             }
         }
     });
@@ -313,19 +317,33 @@ fn actions_ui(
     };
     if state.pending != Pending::Nothing {
         let label_response = ui.label(RichText::new(label).strong());
-        ui.add(
-            egui::TextEdit::singleline(&mut state.text)
-                .hint_text(hint)
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label_response.id);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.text)
+                    .hint_text(hint)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label_response.id);
+        widgets::keep_in_view(&field);
+        // The box takes the cursor when it opens, and Enter confirms what was typed.
+        if state.focus_text > 0 {
+            field.request_focus();
+            state.focus_text -= 1;
+            ui.ctx().request_repaint();
+        }
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if entered && state.text.trim().is_empty() {
+            // Enter on an empty box: stay in it, and say what is missing.
+            field.request_focus();
+            state.error = Some(format!("type the {} first", label.to_lowercase()));
+        }
         ui.horizontal(|ui| {
             let typed = !state.text.trim().is_empty();
             let clicked = ui
-                .add_enabled(typed, egui::Button::new(confirm))
+                .add_enabled(typed, egui::Button::new(format!("{confirm} (Enter)")))
                 .on_disabled_hover_text("Type it first")
                 .clicked();
-            if clicked {
+            if clicked || (entered && typed) {
                 let text = state.text.trim().to_owned();
                 let transition = match state.pending {
                     Pending::Cancel => Transition::Cancelled { reason: text },
