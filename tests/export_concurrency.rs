@@ -3,8 +3,8 @@
 //! while the file is being written. The export's file and batch are those of its snapshot.
 //!
 //! 3,000 demo requests by default (debug builds make and export 10,000 in about a minute);
-//! `STOPGAP_CONCURRENCY_ROWS=100000 cargo test --release --test export_concurrency` for the full
-//! size the issue asks about.
+//! `STOPGAP_CONCURRENCY_ROWS=100000 cargo test --profile bench --test export_concurrency` for
+//! the full size the issue asks about (measured: 12.3 s, 4,839 saves, the slowest 1.34 s).
 
 #![allow(
     clippy::unwrap_used,

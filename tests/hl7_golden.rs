@@ -35,7 +35,11 @@ fn patient(n: u32, surname: &str, forename: &str) -> Patient {
         surname: surname.into(),
         forename: forename.into(),
         dob: NaiveDate::from_ymd_opt(1980, 1, 1 + n % 28),
-        sex: if n.is_multiple_of(2) { Sex::Female } else { Sex::Male },
+        sex: if n.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
         nhs_number: (n * 10..).find_map(NhsNumber::test_number),
         mrn: Some(format!("K{n:07}")),
         emergency_number: None,

@@ -85,6 +85,9 @@ pub(crate) fn write(
         requests.len()
     };
     let mut workbook = Workbook::new();
+    // Deflate is most of the writing time; the fastest level is about twice as quick as the
+    // default for a somewhat larger file.
+    workbook.set_zip_compression_level(1);
     workbook.set_properties(
         &DocProperties::new()
             .set_title("Stopgap downtime requests")
