@@ -400,6 +400,48 @@ fn no_source_file_is_over_600_lines() {
     );
 }
 
+/// Test files directly under `tests/` each become a test binary of their own, linked against
+/// egui and SQLite (tens of MB each, and a link each on a 2-core CI machine): new tests join a
+/// group (`tests/ui/`, `tests/export/`, `tests/store/`), so the group count stays small.
+const TEST_BINARIES: &[&str] = &["architecture.rs", "export", "store", "ui"];
+
+fn stray_test_binaries(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|name| {
+            name.ends_with(".rs") || !["common", "fixtures", "golden"].contains(&name.as_str())
+        })
+        .filter(|name| !TEST_BINARIES.contains(&name.as_str()))
+        .map(|name| {
+            format!("tests/{name} makes a test binary of its own: move it into a group folder")
+        })
+        .collect()
+}
+
+#[test]
+fn tests_live_in_a_few_group_binaries() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut names: Vec<String> = std::fs::read_dir(&tests)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs") || tests.join(name).is_dir())
+        .collect();
+    names.sort();
+    assert_eq!(stray_test_binaries(&names), Vec::<String>::new());
+    let planted = [
+        "store".to_owned(),
+        "new_test.rs".to_owned(),
+        "extra".to_owned(),
+    ];
+    assert_eq!(
+        stray_test_binaries(&planted),
+        [
+            "tests/new_test.rs makes a test binary of its own: move it into a group folder",
+            "tests/extra makes a test binary of its own: move it into a group folder",
+        ]
+    );
+}
+
 // The guards below prove that each check can fail, so a passing run means something.
 
 /// A layer each rule refuses, to plant its needles in.

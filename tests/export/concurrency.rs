@@ -12,13 +12,11 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{draft, now, setup};
+use crate::common::{draft, now, setup};
 use stopgap::backlog::{
     BacklogError, ExportJob, ExportPhase, ExportProgress, export_with_progress, reproduce,
 };

@@ -8,10 +8,8 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
+use crate::common::ui::{App, configured_db};
 use chrono::{Duration, Local, Timelike as _};
-use common::ui::{App, configured_db};
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable as _;
 use stopgap::domain::downtime_id::DowntimeId;
@@ -30,7 +28,7 @@ fn request_count(path: &std::path::Path) -> u64 {
 fn save_earlier(path: &std::path::Path, draft: RequestDraft) -> DowntimeId {
     let mut store = Store::open(path).unwrap();
     let catalogue = store.catalogue().unwrap();
-    let now = common::ui::real_now() - Duration::hours(2);
+    let now = crate::common::ui::real_now() - Duration::hours(2);
     let request = draft.validate(now, &Local, &catalogue).unwrap();
     store
         .save_request(&request, "Earlier Nurse", now)
@@ -53,11 +51,11 @@ fn smith_jane() -> RequestDraft {
         requester_contact: "Bleep 1234".into(),
         priority: Some(Priority::Urgent),
         tests: vec!["FBC".into()],
-        collected_date: (common::ui::real_now() - Duration::hours(2))
+        collected_date: (crate::common::ui::real_now() - Duration::hours(2))
             .with_timezone(&Local)
             .format("%d/%m/%Y")
             .to_string(),
-        collected_time: (common::ui::real_now() - Duration::hours(2))
+        collected_time: (crate::common::ui::real_now() - Duration::hours(2))
             .with_timezone(&Local)
             .format("%H:%M")
             .to_string(),

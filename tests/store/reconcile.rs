@@ -6,10 +6,8 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
+use crate::common::{now, request, temp_store};
 use chrono::Duration;
-use common::{now, request, temp_store};
 use stopgap::domain::downtime_id::DowntimeId;
 use stopgap::domain::event::EventKind;
 use stopgap::domain::status::{Status, Transition};

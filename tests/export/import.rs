@@ -6,9 +6,7 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
-use common::{now, request, temp_store};
+use crate::common::{now, request, temp_store};
 use stopgap::export::{CsvOptions, ExportContext, Format, Profile, write_export};
 use stopgap::import::{ImportError, import_requests};
 use stopgap::store::{ExportSelection, QueueFilter};

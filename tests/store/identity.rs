@@ -7,10 +7,8 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
+use crate::common::{draft, now, temp_store};
 use chrono::Utc;
-use common::{draft, now, temp_store};
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::event::EventKind;
 use stopgap::domain::identity::{Identifier, patient_line};

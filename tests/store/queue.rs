@@ -6,12 +6,10 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::{now, request, setup, temp_store};
 use chrono::Duration;
-use common::{now, request, setup, temp_store};
 use rusqlite::Connection;
 use stopgap::domain::downtime_id::{Code3, DowntimeId};
 use stopgap::domain::nhs_number::NhsNumber;

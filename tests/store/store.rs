@@ -6,9 +6,7 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
-use common::{now, request, setup, temp_store};
+use crate::common::{now, request, setup, temp_store};
 use rusqlite::Connection;
 use stopgap::domain::downtime_id::DowntimeId;
 use stopgap::domain::overdue::OverdueThresholds;
@@ -375,7 +373,7 @@ fn known_patient_is_offered_and_history_drives_warnings() {
 #[test]
 fn drafts_survive_reopen_and_can_be_cleared() {
     let (dir, mut store) = temp_store();
-    let d = common::draft(3);
+    let d = crate::common::draft(3);
     store.save_draft(&d, now()).unwrap();
     drop(store);
     let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();

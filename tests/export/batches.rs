@@ -6,12 +6,10 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{now, request, temp_store};
 use chrono::Duration;
-use common::{now, request, temp_store};
 use stopgap::domain::request::Priority;
 use stopgap::domain::status::{Status, Transition};
 use stopgap::export::{CsvOptions, ExportContext, Format, Profile, write_export};

@@ -9,8 +9,6 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Local, Utc};
@@ -25,7 +23,7 @@ use stopgap::store::Store;
 use stopgap::ui::fonts;
 use stopgap::ui::queue::{SEARCH_LABEL, TABLE_LABEL};
 
-use common::ui::{App, configured_db};
+use crate::common::ui::{App, configured_db};
 
 /// The `k`-th valid synthetic NHS number (999 range), so that every patient has their own.
 fn nhs(k: usize) -> NhsNumber {
@@ -46,7 +44,7 @@ fn save(
     let collected = (now.duration_trunc(Duration::minutes(1)).unwrap()
         - Duration::minutes(minutes_ago))
     .with_timezone(&Local);
-    let mut draft = common::draft(1);
+    let mut draft = crate::common::draft(1);
     draft.nhs_number = nhs(k).to_string();
     draft.surname = format!("Testpatient{k}");
     draft.forename = forename.to_owned();
@@ -342,7 +340,7 @@ fn the_detail_panel_fits_a_ward_screen_with_long_values_wrapped() {
         let now = app.now();
         let collected = (now.duration_trunc(Duration::minutes(1)).unwrap() - Duration::minutes(20))
             .with_timezone(&Local);
-        let mut draft = common::draft(1);
+        let mut draft = crate::common::draft(1);
         draft.nhs_number = nhs(1).to_string();
         draft.consultant = "Dr Alexandra Montgomery-Fotheringham (Haematology)".into();
         draft.clinical_details = long.into();

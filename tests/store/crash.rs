@@ -22,7 +22,7 @@ use stopgap::store::{QueueFilter, Store};
 use uuid::Uuid;
 
 fn writer_binary() -> PathBuf {
-    // target/<profile>/deps/crash-<hash>  →  target/<profile>/examples/crash_writer
+    // target/<profile>/deps/store-<hash>  →  target/<profile>/examples/crash_writer
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let bin = profile_dir

@@ -8,9 +8,7 @@
 //! conflicts refused before anything is written. Requests are saved in a real store (a SQLite
 //! file in a temporary folder) and read back, as an export reads them.
 
-mod common;
-
-use common::{draft, now, temp_store};
+use crate::common::{draft, now, temp_store};
 use serde_json::Value;
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::event::RequestState;

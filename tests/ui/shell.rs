@@ -8,10 +8,8 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
+use crate::common::ui::{App, configured_db};
 use chrono::Duration;
-use common::ui::{App, configured_db};
 use egui_kittest::kittest::Queryable as _;
 use stopgap::domain::overdue::OverdueThresholds;
 use stopgap::store::Store;
@@ -66,7 +64,7 @@ fn the_export_count_is_read_again_when_typing_pauses_not_on_every_key() {
         let mut store = Store::open(&path).unwrap();
         for n in 1..=3 {
             store
-                .save_request(&common::request(n), "Tester", common::now())
+                .save_request(&crate::common::request(n), "Tester", crate::common::now())
                 .unwrap();
         }
     }
@@ -90,7 +88,7 @@ fn a_queue_page_that_failed_is_not_asked_for_again() {
     let (_dir, path) = configured_db();
     let store = Store::open(&path).unwrap();
     let state = QueueState::default();
-    let now = common::now();
+    let now = crate::common::now();
     let mut cache = QueueCache::default();
     cache
         .reload(&store, &state, now, &OverdueThresholds::default())

@@ -7,9 +7,7 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
-use common::{now, request, setup, temp_store};
+use crate::common::{now, request, setup, temp_store};
 use stopgap::domain::downtime_id::DowntimeId;
 use stopgap::domain::status::Transition;
 use stopgap::report::{close_out_pdf, write_close_out_csv};

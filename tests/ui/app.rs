@@ -6,8 +6,6 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -35,7 +33,7 @@ fn configured_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
     let mut store = Store::open(&path).unwrap();
-    store.configure(&common::setup()).unwrap();
+    store.configure(&crate::common::setup()).unwrap();
     (dir, path)
 }
 
@@ -208,7 +206,7 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
     let id = {
         let mut store = Store::open(&path).unwrap();
         store
-            .save_request(&common::request(1), "Tester", common::now())
+            .save_request(&crate::common::request(1), "Tester", crate::common::now())
             .unwrap()
             .downtime_id
             .grouped()
@@ -290,7 +288,7 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
         reason = "the app's session started on the real clock; the save must come after it"
     )]
     let saved = store
-        .save_request(&common::request(5), "Nurse A", chrono::Utc::now())
+        .save_request(&crate::common::request(5), "Nurse A", chrono::Utc::now())
         .unwrap();
     drop(store);
     let h = harness(StopgapApp::from_path(&path));

@@ -8,9 +8,7 @@
 //! awkward data, and each fault the issue found pinned by a test. Requests are saved in a real
 //! store (a SQLite file in a temporary folder) and read back, as an export reads them.
 
-mod common;
-
-use common::{draft, now, temp_store};
+use crate::common::{draft, now, temp_store};
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::event::RequestState;
 use stopgap::domain::request::{NewRequest, RequestDraft};

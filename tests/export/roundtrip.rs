@@ -302,8 +302,8 @@ fn shape(m: &Message<'_>) -> Vec<String> {
 #[test]
 fn hl7_shape_matches_the_worked_examples() {
     // Copies of the team's worked examples (shared/examples, synthetic patient).
-    let oml_example = include_str!("fixtures/oml_o21_example.hl7");
-    let orm_example = include_str!("fixtures/orm_o01_example.hl7");
+    let oml_example = include_str!("../fixtures/oml_o21_example.hl7");
+    let orm_example = include_str!("../fixtures/orm_o01_example.hl7");
     let c = ctx();
     let oml = export(Format::Hl7Oml, &[state(3, &["FBC", "UE"])], &c);
     let oml = messages(&oml);

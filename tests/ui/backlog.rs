@@ -7,8 +7,6 @@
     reason = "a test fails loudly on purpose"
 )]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -33,11 +31,15 @@ fn db_with_requests(n: u32) -> (tempfile::TempDir, PathBuf, Vec<DowntimeId>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
     let mut store = Store::open(&path).unwrap();
-    store.configure(&common::setup()).unwrap();
+    store.configure(&crate::common::setup()).unwrap();
     let ids = (0..n)
         .map(|i| {
             store
-                .save_request(&common::request(i), "Nurse Bloggs", common::now())
+                .save_request(
+                    &crate::common::request(i),
+                    "Nurse Bloggs",
+                    crate::common::now(),
+                )
                 .unwrap()
                 .downtime_id
         })
@@ -180,9 +182,9 @@ fn db_with_demo(n: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
     let mut store = Store::open(&path).unwrap();
-    store.configure(&common::setup()).unwrap();
+    store.configure(&crate::common::setup()).unwrap();
     let catalogue = store.catalogue().unwrap();
-    let demo = stopgap::demo::synthetic_requests(n, 11, common::now(), &catalogue).unwrap();
+    let demo = stopgap::demo::synthetic_requests(n, 11, crate::common::now(), &catalogue).unwrap();
     store
         .in_transaction(|s| {
             for d in &demo {

@@ -1,0 +1,15 @@
+//! The SQLite store, queue, reconcile, close-out, identity checks, crash safety and the CLI.
+//!
+//! One test binary for the group (one link instead of one per file: faster CI, a fraction of the disk).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cli_errors;
+mod closeout;
+mod crash;
+mod identity;
+mod queue;
+mod reconcile;
+mod store;

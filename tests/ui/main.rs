@@ -1,0 +1,13 @@
+//! The app driven through egui_kittest: ward form, queue, lab screens, shell, fonts.
+//!
+//! One test binary for the group (one link instead of one per file: faster CI, a fraction of the disk).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod app;
+mod backlog;
+mod fonts;
+mod form;
+mod queue;
+mod shell;
