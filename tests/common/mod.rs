@@ -64,4 +64,6 @@ pub fn request(n: u32) -> NewRequest {
         .unwrap()
 }
 
+pub mod cli;
+pub mod golden;
 pub mod ui;

@@ -7,20 +7,8 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn stopgap(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stopgap"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::cli::{stopgap, text};
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

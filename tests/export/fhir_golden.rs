@@ -8,10 +8,8 @@
 //! text) is exported and compared with `tests/golden/fhir/bundle.json`.
 //!
 //! A change of the writer that changes the bytes must be deliberate: look at the difference,
-//! then regenerate the file with `STOPGAP_BLESS=1 cargo test --test fhir_golden` and commit it
+//! then regenerate the file with `STOPGAP_BLESS=1 cargo test --test export golden` and commit it
 //! with the change. A re-run of a batch made before the change no longer matches its SHA-256.
-
-use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use stopgap::domain::catalogue::{Catalogue, RequestedTest};
@@ -153,29 +151,5 @@ fn the_fhir_export_of_a_fixed_set_matches_its_golden_file_byte_for_byte() {
     let findings = check_fhir(&bytes);
     assert!(findings.is_empty(), "{findings:#?}");
 
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/fhir/bundle.json");
-    if std::env::var_os("STOPGAP_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-        std::fs::write(&golden, &bytes).unwrap();
-    }
-    let expected = std::fs::read(&golden).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; make it with STOPGAP_BLESS=1 cargo test --test fhir_golden",
-            golden.display()
-        )
-    });
-    let (got, want) = (
-        String::from_utf8_lossy(&bytes),
-        String::from_utf8_lossy(&expected),
-    );
-    let first_difference = got
-        .lines()
-        .zip(want.lines())
-        .enumerate()
-        .find(|(_, (g, w))| g != w);
-    assert!(
-        bytes == expected,
-        "the FHIR export changed; if on purpose, regenerate with STOPGAP_BLESS=1 (see the doc); \
-         first different line (number, written, golden): {first_difference:?}"
-    );
+    crate::common::golden::assert_matches("fhir/bundle.json", &bytes, '\n');
 }

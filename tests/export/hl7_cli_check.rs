@@ -8,21 +8,7 @@
     reason = "a test fails loudly on purpose"
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn stopgap(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stopgap"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::cli::{stopgap, text};
 
 #[test]
 fn export_check_passes_the_demo_set_and_writes_nothing() {

@@ -10,10 +10,8 @@
 //! with CR). Each export also passes the conformance check with no finding.
 //!
 //! A change of the writer that changes the bytes must be deliberate: look at the difference,
-//! then regenerate the files with `STOPGAP_BLESS=1 cargo test --test hl7_golden` and commit them
+//! then regenerate the files with `STOPGAP_BLESS=1 cargo test --test export golden` and commit them
 //! with the change. A re-run of a batch made before the change no longer matches its SHA-256.
-
-use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use stopgap::domain::catalogue::{Catalogue, RequestedTest};
@@ -154,34 +152,7 @@ fn check_golden(format: Format, folder: &str) {
     let findings = check_hl7(&bytes);
     assert!(findings.is_empty(), "{findings:#?}");
 
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(folder)
-        .join("messages.hl7");
-    if std::env::var_os("STOPGAP_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-        std::fs::write(&golden, &bytes).unwrap();
-    }
-    let expected = std::fs::read(&golden).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; make it with STOPGAP_BLESS=1 cargo test --test hl7_golden",
-            golden.display()
-        )
-    });
-    let (got, want) = (
-        String::from_utf8_lossy(&bytes),
-        String::from_utf8_lossy(&expected),
-    );
-    let first_difference = got
-        .split('\r')
-        .zip(want.split('\r'))
-        .enumerate()
-        .find(|(_, (g, w))| g != w);
-    assert!(
-        bytes == expected,
-        "the {format} export changed; if on purpose, regenerate with STOPGAP_BLESS=1 (see the \
-         doc); first different segment (number, written, golden): {first_difference:?}"
-    );
+    crate::common::golden::assert_matches(&format!("{folder}/messages.hl7"), &bytes, '\r');
 }
 
 #[test]

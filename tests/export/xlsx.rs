@@ -10,11 +10,10 @@
 //! requests (fixed clock, fixed UUIDs) is exported and compared byte for byte (for .xlsx: the
 //! sheet XML and the styles after unzipping, as the zip's compressed bytes depend on the deflate
 //! library). After an intended change of the output, regenerate them with
-//! `STOPGAP_BLESS=1 cargo test --test xlsx` and review the diff.
+//! `STOPGAP_BLESS=1 cargo test --test export golden` and review the diff.
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use stopgap::domain::catalogue::{Catalogue, RequestedTest};
@@ -421,33 +420,9 @@ fn an_export_of_no_requests_is_a_header_only_sheet() {
     assert!(cells.keys().all(|(r, _)| *r == 1));
 }
 
-fn golden_dir(format: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format)
-}
-
-/// Compares `actual` with the golden file, or writes it when `STOPGAP_BLESS=1`.
+/// Compares `actual` with the golden file `tests/golden/<format>/<name>`.
 fn golden(format: &str, name: &str, actual: &[u8]) {
-    let path = golden_dir(format).join(name);
-    if std::env::var_os("STOPGAP_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with STOPGAP_BLESS=1 cargo test --test xlsx",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "{} differs from this export:\n{}\nIf the change is intended, run \
-         STOPGAP_BLESS=1 cargo test --test xlsx and review the diff.",
-        path.display(),
-        String::from_utf8_lossy(actual)
-    );
+    crate::common::golden::assert_matches(&format!("{format}/{name}"), actual, '\n');
 }
 
 #[test]

@@ -6,24 +6,10 @@
     reason = "a test fails loudly on purpose"
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::common::cli::{stopgap, text};
 
 use stopgap::domain::downtime_id::DowntimeId;
 use stopgap::domain::nhs_number::NhsNumber;
-
-fn stopgap(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stopgap"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn demo_then_list_json_then_verify() {

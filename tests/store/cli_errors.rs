@@ -8,16 +8,9 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn stopgap(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stopgap"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::common::cli::stopgap;
 
 /// The error line of a command that failed (exit 2), without the "stopgap: error: " it starts
 /// with, after checking that no sentence or clause in it is said twice.
