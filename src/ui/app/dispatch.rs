@@ -283,7 +283,7 @@ fn save_request(
     user: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    form.fix_collection_time(now);
+    form.follow_clock(now);
     form.tried_save = true;
     let request = match form.draft.validate(now, &Local, &ready.catalogue) {
         Err(errors) => {

@@ -120,7 +120,8 @@ impl FormState {
         }
     }
 
-    /// Moves the collection date and time on to `now` while they follow the clock.
+    /// Moves the collection date and time on to `now` while they follow the clock (called every
+    /// frame, and at the moment of saving, so a saved time is the save time, never a stale one).
     pub fn follow_clock(&mut self, now: DateTime<Utc>) {
         if self.collected_auto {
             let local = now.with_timezone(&Local);
@@ -133,11 +134,6 @@ impl FormState {
                 self.draft.collected_time = time;
             }
         }
-    }
-
-    /// Fixes the collection time at the moment of saving, if it was left to follow the clock.
-    pub fn fix_collection_time(&mut self, now: DateTime<Utc>) {
-        self.follow_clock(now);
     }
 
     /// The form was changed: the confirmation above it now belongs to the previous patient.
