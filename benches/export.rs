@@ -5,7 +5,8 @@
 //! sqlite3 with apt-get when it is missing; if it cannot, the baseline is skipped with a note.
 //! Ratios are printed at the end, then one whole export (file and batch record) runs while
 //! another connection saves ward requests, to show that saves go on during it. Run:
-//! `cargo bench --bench export` (`STOPGAP_BENCH_ROWS` to change the count).
+//! `cargo bench --bench export` (`STOPGAP_BENCH_ROWS` to change the count, `STOPGAP_BENCH_FORMATS`
+//! to measure only some formats, e.g. `csv,fhir`).
 
 #![allow(
     clippy::unwrap_used,
@@ -41,6 +42,14 @@ fn rows() -> usize {
         .unwrap_or(100_000)
 }
 
+/// The formats to measure: `STOPGAP_BENCH_FORMATS` (words, comma-separated) or all of them.
+fn formats() -> Vec<Format> {
+    match std::env::var("STOPGAP_BENCH_FORMATS") {
+        Ok(list) => list.split(',').map(|w| w.parse().unwrap()).collect(),
+        Err(_) => ALL_FORMATS.to_vec(),
+    }
+}
+
 /// A demo database of `n` requests, made once and kept under target/.
 fn database(n: usize) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-export");
@@ -51,7 +60,7 @@ fn database(n: usize) -> PathBuf {
     }
     let tmp = dir.join(format!("export-{n}.db.part"));
     let _ = std::fs::remove_file(&tmp);
-    let mut store = Store::open(&tmp).unwrap();
+    let mut store = Store::open_or_create(&tmp).unwrap();
     store
         .configure(&Setup {
             site: Code3::site("RXX").unwrap(),
@@ -94,6 +103,7 @@ fn export(store: &Store, format: Format) -> u64 {
         csv: CsvOptions::default(),
         mllp: false,
         training: false,
+        wards: Vec::new(),
     };
     let mut sink = CountingSink(0);
     write_export(format, &states, &ctx, &mut sink).unwrap();
@@ -166,7 +176,7 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
 fn bench_export(c: &mut Criterion) {
     let n = rows();
     let db = database(n);
-    let store = Store::open(&db).unwrap();
+    let store = Store::open_or_create(&db).unwrap();
     let sqlite = sqlite3();
     let mut group = c.benchmark_group(format!("export_{n}"));
     group.sample_size(10);
@@ -174,7 +184,7 @@ fn bench_export(c: &mut Criterion) {
     if let Some(bin) = sqlite {
         group.bench_function("sqlite3_csv_baseline", |b| b.iter(|| dump(bin, &db)));
     }
-    for format in ALL_FORMATS {
+    for &format in &formats() {
         group.bench_function(format.word(), |b| b.iter(|| export(&store, format)));
     }
     group.finish();
@@ -184,7 +194,15 @@ fn bench_export(c: &mut Criterion) {
     if let Some(b) = base {
         println!("  sqlite3 -csv baseline: {:.2} s", b.as_secs_f64());
     }
-    for format in ALL_FORMATS {
+    // The read alone (every format starts with it), so a ratio can be split into read and write.
+    let read = median(
+        || {
+            store.export_candidates(&every_request()).unwrap();
+        },
+        3,
+    );
+    println!("  read of the selection alone: {:.2} s", read.as_secs_f64());
+    for &format in &formats() {
         let mut bytes = 0;
         let t = median(|| bytes = export(&store, format), 3);
         let aim = match format {
@@ -219,12 +237,19 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
     let copy = dir.path().join("stopgap.db");
     std::fs::copy(db, &copy).unwrap();
     let finished = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(stopgap::backlog::ExportProgress::default());
     let ward = {
-        let (copy, finished) = (copy.clone(), finished.clone());
+        let (copy, finished, progress) = (copy.clone(), finished.clone(), progress.clone());
         std::thread::spawn(move || {
-            let mut store = Store::open(&copy).unwrap();
+            let mut store = Store::open_or_create(&copy).unwrap();
             let catalogue = store.catalogue().unwrap();
             let (mut saves, mut slowest) = (0u32, Duration::ZERO);
+            // Saves start once the export has counted its selection inside its read
+            // transaction: a save before that is in the export's snapshot, and so in its batch
+            // (which made the batch 100,045 requests, not 100,000).
+            while progress.get().2 == 0 && !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             while !finished.load(Ordering::Relaxed) {
                 saves += 1;
                 let mut d = stopgap::demo::synthetic_requests(
@@ -246,7 +271,7 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
             (saves, slowest)
         })
     };
-    let mut store = Store::open(&copy).unwrap();
+    let mut store = Store::open_or_create(&copy).unwrap();
     let job = ExportJob {
         selection: every_request(),
         format: Format::Csv,
@@ -257,7 +282,8 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
         overwrite: Overwrite::Refuse,
     };
     let t = Instant::now();
-    let exported = stopgap::backlog::export_to(&mut store, &job, now()).unwrap();
+    let exported =
+        stopgap::backlog::export_with_progress(&mut store, &job, now(), &progress).unwrap();
     let took = t.elapsed();
     finished.store(true, Ordering::Relaxed);
     let (saves, slowest) = ward.join().unwrap();
@@ -272,7 +298,43 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
 
 criterion_group!(benches, bench_export);
 
+fn probe() {
+    let db = database(rows());
+    let _store = Store::open(&db).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let t = Instant::now();
+    let mut st = conn
+        .prepare("SELECT state FROM requests ORDER BY downtime_id")
+        .unwrap();
+    let mut rows = st.query([]).unwrap();
+    let mut texts = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        texts.push(r.get_ref(0).unwrap().as_str().unwrap().to_owned());
+    }
+    println!("PROBE sqlite read+copy {:?}", t.elapsed());
+    let t = Instant::now();
+    let states: Vec<stopgap::domain::event::RequestState> = texts
+        .iter()
+        .map(|j| serde_json::from_str(j).unwrap())
+        .collect();
+    println!("PROBE decode {:?}", t.elapsed());
+    let t = Instant::now();
+    drop(states);
+    println!("PROBE drop {:?}", t.elapsed());
+    let store = Store::open(&db).unwrap();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let s = store.export_candidates(&every_request()).unwrap();
+        println!("PROBE export_candidates {:?}", t.elapsed());
+        drop(s);
+    }
+}
+
 fn main() {
+    if std::env::var("STOPGAP_PROBE").is_ok() {
+        probe();
+        return;
+    }
     benches();
     criterion::Criterion::default()
         .configure_from_args()

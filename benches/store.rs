@@ -60,7 +60,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 /// the same background load; medians of each.
 fn ratios() -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("s.db")).unwrap();
     store.configure(&setup("W01")).unwrap();
     let cat = store.catalogue().unwrap();
     let reqs = stopgap::demo::synthetic_requests(400, 7, now(), &cat).unwrap();
@@ -106,7 +106,7 @@ fn ratios() -> Vec<String> {
 /// A store with `rows` training requests spread over several workstations, built once.
 fn big_store(rows: usize) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("big.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("big.db")).unwrap();
     let cat = store.catalogue().unwrap();
     let per_ws = 200_000usize;
     let mut made = 0usize;
@@ -219,7 +219,7 @@ fn bench_store(c: &mut Criterion) {
 
 fn bench_save(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("s.db")).unwrap();
     store.configure(&setup("W02")).unwrap();
     let cat = store.catalogue().unwrap();
     let reqs = stopgap::demo::synthetic_requests(100, 3, now(), &cat).unwrap();

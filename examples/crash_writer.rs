@@ -18,7 +18,7 @@ fn main() -> Result<()> {
         .next()
         .context("usage: crash_writer DB_PATH FIRST_SEED")?;
     let first: u64 = args.next().context("missing FIRST_SEED")?.parse()?;
-    let mut store = Store::open(std::path::Path::new(&db))?;
+    let mut store = Store::open_or_create(std::path::Path::new(&db))?;
     if store.setup()?.is_none() {
         store.configure(&Setup {
             site: Code3::site("RXX")?,

@@ -6,7 +6,7 @@ mod commands;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 
@@ -16,6 +16,7 @@ use crate::domain::downtime_id::Code3;
 use crate::domain::event::RequestState;
 use crate::domain::request::Priority;
 use crate::domain::status::Status;
+use crate::domain::ward::{Ward, WardError, check_list};
 use crate::export::Format;
 use crate::store::{QueueFilter, Setup, SortColumn, SortOrder, Store};
 
@@ -66,9 +67,11 @@ pub enum Command {
         /// Workstation code: exactly 3 letters or digits, unique on the site.
         #[arg(long)]
         workstation: String,
-        /// A ward or location offered on the form (repeat for several).
-        #[arg(long = "ward")]
-        wards: Vec<String>,
+        /// A ward or location offered on the form (repeat for several): `CODE=Name`
+        /// (e.g. "W7=Ward 7"; the code, 1 to 20 of A-Z, 0-9, - or _, goes in HL7 PV1-3.1), or a
+        /// bare name ("AMU") whose code is its letters and digits upper-cased.
+        #[arg(long = "ward", value_name = "CODE=NAME", value_parser = parse_ward)]
+        wards: Vec<Ward>,
     },
     /// Export requests for re-entry into the LIMS as one recorded batch (who, when, format,
     /// profile, which requests, SHA-256 of the file). By default: every request not yet exported
@@ -199,6 +202,10 @@ fn default_user() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+fn parse_ward(s: &str) -> Result<Ward, WardError> {
+    Ward::parse(s)
+}
+
 fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
         .map_err(|e: crate::domain::status::UnknownStatus| e.to_string())
@@ -223,7 +230,15 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let mut store = Store::open(db).map_err(|e| opening_error(e, db))?;
+    // Only the commands that make a workstation's database may create the file: any other
+    // command on a mistyped path says so instead of making a new, empty database there.
+    let creates = matches!(command, Command::Demo { .. } | Command::Setup { .. });
+    let opened = if creates {
+        Store::open_or_create(db)
+    } else {
+        Store::open(db)
+    };
+    let mut store = opened.map_err(|e| opening_error(e, db))?;
     match command {
         Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
         Command::List { status, json } => list(&store, status, json, out),
@@ -233,9 +248,12 @@ pub fn run(
             workstation,
             wards,
         } => {
+            let site = Code3::site(&site).context("--site")?;
+            let workstation = Code3::workstation(&workstation).context("--workstation")?;
+            check_list(&wards).context("--ward")?;
             let setup = Setup {
-                site: Code3::site(&site)?,
-                workstation: Code3::workstation(&workstation)?,
+                site,
+                workstation,
                 wards,
             };
             store.configure(&setup)?;
@@ -244,6 +262,9 @@ pub fn run(
                 "This workstation is {}/{}.",
                 setup.site, setup.workstation
             )?;
+            for w in &setup.wards {
+                writeln!(out, "Ward {}: code {}", w.name(), w.code())?;
+            }
             Ok(Outcome::Success)
         }
         Command::Export(args) => match args.rerun.clone() {
@@ -292,7 +313,7 @@ fn demo(
         store.configure(&Setup {
             site: Code3::site(TRAINING_SITE)?,
             workstation: Code3::workstation(TRAINING_WORKSTATION)?,
-            wards: crate::demo::ward_names(),
+            wards: crate::demo::wards()?,
         })?;
         writeln!(
             out,

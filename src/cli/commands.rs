@@ -12,7 +12,9 @@ use crate::backlog::{
 };
 use crate::files::Overwrite;
 use crate::report::{summary_line, verdict};
-use crate::store::{BatchFile, ExportOptions, ExportSelection, Store, read_reconcile_csv};
+use crate::store::{
+    BatchFile, BatchRecord, ExportOptions, ExportSelection, Store, read_reconcile_csv,
+};
 
 fn overwrite(force: bool) -> Overwrite {
     if force {
@@ -22,17 +24,10 @@ fn overwrite(force: bool) -> Overwrite {
     }
 }
 
-pub(super) fn export(
-    store: &mut Store,
+/// The requests and writer options `args` choose: the same for `export` and `export --check`.
+pub(super) fn selection_and_options(
     args: &ExportArgs,
-    now: DateTime<Utc>,
-    out: &mut dyn Write,
-) -> Result<Outcome> {
-    let format = args
-        .format
-        .ok_or_else(|| anyhow!("--format is required: csv, hl7-oml, hl7-orm or fhir"))?;
-    let profile = load_profile(args.profile.as_deref())?;
-    let user = args.user.clone().unwrap_or_else(super::default_user);
+) -> Result<(ExportSelection, ExportOptions), BacklogError> {
     let (collected_from, collected_before) =
         crate::backlog::collected_window(args.from, args.to, &Local)?;
     let selection = ExportSelection {
@@ -48,6 +43,38 @@ pub(super) fn export(
         excel_bom: args.excel,
         mllp: args.mllp,
     };
+    Ok((selection, options))
+}
+
+/// The lines saying which values a batch's file holds shortened, if any.
+fn write_truncations(out: &mut dyn Write, record: &BatchRecord, indent: &str) -> Result<()> {
+    if record.truncations.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{indent}Written with {} truncations (the profile's over_limit = \"truncate\"; the whole \
+         values stay in the requests):",
+        record.truncations.len()
+    )?;
+    for t in &record.truncations {
+        writeln!(out, "{indent}  {t}")?;
+    }
+    Ok(())
+}
+
+pub(super) fn export(
+    store: &mut Store,
+    args: &ExportArgs,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let format = args
+        .format
+        .ok_or_else(|| anyhow!("--format is required: csv, hl7-oml, hl7-orm or fhir"))?;
+    let profile = load_profile(args.profile.as_deref())?;
+    let user = args.user.clone().unwrap_or_else(super::default_user);
+    let (selection, options) = selection_and_options(args)?;
     let job = ExportJob {
         selection,
         format,
@@ -82,6 +109,7 @@ pub(super) fn export(
         record.bytes,
         record.sha256
     )?;
+    write_truncations(out, record, "  ")?;
     Ok(Outcome::Success)
 }
 
@@ -101,6 +129,7 @@ pub(super) fn rerun(
         .as_deref()
         .ok_or_else(|| anyhow!("--out is required"))?;
     let (target, w) = reproduce(store, &record, target, overwrite(args.force))?;
+    let other = record.other_writer();
     store.record_rerun(
         record.number,
         &BatchFile {
@@ -119,6 +148,9 @@ pub(super) fn rerun(
             target.display(),
             w.sha256
         )?;
+        if let Some(other) = other {
+            writeln!(out, "  Note: {other}.")?;
+        }
         Ok(Outcome::Success)
     } else {
         writeln!(
@@ -129,6 +161,9 @@ pub(super) fn rerun(
             w.sha256,
             record.sha256
         )?;
+        if let Some(other) = other {
+            writeln!(out, "  Note: {other}, which may explain the difference.")?;
+        }
         Ok(Outcome::Problems)
     }
 }
@@ -137,21 +172,24 @@ pub(super) fn batches(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
     let all = store.batches()?;
     writeln!(
         out,
-        "{:<18}  {:<20}  {:<8}  {:>8}  {:<16}  {:<16}  FILE",
-        "BATCH", "GENERATED (UTC)", "FORMAT", "REQUESTS", "BY", "SHA-256"
+        "{:<18}  {:<20}  {:<8}  {:>8}  {:<16}  {:<16}  {:<8}  FILE",
+        "BATCH", "GENERATED (UTC)", "FORMAT", "REQUESTS", "BY", "SHA-256", "VERSION"
     )?;
     for b in &all {
         writeln!(
             out,
-            "{:<18}  {:<20}  {:<8}  {:>8}  {:<16}  {:<16}  {}",
+            "{:<18}  {:<20}  {:<8}  {:>8}  {:<16}  {:<16}  {:<8}  {}",
             b.batch_id,
             rfc3339(b.generated_at),
             b.format,
             b.request_count,
             super::truncate(&b.user, 16),
             &b.sha256[..b.sha256.len().min(16)],
+            // Batches from before versions were recorded.
+            b.writer_version.as_deref().unwrap_or("-"),
             b.file_name
         )?;
+        write_truncations(out, b, "    ")?;
     }
     writeln!(out, "{} batch(es).", all.len())?;
     Ok(Outcome::Success)

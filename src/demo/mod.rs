@@ -20,10 +20,10 @@ use crate::domain::request::{FieldError, NewRequest, Priority, RequestDraft, Sex
 use crate::domain::status::{Status, Transition};
 use history::{outcome, steps, window_minutes};
 use people::{PoolPatient, patient_pool};
-pub use words::ward_names;
 use words::{
     AMU, CLINICAL_DETAILS, COLLECTORS, COMMON_TESTS, EMERGENCY_WARDS, NOTES, REQUESTERS, WARDS,
 };
+pub use words::{ward_names, wards};
 
 /// One synthetic request and its history: who logged it and when, then each status change.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +287,16 @@ mod tests {
 
     pub(super) fn share(n: usize, of: usize) -> f64 {
         n as f64 / of as f64
+    }
+
+    #[test]
+    fn every_demo_ward_has_its_own_code() {
+        let wards = wards().unwrap();
+        assert_eq!(wards.len(), ward_names().len());
+        crate::domain::ward::check_list(&wards).unwrap();
+        assert!(wards.iter().all(
+            |w| w.code() != crate::domain::ward::derived_code(w.name()) || w.name() == w.code()
+        ));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The names, wards, clinicians and phrases synthetic requests are drawn from. Names mix
 //! apostrophes, hyphens and accents, so demo data exercises what real names do.
 
+use crate::domain::ward::{Ward as SetUpWard, WardError};
+
 pub(super) const SURNAMES: &[&str] = &[
     "Smith",
     "Jones",
@@ -130,6 +132,34 @@ pub(super) const WARDS: &[Ward] = &[
 /// The wards demo requests come from, for setting up a training workstation.
 pub fn ward_names() -> Vec<String> {
     WARDS.iter().map(|(name, _)| (*name).to_owned()).collect()
+}
+
+/// Short codes for the demo wards, as a LIMS might code them (PV1-3.1).
+const WARD_CODES: &[(&str, &str)] = &[
+    ("Ward 7 Acute Medicine", "W7AM"),
+    ("AMU", "AMU"),
+    ("ED Majors", "EDMAJ"),
+    ("ED Resus", "EDRES"),
+    ("ITU", "ITU"),
+    ("Ward 12 Surgery", "W12SUR"),
+    ("Ward 3 Orthopaedics", "W3ORTH"),
+    ("Ward 9 Care of the Elderly", "W9COE"),
+    ("CCU", "CCU"),
+    ("Maternity", "MAT"),
+];
+
+/// The demo wards with their codes, for setting up a training workstation; a ward without an
+/// entry in the code table gets the derived code.
+pub fn wards() -> Result<Vec<SetUpWard>, WardError> {
+    WARDS
+        .iter()
+        .map(
+            |(name, _)| match WARD_CODES.iter().find(|(n, _)| n == name) {
+                Some((_, code)) => SetUpWard::new(code, name),
+                None => SetUpWard::named(name),
+            },
+        )
+        .collect()
 }
 
 pub(super) const EMERGENCY_WARDS: &[Ward] = &[

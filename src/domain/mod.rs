@@ -13,4 +13,5 @@ pub mod patient;
 pub mod request;
 pub mod status;
 pub mod text;
+pub mod ward;
 pub mod warnings;

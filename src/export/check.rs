@@ -24,7 +24,11 @@ impl fmt::Display for Finding {
     }
 }
 
+mod fit;
 mod hl7_rules;
+
+pub use self::fit::Truncation;
+pub(crate) use self::fit::fit_hl7;
 
 use self::hl7_rules::{Rule, T0103, T0104, Ty, Version, component_limits, rules};
 use crate::domain::downtime_id::DowntimeId;

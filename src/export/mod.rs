@@ -126,6 +126,8 @@ pub struct ExportContext {
     /// The database holds synthetic training data (`Store::has_training_data`), so a receiver
     /// must be able to tell: the FHIR Bundle and its resources carry the `HTEST` security label.
     pub training: bool,
+    /// The workstation's wards: PV1-3.1 is a ward's code here when the profile maps none.
+    pub wards: Vec<crate::domain::ward::Ward>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +145,8 @@ pub enum ExportError {
     /// The pre-flight check found what the receiver would refuse; each finding names the request.
     #[error(
         "the {format} export would be refused by the receiver: {}; correct these requests and \
-         export again (nothing was written)",
+         export again, or for values over the receiver's limits set `over_limit = \"truncate\"` \
+         in the profile's [hl7] section (nothing was written)",
         findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     Refused {
@@ -208,14 +211,29 @@ impl<'a> Mappings<'a> {
     }
 }
 
-/// Writes `requests` in `format`. Checks the profile and mappings first: on error nothing is
-/// written.
+/// Writes `requests` in `format`, for a preview or a test: a value the profile has shortened is
+/// not reported (an export that leaves the workstation uses [`write_export_listing_truncations`]
+/// and records them).
 pub fn write_export(
     format: Format,
     requests: &[RequestState],
     ctx: &ExportContext,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ExportError> {
+    write_export_listing_truncations(format, requests, ctx, out).map(drop)
+}
+
+/// Writes `requests` in `format` and returns the values shortened to the receiver's limits (HL7
+/// with a profile whose `over_limit` is `truncate`; otherwise none). Checks the profile and
+/// mappings first, and for FHIR the pre-flight: on those errors nothing is written. HL7 checks
+/// each message as it is written: on its refusal the messages before the first refused request
+/// may be in `out`, so the shell writes to a temporary file it discards on error.
+pub fn write_export_listing_truncations(
+    format: Format,
+    requests: &[RequestState],
+    ctx: &ExportContext,
+    out: &mut dyn std::io::Write,
+) -> Result<Vec<check::Truncation>, ExportError> {
     ctx.profile.check()?;
     check_mappings(format, requests, &ctx.profile)?;
     if format == Format::Fhir {
@@ -224,23 +242,18 @@ pub fn write_export(
             return Err(ExportError::Refused { format, findings });
         }
     }
-    if let Some(kind) = hl7::MessageType::of(format) {
-        let findings = hl7::preflight(kind, requests, ctx);
-        if !findings.is_empty() {
-            return Err(ExportError::Refused { format, findings });
-        }
-    }
     // The writers write many small pieces; the buffer is flushed by each writer's final flush.
     let mut out = BufWriter::with_capacity(1 << 16, out);
-    match format {
-        Format::Csv => csv::write(requests, ctx, &mut out),
+    let none = |()| Vec::new();
+    let truncations = match format {
+        Format::Csv => csv::write(requests, ctx, &mut out).map(none),
         Format::Hl7Oml => hl7::write(hl7::MessageType::OmlO21, requests, ctx, &mut out),
         Format::Hl7Orm => hl7::write(hl7::MessageType::OrmO01, requests, ctx, &mut out),
-        Format::Fhir => fhir::write(requests, ctx, &mut out),
-        Format::Xlsx => xlsx::write(requests, ctx, &mut out),
+        Format::Fhir => fhir::write(requests, ctx, &mut out).map(none),
+        Format::Xlsx => xlsx::write(requests, ctx, &mut out).map(none),
     }?;
     out.flush()?;
-    Ok(())
+    Ok(truncations)
 }
 
 /// A time as RFC 3339 in UTC, to the second (`2026-06-04T10:20:00Z`).

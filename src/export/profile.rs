@@ -58,6 +58,29 @@ pub struct Hl7Settings {
     /// PV1-3.1 for a ward, when the LIMS codes it differently from the code derived from its name.
     #[serde(default, rename = "ward", skip_serializing_if = "Vec::is_empty")]
     pub wards: Vec<WardMapping>,
+    /// What to do with a value over the receiver's limits: refuse the export (the default) or
+    /// write it shortened to the limit, recording every shortening in the batch. Left out of the
+    /// TOML when it is the default, so profiles stored with earlier batches read back the same.
+    #[serde(default, skip_serializing_if = "OverLimit::is_refuse")]
+    pub over_limit: OverLimit,
+}
+
+/// `[hl7] over_limit`: what an export does with a value longer than the receiver accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverLimit {
+    /// Nothing is written: every request and field over a limit is listed for correction.
+    #[default]
+    Refuse,
+    /// Each listed value is shortened to its limit (as the receiver counts it, escapes
+    /// included) and the batch records each shortening; the request keeps the whole value.
+    Truncate,
+}
+
+impl OverLimit {
+    pub fn is_refuse(&self) -> bool {
+        *self == OverLimit::Refuse
+    }
 }
 
 fn default_placer_namespace() -> String {
@@ -245,6 +268,7 @@ impl Profile {
                     },
                     placer_namespace: default_placer_namespace(),
                     wards: Vec::new(),
+                    over_limit: OverLimit::Refuse,
                 },
                 fhir: FhirSettings {
                     hospital_number_system: "urn:stopgap:hospital-number".into(),
@@ -374,6 +398,14 @@ mod tests {
     fn profile_toml_round_trips() {
         let p = Profile::default_profile();
         assert_eq!(Profile::from_toml(&p.to_toml()).unwrap(), p);
+        assert!(
+            !p.to_toml().contains("over_limit"),
+            "the default is left out"
+        );
+        let mut t = p.clone();
+        t.hl7.over_limit = OverLimit::Truncate;
+        assert!(t.to_toml().contains("over_limit = \"truncate\""));
+        assert_eq!(Profile::from_toml(&t.to_toml()).unwrap(), t);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! Every name is first checked against Windows' file-name rules ([`check_export_path`]), on every
 //! platform, so a file made on Linux can always be copied to a ward PC.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -153,7 +153,8 @@ pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
         return Err(WriteError::Exists(target.to_owned()));
     }
     let tmp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let file = OpenOptions::new()
+    // 0600 on Unix: an export holds patient data (the rename keeps the mode).
+    let file = crate::platform::private_options()
         .write(true)
         .create_new(true)
         .open(&tmp)

@@ -32,9 +32,9 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("uk.nhs", "Stopgap", "Stopgap")
 }
 
-/// `dir/stopgap.db`, creating `dir` (and its parents) if needed.
+/// `dir/stopgap.db`, creating `dir` (and its parents) if needed, readable by this user only.
 fn db_path_in(dir: &Path) -> Result<PathBuf, PlatformError> {
-    std::fs::create_dir_all(dir).map_err(|source| PlatformError::CreateDir {
+    super::create_private_dir(dir).map_err(|source| PlatformError::CreateDir {
         path: dir.to_owned(),
         source,
     })?;

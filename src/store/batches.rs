@@ -98,7 +98,60 @@ pub struct BatchRecord {
     pub sha256: String,
     pub bytes: u64,
     pub request_count: u64,
+    /// The Stopgap version that wrote the file (`None`: a batch from before versions were
+    /// recorded), so a re-run can say when another version wrote the original.
+    pub writer_version: Option<String>,
+    /// Values shortened to the receiver's limits, in the order the writer met them (only when
+    /// the profile says to truncate rather than refuse).
+    pub truncations: Vec<BatchTruncation>,
 }
+
+impl BatchRecord {
+    /// When another Stopgap version wrote this batch's file, a sentence saying so: a re-run by
+    /// this version may differ from the original for that reason alone. `None` when this
+    /// version wrote it.
+    pub fn other_writer(&self) -> Option<String> {
+        match self.writer_version.as_deref() {
+            Some(v) if v == WRITER_VERSION => None,
+            Some(v) => Some(format!(
+                "batch {} was written by Stopgap {v}, this is Stopgap {WRITER_VERSION}",
+                self.batch_id
+            )),
+            None => Some(format!(
+                "batch {} was written by a Stopgap that did not record its version, this is \
+                 Stopgap {WRITER_VERSION}",
+                self.batch_id
+            )),
+        }
+    }
+}
+
+/// One value a batch's file holds shortened to the receiver's maximum. The whole value stays in
+/// the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchTruncation {
+    /// The request, grouped as on its form.
+    pub downtime_id: String,
+    /// Where in the file, e.g. `PID-5.2`.
+    pub field: String,
+    /// Characters before shortening, as the receiver counts them.
+    pub length: u64,
+    /// The receiver's maximum: the characters written.
+    pub limit: u64,
+}
+
+impl std::fmt::Display for BatchTruncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request {}: {} shortened from {} to {} characters",
+            self.downtime_id, self.field, self.length, self.limit
+        )
+    }
+}
+
+/// The Stopgap version recorded with each batch it writes.
+pub const WRITER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Builds a batch identifier from its parts.
 pub fn batch_id_text(site: &str, workstation: &str, number: i64) -> String {
@@ -179,11 +232,40 @@ fn batch_from_row(r: &Row<'_>) -> Result<BatchRecord, StoreError> {
             .get::<_, i64>("request_count")?
             .try_into()
             .unwrap_or_default(),
+        writer_version: r.get("writer_version")?,
+        truncations: Vec::new(),
     })
 }
 
+/// A batch's truncations, in the order they were recorded.
+fn truncations_of(conn: &Connection, number: i64) -> Result<Vec<BatchTruncation>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT downtime_id, field, length, \"limit\" FROM export_truncations WHERE batch = ?1
+         ORDER BY position",
+    )?;
+    let mut rows = st.query([number])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(BatchTruncation {
+            downtime_id: r.get("downtime_id")?,
+            field: r.get("field")?,
+            length: r.get::<_, i64>("length")?.try_into().unwrap_or_default(),
+            limit: r.get::<_, i64>("limit")?.try_into().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// A batch row with its truncations.
+fn full_batch(conn: &Connection, r: &Row<'_>) -> Result<BatchRecord, StoreError> {
+    let mut b = batch_from_row(r)?;
+    b.truncations = truncations_of(conn, b.number)?;
+    Ok(b)
+}
+
 const BATCH_COLUMNS: &str = "number, batch_id, format, profile_name, profile_toml, options,
-    selection, generated_ms, workstation, user_name, file_name, sha256, bytes, request_count";
+    selection, generated_ms, workstation, user_name, file_name, sha256, bytes, request_count,
+    writer_version";
 
 impl Store {
     /// The requests an export with `selection` would take now, in file order.
@@ -192,6 +274,7 @@ impl Store {
         selection: &ExportSelection,
     ) -> Result<Vec<RequestState>, StoreError> {
         self.export_snapshot(selection, |_, _| Ok::<(), StoreError>(()))
+            .map(|s| s.states)
     }
 
     /// How many requests an export with `selection` would take now: a count, without reading
@@ -235,7 +318,7 @@ impl Store {
         let mut rows = st.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push(batch_from_row(r)?);
+            out.push(full_batch(&self.conn, r)?);
         }
         Ok(out)
     }
@@ -247,7 +330,7 @@ impl Store {
         ))?;
         let mut rows = st.query([number])?;
         match rows.next()? {
-            Some(r) => Ok(Some(batch_from_row(r)?)),
+            Some(r) => Ok(Some(full_batch(&self.conn, r)?)),
             None => Ok(None),
         }
     }
@@ -350,8 +433,8 @@ pub(super) fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), Sto
     conn.execute(
         "INSERT INTO export_batches(number, batch_id, format, profile_name, profile_toml, options,
             selection, generated_ms, workstation, user_name, file_name, sha256, bytes,
-            request_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            request_count, writer_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             b.number,
             b.batch_id,
@@ -367,8 +450,23 @@ pub(super) fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), Sto
             b.sha256,
             i64::try_from(b.bytes).unwrap_or(i64::MAX),
             i64::try_from(b.request_count).unwrap_or(i64::MAX),
+            b.writer_version,
         ],
     )?;
+    let mut st = conn.prepare(
+        "INSERT INTO export_truncations(batch, position, downtime_id, field, length, \"limit\")
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (i, t) in b.truncations.iter().enumerate() {
+        st.execute(params![
+            b.number,
+            i as i64,
+            t.downtime_id,
+            t.field,
+            i64::try_from(t.length).unwrap_or(i64::MAX),
+            i64::try_from(t.limit).unwrap_or(i64::MAX),
+        ])?;
+    }
     Ok(())
 }
 

@@ -6,30 +6,81 @@
 //! 2. [`Store::reserve_batch`] takes the batch number in a tiny write transaction, recording the
 //!    file's final path. The number has to be known before the file is written (it is inside the
 //!    file and its name); reserving it means two exports at once never share a number, and a
-//!    file left by an interrupted export is never named like a later batch.
+//!    file left by an interrupted export is never named like a later batch. The same transaction
+//!    claims the snapshot's requests: if another export in progress has claimed any of them, or
+//!    a batch recorded since the snapshot holds any, the reservation is refused
+//!    ([`ExportClaimed`]) and nothing is written, so two exports at once never both send a
+//!    request.
 //! 3. The shell writes the file (temporary file, fsync, rename) outside any transaction, then
 //!    [`Store::record_batch`] records the batch, its requests with the event each was exported
 //!    at (its `last_event` in the snapshot, even if a ward changed it since) and the log, and
 //!    removes the reservation, in one short write transaction.
 //!
 //! If the export fails cleanly (nothing under the final name), the shell calls
-//! [`Store::release_reservation`] and the number is taken again by the next export. A crash (or
-//! power cut) after the rename and before the record leaves the file and its reservation:
-//! [`Store::unrecorded_exports`] lists those, the hook for the recovery of leftovers (issue 9).
-//! The next export takes a later number, so the leftover file keeps a name no batch will have.
+//! [`Store::release_reservation`]: the number is taken again by the next export and the claims
+//! are freed. A crash (or power cut) after the rename and before the record leaves the file and
+//! its reservation: [`Store::unrecorded_exports`] lists those, the hook for the recovery of
+//! leftovers (issue 9). The next export takes a later number, so the leftover file keeps a name
+//! no batch will have; the leftover's claims stay until it is recovered, because its file may
+//! already have reached the LIMS.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params};
 
-use super::batches::{insert_batch, log_export};
+use super::batches::{WRITER_VERSION, insert_batch, log_export};
+use super::export_read::read_selected;
 use super::rows::ms_to_time;
 use super::{Store, StoreError};
 use crate::domain::event::RequestState;
 use crate::store::{
-    BatchFile, BatchHeader, BatchRecord, BatchSpec, ExportSelection, batch_id_text,
+    BatchFile, BatchHeader, BatchRecord, BatchSpec, BatchTruncation, ExportSelection, batch_id_text,
 };
+
+/// The requests an export read, as of one instant, and how far the export log had got then (so
+/// a batch recorded after it is recognised when the export reserves its number).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// In file order.
+    pub states: Vec<RequestState>,
+    /// The last `export_log` row when the requests were read.
+    seen_log: i64,
+}
+
+/// Why an export may not take its requests: another export has some of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportClaimed {
+    #[error(
+        "another export ({batch_id}, started {} by {user} on {workstation}) is exporting {count} \
+         of these requests; wait for it and export again (nothing was written)",
+        local_time(*started)
+    )]
+    InProgress {
+        batch_id: String,
+        started: DateTime<Utc>,
+        user: String,
+        workstation: String,
+        count: u64,
+    },
+    #[error(
+        "another export ({batch_id}, by {user} on {workstation}) took {count} of these requests \
+         while this one was reading them; export again (nothing was written)"
+    )]
+    Recorded {
+        batch_id: String,
+        user: String,
+        workstation: String,
+        count: u64,
+    },
+}
+
+/// `10:02`, or `04/06/2026 10:02` on another day, in the workstation's time zone.
+fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
 
 /// A batch number taken by an export whose batch is not recorded (yet).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,12 +111,22 @@ impl Store {
         &self,
         selection: &ExportSelection,
         mut on_row: impl FnMut(u64, u64) -> Result<(), E>,
-    ) -> Result<Vec<RequestState>, E> {
+    ) -> Result<Snapshot, E> {
         let own = self.conn.is_autocommit();
         if own {
             self.conn.execute_batch("BEGIN DEFERRED").map_err(sql)?;
         }
-        let result = read_selected(&self.conn, selection, &mut on_row);
+        // Read first, so the WAL snapshot the requests are read from is the one it saw.
+        let seen_log = self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM export_log", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql);
+        let result = seen_log.and_then(|seen_log| {
+            read_selected(&self.conn, selection, &mut on_row)
+                .map(|states| Snapshot { states, seen_log })
+        });
         if own {
             // A read transaction has nothing to keep: ending it cannot lose data.
             let end = self
@@ -78,12 +139,14 @@ impl Store {
         result
     }
 
-    /// Takes the next batch number for an export about to be written, in a tiny write
-    /// transaction. `target` names the file from the header (and may refuse, for example when
-    /// the file already exists); its error takes nothing.
+    /// Takes the next batch number for an export about to be written and claims the snapshot's
+    /// requests, in one short write transaction. `target` names the file from the header (and
+    /// may refuse, for example when the file already exists); its error takes nothing. Refused
+    /// with [`ExportClaimed`] when another export has any of the requests.
     pub fn reserve_batch<E: From<StoreError>>(
         &mut self,
         spec: &BatchSpec,
+        snapshot: &Snapshot,
         target: impl FnOnce(&BatchHeader) -> Result<PathBuf, E>,
     ) -> Result<Reservation, E> {
         let setup = self.require_setup()?;
@@ -114,6 +177,7 @@ impl Store {
                     spec.user.trim(),
                 ],
             )?;
+            claim(tx, number, snapshot)?;
             Ok(Reservation {
                 header,
                 target: path,
@@ -129,9 +193,11 @@ impl Store {
         }
     }
 
-    /// Gives back a reserved number whose export wrote nothing under its final name.
+    /// Gives back a reserved number whose export wrote nothing under its final name, and frees
+    /// the requests it claimed.
     pub fn release_reservation(&mut self, number: i64) -> Result<(), StoreError> {
         self.write(|tx| {
+            tx.execute("DELETE FROM export_claims WHERE number = ?1", [number])?;
             tx.execute(
                 "DELETE FROM export_reservations WHERE number = ?1",
                 [number],
@@ -141,8 +207,9 @@ impl Store {
     }
 
     /// Records a reserved batch once its file is in place, in one short write transaction: the
-    /// batch, its requests (each with the event it was exported at), the log, and the end of
-    /// the reservation.
+    /// batch (with the Stopgap version that wrote it and the values its file holds shortened),
+    /// its requests (each with the event it was exported at: the claims become the batch's
+    /// items), the log, and the end of the reservation.
     pub fn record_batch(
         &mut self,
         reservation: &Reservation,
@@ -150,6 +217,7 @@ impl Store {
         selection: &ExportSelection,
         states: &[RequestState],
         file: &BatchFile,
+        truncations: &[BatchTruncation],
     ) -> Result<BatchRecord, StoreError> {
         let number = reservation.header.number;
         let record = BatchRecord {
@@ -167,8 +235,11 @@ impl Store {
             sha256: file.sha256.clone(),
             bytes: file.bytes,
             request_count: states.len() as u64,
+            writer_version: Some(WRITER_VERSION.to_owned()),
+            truncations: truncations.to_vec(),
         };
         self.write(|tx| {
+            tx.execute("DELETE FROM export_claims WHERE number = ?1", [number])?;
             let released = tx.execute(
                 "DELETE FROM export_reservations WHERE number = ?1",
                 [number],
@@ -241,48 +312,89 @@ impl Store {
         spec: &BatchSpec,
         write: impl FnOnce(&BatchHeader, &[RequestState]) -> Result<BatchFile, E>,
     ) -> Result<BatchRecord, E> {
-        let states = self.export_snapshot(selection, |_, _| Ok::<(), E>(()))?;
-        let reservation = self.reserve_batch(spec, |_| Ok::<_, E>(Path::new("").to_owned()))?;
-        let file = match write(&reservation.header, &states) {
+        let snapshot = self.export_snapshot(selection, |_, _| Ok::<(), E>(()))?;
+        let reservation =
+            self.reserve_batch(spec, &snapshot, |_| Ok::<_, E>(Path::new("").to_owned()))?;
+        let file = match write(&reservation.header, &snapshot.states) {
             Ok(f) => f,
             Err(e) => {
                 self.release_reservation(reservation.header.number)?;
                 return Err(e);
             }
         };
-        Ok(self.record_batch(&reservation, spec, selection, &states, &file)?)
+        Ok(self.record_batch(&reservation, spec, selection, &snapshot.states, &file, &[])?)
     }
+}
+
+/// Claims the snapshot's requests for reservation `number`, or refuses if another export has any
+/// of them: claimed by a reservation not yet recorded, or in a batch recorded since the
+/// snapshot was read.
+fn claim(tx: &Connection, number: i64, snapshot: &Snapshot) -> Result<(), StoreError> {
+    let later: Vec<i64> = {
+        let mut st = tx.prepare(
+            "SELECT batch FROM export_log WHERE id > ?1 AND action = 'export' ORDER BY id",
+        )?;
+        st.query_map([snapshot.seen_log], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    if !later.is_empty() {
+        let mut taken = tx.prepare_cached(
+            "SELECT 1 FROM export_batch_requests WHERE batch = ?1 AND request_uuid = ?2",
+        )?;
+        for batch in later {
+            let mut count = 0u64;
+            for s in &snapshot.states {
+                if taken.exists(params![batch, s.request.uuid.to_string()])? {
+                    count += 1;
+                }
+            }
+            if count > 0 {
+                let (batch_id, user, workstation) = tx.query_row(
+                    "SELECT batch_id, user_name, workstation FROM export_batches WHERE number = ?1",
+                    [batch],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                return Err(ExportClaimed::Recorded {
+                    batch_id,
+                    user,
+                    workstation,
+                    count,
+                }
+                .into());
+            }
+        }
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO export_claims(request_uuid, number) VALUES (?1, ?2)",
+    )?;
+    let mut refused: Vec<String> = Vec::new();
+    for s in &snapshot.states {
+        let uuid = s.request.uuid.to_string();
+        if insert.execute(params![uuid, number])? == 0 {
+            refused.push(uuid);
+        }
+    }
+    let Some(first) = refused.first() else {
+        return Ok(());
+    };
+    // Named by the export holding the first refused request; counted over all of them.
+    let (batch_id, reserved_ms, user, workstation) = tx.query_row(
+        "SELECT r.batch_id, r.reserved_ms, r.user_name, r.workstation
+         FROM export_claims c JOIN export_reservations r ON r.number = c.number
+         WHERE c.request_uuid = ?1",
+        [first],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Err(ExportClaimed::InProgress {
+        batch_id,
+        started: ms_to_time(reserved_ms)?,
+        user,
+        workstation,
+        count: refused.len() as u64,
+    }
+    .into())
 }
 
 fn sql<E: From<StoreError>>(e: rusqlite::Error) -> E {
     E::from(StoreError::from(e))
-}
-
-fn read_selected<E: From<StoreError>>(
-    conn: &Connection,
-    selection: &ExportSelection,
-    on_row: &mut impl FnMut(u64, u64) -> Result<(), E>,
-) -> Result<Vec<RequestState>, E> {
-    let (where_sql, params) = selection.to_sql();
-    let count = format!("SELECT COUNT(*) FROM requests {where_sql}");
-    let total: i64 = conn
-        .query_row(&count, params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(sql)?;
-    let total = u64::try_from(total).unwrap_or_default();
-    on_row(0, total)?;
-    // File order: by downtime ID, which is how the lab reads the paper forms back.
-    let select = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id");
-    let mut st = conn.prepare(&select).map_err(sql)?;
-    let mut rows = st.query(params_from_iter(params.iter())).map_err(sql)?;
-    let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or_default());
-    while let Some(r) = rows.next().map_err(sql)? {
-        // Decoded straight from SQLite's buffer, without copying the JSON into a String first.
-        let json = r
-            .get_ref("state")
-            .and_then(|v| v.as_str().map_err(Into::into))
-            .map_err(sql)?;
-        out.push(serde_json::from_str(json).map_err(|e| E::from(StoreError::from(e)))?);
-        on_row(out.len() as u64, total)?;
-    }
-    Ok(out)
 }

@@ -6,8 +6,10 @@
 
 mod batches;
 mod closeout;
+mod export_read;
 mod export_run;
 mod form_lookups;
+mod open;
 mod overdue;
 mod queries;
 mod reconcile;
@@ -19,7 +21,6 @@ mod settings;
 mod verify;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -33,13 +34,14 @@ use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
 pub use batches::{
-    BatchFile, BatchHeader, BatchRecord, BatchSpec, DEFAULT_EXPORT_STATUSES, ExportOptions,
-    ExportSelection, batch_id_text,
+    BatchFile, BatchHeader, BatchRecord, BatchSpec, BatchTruncation, DEFAULT_EXPORT_STATUSES,
+    ExportOptions, ExportSelection, WRITER_VERSION, batch_id_text,
 };
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
-pub use export_run::Reservation;
+pub use export_run::{ExportClaimed, Reservation, Snapshot};
+pub use open::ReadOnlyReason;
 pub use overdue::OverdueFirst;
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
 pub use reconcile::{
@@ -70,6 +72,38 @@ pub enum StoreError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "there is no Stopgap database at {path}: check the path (a new database is made only by the app's first run, `setup` or `demo`)"
+    )]
+    Missing { path: PathBuf },
+    #[error("{path} is empty (0 bytes), so it is not a Stopgap database: check the path")]
+    Empty { path: PathBuf },
+    #[error("{path} is not a regular file (a device, pipe or folder), so it cannot be a database")]
+    NotAFile { path: PathBuf },
+    #[error("cannot read {path}")]
+    CannotRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot make a new database at {path}: {}; choose a folder this user can write",
+        why.words().replace("it is on", "the folder is on").replace("its folder", "the folder")
+    )]
+    CannotCreate { path: PathBuf, why: ReadOnlyReason },
+    #[error(
+        "the disk is full: nothing was saved. The database is not damaged: free some space on this disk (old exports, downloads) and try again"
+    )]
+    DiskFull,
+    #[error(
+        "this database can only be read ({}): viewing only, nothing can be saved. To work on it, copy the file to a folder this user can write on the computer's own disk",
+        .0.words()
+    )]
+    ReadOnly(ReadOnlyReason),
+    #[error(
+        "this database can only be read ({}) and was written by an older Stopgap, which needs to upgrade it first: copy it to a writable folder",
+        .0.words()
+    )]
+    ReadOnlyNeedsUpgrade(ReadOnlyReason),
     #[error("could not open the database {path}")]
     Open {
         path: PathBuf,
@@ -89,8 +123,8 @@ pub enum StoreError {
     SequenceExhausted(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
-    #[error("{0}: correct the ward list")]
-    BadWard(String),
+    #[error("the ward list was not saved")]
+    BadWard(#[from] crate::domain::ward::WardError),
     /// The patient's NHS number or MRN is on file for someone with other details, and no reason
     /// was given for saving anyway. One message per conflicting record.
     #[error(
@@ -104,8 +138,24 @@ pub enum StoreError {
     Catalogue(#[from] CatalogueError),
     #[error(transparent)]
     OverdueThreshold(#[from] crate::domain::overdue::OverdueThresholdError),
+    /// Another export in progress, or one recorded since this one read its requests, has some
+    /// of its requests.
+    #[error(transparent)]
+    Claimed(#[from] ExportClaimed),
     #[error("database error")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// A full disk is said plainly wherever it happens (a save, an export's record, a
+    /// migration), never as a database error or damage.
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly(ReadOnlyReason::Medium),
+            _ => StoreError::Sql(e),
+        }
+    }
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -136,6 +186,8 @@ pub struct Store {
     path: PathBuf,
     /// Nesting of `write` calls; 0 outside any transaction.
     write_depth: u32,
+    /// Set when the file can only be read (see [`Store::read_only`]).
+    read_only: Option<ReadOnlyReason>,
 }
 
 /// Event times are stored as whole milliseconds (`at_ms`); an event is built with its time already
@@ -157,87 +209,8 @@ fn same_form(stored: &NewRequest, again: &NewRequest) -> bool {
     forget_on_file(stored) == forget_on_file(again)
 }
 
-/// Required pragmas, read back after they are set.
-const BUSY_TIMEOUT_MS: i64 = 5000;
-
 impl Store {
-    /// Opens (creating if needed) the database at `path`, checks it, and brings its schema up to
-    /// date.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(reason) = crate::platform::network_filesystem(path) {
-            return Err(StoreError::NetworkFilesystem {
-                path: path.to_owned(),
-                reason,
-            });
-        }
-        let open_err = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let damaged = |e: rusqlite::Error| StoreError::Damaged {
-            path: path.to_owned(),
-            details: e.to_string(),
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
-            .map_err(open_err)?;
-        // The first read of the file is here: a file that is not SQLite fails now.
-        let check: Vec<String> = conn
-            .prepare("PRAGMA quick_check")
-            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-            .map_err(damaged)?;
-        if check != ["ok"] {
-            return Err(StoreError::Damaged {
-                path: path.to_owned(),
-                details: check.join("; "),
-            });
-        }
-        Self::set_pragmas(&conn).map_err(damaged)?;
-        Self::check_pragmas(&conn)?;
-        schema::migrate(&mut conn)?;
-        Ok(Self {
-            conn,
-            path: path.to_owned(),
-            write_depth: 0,
-        })
-    }
-
-    fn set_pragmas(conn: &Connection) -> rusqlite::Result<()> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL, not NORMAL: in WAL mode NORMAL can lose acknowledged commits on power loss.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(())
-    }
-
-    fn check_pragmas(conn: &Connection) -> Result<(), StoreError> {
-        let get = |name: &'static str| -> Result<String, StoreError> {
-            let v: rusqlite::types::Value =
-                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
-            Ok(match v {
-                rusqlite::types::Value::Integer(i) => i.to_string(),
-                rusqlite::types::Value::Text(t) => t.to_lowercase(),
-                other => format!("{other:?}"),
-            })
-        };
-        for (pragma, expected) in [
-            ("journal_mode", "wal".to_owned()),
-            ("synchronous", "2".to_owned()),
-            ("foreign_keys", "1".to_owned()),
-            ("busy_timeout", BUSY_TIMEOUT_MS.to_string()),
-        ] {
-            let actual = get(pragma)?;
-            if actual != expected {
-                return Err(StoreError::UnsafePragma {
-                    pragma,
-                    expected,
-                    actual,
-                });
-            }
-        }
-        Ok(())
-    }
-
+    /// The database file this store was opened on.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -473,6 +446,9 @@ impl Store {
     }
 
     fn begin_write(&mut self) -> Result<(), StoreError> {
+        if let Some(reason) = self.read_only {
+            return Err(StoreError::ReadOnly(reason));
+        }
         let sql = if self.conn.is_autocommit() {
             "BEGIN IMMEDIATE"
         } else {

@@ -1,7 +1,10 @@
 //! Row mapping: the only place that knows column names. Rows are read by column name.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, Row, params};
+use std::sync::OnceLock;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Row, params, params_from_iter};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -74,49 +77,109 @@ pub(crate) fn events_of(conn: &Connection, uuid: Uuid) -> Result<Vec<Event>, Sto
     Ok(out)
 }
 
+/// The columns of `requests` that copy something its history says, in the order
+/// [`copied_values`] gives them: what [`insert_request`] writes, and what `verify` compares with
+/// the fold of the events (every column shown, sorted or searched is one of them). Not here:
+/// `state` (compared decoded), `training` (not in the history) and the generated
+/// `sequence_tail`.
+pub(crate) const COPIED_COLUMNS: [&str; 24] = [
+    "uuid",
+    "downtime_id",
+    "site",
+    "workstation",
+    "sequence",
+    "status",
+    "priority",
+    "priority_rank",
+    "surname",
+    "surname_key",
+    "forename",
+    "forename_key",
+    "dob",
+    "nhs_number",
+    "mrn",
+    "emergency_number",
+    "ward",
+    "tests",
+    "collected_ms",
+    "created_ms",
+    "updated_ms",
+    "accession",
+    "reason",
+    "last_event",
+];
+
+/// The value each of [`COPIED_COLUMNS`] must hold for state `s`.
+pub(crate) fn copied_values(s: &RequestState) -> [Value; 24] {
+    let r = &s.request;
+    let p = &r.patient;
+    let text = |t: &str| Value::Text(t.to_owned());
+    let opt = |t: &Option<String>| t.as_deref().map_or(Value::Null, text);
+    [
+        Value::Text(r.uuid.to_string()),
+        Value::Text(s.downtime_id.canonical()),
+        text(s.downtime_id.site().as_str()),
+        text(s.downtime_id.workstation().as_str()),
+        Value::Integer(i64::from(s.downtime_id.sequence())),
+        text(s.status.word()),
+        text(r.priority.word()),
+        Value::Integer(r.priority as i64),
+        text(&p.surname),
+        Value::Text(p.surname.to_lowercase()),
+        text(&p.forename),
+        Value::Text(p.forename.to_lowercase()),
+        p.dob.map_or(Value::Null, |d| {
+            Value::Text(d.format("%Y-%m-%d").to_string())
+        }),
+        p.nhs_number
+            .map_or(Value::Null, |n| Value::Text(n.digits())),
+        opt(&p.mrn),
+        opt(&p.emergency_number),
+        text(&r.ward),
+        Value::Text(r.test_codes().join(" ")),
+        Value::Integer(r.collected_at.timestamp_millis()),
+        Value::Integer(s.created_at.timestamp_millis()),
+        Value::Integer(s.updated_at.timestamp_millis()),
+        opt(&s.accession),
+        opt(&s.reason),
+        Value::Text(s.last_event.to_string()),
+    ]
+}
+
+/// Whether a stored value is exactly `expected` (text compared byte for byte, so a stored
+/// value that is not valid UTF-8 is simply different, never an error).
+pub(crate) fn stored_as(stored: ValueRef<'_>, expected: &Value) -> bool {
+    match (stored, expected) {
+        (ValueRef::Null, Value::Null) => true,
+        (ValueRef::Integer(a), Value::Integer(b)) => a == *b,
+        (ValueRef::Text(a), Value::Text(b)) => a == b.as_bytes(),
+        _ => false,
+    }
+}
+
 pub(crate) fn insert_request(
     conn: &Connection,
     s: &RequestState,
     training: bool,
 ) -> Result<(), StoreError> {
-    let r = &s.request;
-    let p = &r.patient;
-    conn.execute(
-        "INSERT INTO requests(uuid, downtime_id, site, workstation, sequence, status, priority,
-            priority_rank, surname, surname_key, forename, forename_key, dob, nhs_number, mrn,
-            emergency_number, ward, tests, collected_ms, created_ms, updated_ms, accession, reason,
-            training, state, last_event)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-        params![
-            r.uuid.to_string(),
-            s.downtime_id.canonical(),
-            s.downtime_id.site().as_str(),
-            s.downtime_id.workstation().as_str(),
-            s.downtime_id.sequence(),
-            s.status.word(),
-            r.priority.word(),
-            r.priority as i64,
-            p.surname,
-            p.surname.to_lowercase(),
-            p.forename,
-            p.forename.to_lowercase(),
-            p.dob.map(|d| d.format("%Y-%m-%d").to_string()),
-            p.nhs_number.map(|n| n.digits()),
-            p.mrn,
-            p.emergency_number,
-            r.ward,
-            r.test_codes().join(" "),
-            r.collected_at.timestamp_millis(),
-            s.created_at.timestamp_millis(),
-            s.updated_at.timestamp_millis(),
-            s.accession,
-            s.reason,
-            i64::from(training),
-            serde_json::to_string(s)?,
-            s.last_event.to_string(),
-        ],
-    )?;
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let marks: Vec<String> = (1..=COPIED_COLUMNS.len() + 2)
+            .map(|i| format!("?{i}"))
+            .collect();
+        format!(
+            "INSERT INTO requests({}, training, state) VALUES ({})",
+            COPIED_COLUMNS.join(", "),
+            marks.join(", ")
+        )
+    });
+    let values = copied_values(s);
+    let extra = [
+        Value::Integer(i64::from(training)),
+        Value::Text(serde_json::to_string(s)?),
+    ];
+    conn.prepare_cached(sql)?
+        .execute(params_from_iter(values.into_iter().chain(extra)))?;
     Ok(())
 }
 

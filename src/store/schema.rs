@@ -233,6 +233,37 @@ pub const MIGRATIONS: &[&str] = &[
         user_name   TEXT NOT NULL
     ) STRICT;
     "#,
+    // 5: which Stopgap wrote each batch, the values an export shortened to the receiver's
+    // limits (when its profile says to truncate), and the requests an export in progress has
+    // claimed, so two exports at once never both take a request.
+    r#"
+    -- NULL for batches written before this version.
+    ALTER TABLE export_batches ADD COLUMN writer_version TEXT;
+
+    -- Every value shortened in a batch's file: never changed or deleted, as the batch itself.
+    -- The original value stays in the request; only where and by how much is recorded.
+    CREATE TABLE export_truncations (
+        batch       INTEGER NOT NULL REFERENCES export_batches(number),
+        position    INTEGER NOT NULL,        -- in the order the writer met them
+        downtime_id TEXT NOT NULL,           -- grouped, as on the form
+        field       TEXT NOT NULL,           -- e.g. PID-5.2
+        length      INTEGER NOT NULL,        -- characters before, as the receiver counts them
+        "limit"     INTEGER NOT NULL,        -- characters after: the receiver's maximum
+        PRIMARY KEY (batch, position)
+    ) STRICT;
+    CREATE TRIGGER export_truncations_are_never_changed BEFORE UPDATE ON export_truncations
+    BEGIN SELECT RAISE(ABORT, 'export records are never changed'); END;
+    CREATE TRIGGER export_truncations_are_never_deleted BEFORE DELETE ON export_truncations
+    BEGIN SELECT RAISE(ABORT, 'export records are never deleted'); END;
+
+    -- The requests of a reserved batch: one export at a time per request. Removed with the
+    -- reservation (released, or turned into export_batch_requests when the batch is recorded).
+    CREATE TABLE export_claims (
+        request_uuid TEXT PRIMARY KEY REFERENCES requests(uuid),
+        number       INTEGER NOT NULL REFERENCES export_reservations(number)
+    ) STRICT;
+    CREATE INDEX export_claims_by_number ON export_claims(number);
+    "#,
 ];
 
 /// The schema version this build writes.

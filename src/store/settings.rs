@@ -7,14 +7,16 @@ use rusqlite::{OptionalExtension, params};
 use super::{Store, StoreError};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::Code3;
+use crate::domain::ward::{Ward, check_list};
 
 /// What identifies this workstation, chosen on the first-run screen.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Setup {
     pub site: Code3,
     pub workstation: Code3,
-    /// Wards and locations offered on the form.
-    pub wards: Vec<String>,
+    /// Wards and locations offered on the form, each with its code for export. A set-up stored
+    /// by an older Stopgap holds names only; they read back with derived codes.
+    pub wards: Vec<Ward>,
 }
 
 impl Store {
@@ -35,24 +37,19 @@ impl Store {
         }
     }
 
-    /// Saves the workstation's set-up. Wards are trimmed; blanks and repeats dropped.
+    /// The workstation's wards (none before set-up), for export to look codes up by name.
+    pub fn wards(&self) -> Result<Vec<Ward>, StoreError> {
+        Ok(self.setup()?.map(|s| s.wards).unwrap_or_default())
+    }
+
+    /// Saves the workstation's set-up, refusing a ward list with a code or a name twice (and
+    /// then keeping the set-up as it was).
     pub fn configure(&mut self, setup: &Setup) -> Result<(), StoreError> {
-        let mut wards: Vec<String> = Vec::new();
-        for w in &setup.wards {
-            let w = crate::domain::text::clean(w, crate::domain::request::SHORT_MAX, false)
-                .map_err(|e| StoreError::BadWard(format!("ward '{w}' {e}")))?;
-            if !w.is_empty() && !wards.contains(&w) {
-                wards.push(w);
-            }
-        }
-        let setup = Setup {
-            wards,
-            ..setup.clone()
-        };
+        check_list(&setup.wards)?;
         self.conn.execute(
             "INSERT INTO settings(key, value) VALUES ('setup', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [serde_json::to_string(&setup)?],
+            [serde_json::to_string(setup)?],
         )?;
         Ok(())
     }

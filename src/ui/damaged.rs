@@ -23,6 +23,18 @@ pub fn what_to_do(error: &StoreError) -> &'static str {
         StoreError::UnsafePragma { .. } => {
             "The database could not be set up to write safely to disk. Close Stopgap and ask IT; use the paper downtime forms meanwhile."
         }
+        StoreError::DiskFull => {
+            "The file is not damaged. Free some space on this computer's disk (old exports, downloads, the recycle bin), then start Stopgap again. Use the paper downtime forms meanwhile."
+        }
+        StoreError::CannotCreate { .. } | StoreError::ReadOnlyNeedsUpgrade(_) => {
+            "The file is not damaged. Start Stopgap with --db pointing to a folder on this computer's own disk that you can write, or ask IT."
+        }
+        StoreError::NotAFile { .. } | StoreError::Missing { .. } | StoreError::Empty { .. } => {
+            "Check the database path given with --db: it must be a Stopgap database file."
+        }
+        StoreError::CannotRead { .. } => {
+            "This user cannot read the database file. Sign in to Windows as the user who set Stopgap up, or ask IT to check the file's permissions."
+        }
         _ => {
             "Close Stopgap and ask IT. Use the paper downtime forms or another workstation meanwhile."
         }

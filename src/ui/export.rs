@@ -22,6 +22,8 @@ pub struct ExportDone {
     pub batch_id: String,
     pub request_count: u64,
     pub sha256: String,
+    /// Each value written shortened to the receiver's limits (the profile truncates), as a line.
+    pub truncations: Vec<String>,
 }
 
 /// The export screen's view state: what was chosen, as typed.
@@ -334,6 +336,20 @@ pub fn export_ui(
                         .strong(),
                     );
                     ui.label(RichText::new(format!("SHA-256 {}", done.sha256)).monospace());
+                    if !done.truncations.is_empty() {
+                        // Never silent: every shortened value is listed, as the batch records it.
+                        ui.label(
+                            RichText::new(format!(
+                                "Written with {} truncations (the profile shortens values over \
+                                 the receiver's limits; the requests keep the whole values):",
+                                done.truncations.len()
+                            ))
+                            .strong(),
+                        );
+                        for t in &done.truncations {
+                            ui.label(t);
+                        }
+                    }
                     if ui.button("Open folder").clicked() {
                         actions.push(Action::OpenFolder(done.path.clone()));
                     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use egui::{RichText, Ui};
 
 use super::action::Action;
+use super::wards::{WardTable, ward_table_ui};
 use super::widgets;
 use crate::domain::downtime_id::Code3;
 use crate::store::Setup;
@@ -14,8 +15,8 @@ use crate::store::Setup;
 pub struct FirstRunState {
     pub site: String,
     pub workstation: String,
-    /// One ward per line.
-    pub wards: String,
+    /// The wards, each a code beside a name.
+    pub wards: WardTable,
     pub site_error: Option<String>,
     pub workstation_error: Option<String>,
     /// Put the cursor in the first field on the first frame.
@@ -29,7 +30,7 @@ impl Default for FirstRunState {
         Self {
             site: String::new(),
             workstation: String::new(),
-            wards: String::new(),
+            wards: WardTable::default(),
             site_error: None,
             workstation_error: None,
             focus: true,
@@ -78,16 +79,14 @@ pub fn first_run_ui(
                     120.0,
                     state.workstation_error.as_deref(),
                 );
-                let label = ui.label(RichText::new("Wards and locations (one per line)").strong());
-                ui.add(
-                    egui::TextEdit::multiline(&mut state.wards)
-                        .hint_text("e.g.\nED Majors\nAMU\nWard 7 Acute Medicine")
-                        .desired_rows(6)
-                        .desired_width(320.0),
-                )
-                .labelled_by(label.id);
-                ui.end_row();
             });
+        ui.add_space(10.0);
+        ui.label(
+            RichText::new("Wards and locations offered on the form")
+                .size(17.0)
+                .strong(),
+        );
+        ward_table_ui(ui, &mut state.wards, 220.0);
         ui.add_space(8.0);
         ui.label(RichText::new(format!("Database: {}", db_path.display())).color(widgets::MUTED));
         ui.add_space(8.0);
@@ -98,11 +97,13 @@ pub fn first_run_ui(
             let workstation = Code3::workstation(&state.workstation);
             state.site_error = site.as_ref().err().map(ToString::to_string);
             state.workstation_error = workstation.as_ref().err().map(ToString::to_string);
-            if let (Ok(site), Ok(workstation)) = (site, workstation) {
+            // Checked even when a code is wrong, so every problem shows at once.
+            let wards = state.wards.wards();
+            if let (Ok(site), Ok(workstation), Some(wards)) = (site, workstation, wards) {
                 actions.push(Action::Configure(Setup {
                     site,
                     workstation,
-                    wards: state.wards.lines().map(str::to_owned).collect(),
+                    wards,
                 }));
             }
         }

@@ -15,6 +15,7 @@ pub mod queue;
 pub mod reconcile;
 pub mod settings;
 pub mod sign_in;
+pub mod wards;
 pub mod widgets;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use egui::{RichText, Ui};
 
 use super::action::Action;
+use super::wards::{WardTable, ward_table_ui};
 use super::widgets;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::overdue::OverdueThresholds;
@@ -16,8 +17,8 @@ use crate::store::Setup;
 pub struct SettingsState {
     pub export_path: String,
     pub import_path: String,
-    /// One ward per line.
-    pub wards_text: String,
+    /// The wards, each a code beside a name.
+    pub wards: WardTable,
     /// The outcome of the last export or import: a confirmation, or what went wrong.
     pub message: Option<Result<String, String>>,
     /// Minutes after collection at which open requests are overdue, as typed.
@@ -29,7 +30,7 @@ pub struct SettingsState {
 impl SettingsState {
     /// Fills the fields from what is stored.
     pub fn load(&mut self, setup: &Setup, thresholds: &OverdueThresholds) {
-        self.wards_text = setup.wards.join("\n");
+        self.wards = WardTable::of(&setup.wards);
         self.overdue_emergency = thresholds.emergency_minutes.to_string();
         self.overdue_urgent = thresholds.urgent_minutes.to_string();
     }
@@ -66,16 +67,12 @@ pub fn settings_ui(
             ui.add_space(12.0);
 
             ui.heading("Wards and locations offered on the form");
-            let label = ui.label("Wards (one per line)");
-            ui.add(
-                egui::TextEdit::multiline(&mut state.wards_text)
-                    .desired_rows(5)
-                    .desired_width(360.0),
-            )
-            .labelled_by(label.id);
-            if ui.button("Save wards").clicked() {
+            ward_table_ui(ui, &mut state.wards, 300.0);
+            if ui.button("Save wards").clicked()
+                && let Some(wards) = state.wards.wards()
+            {
                 actions.push(Action::Configure(Setup {
-                    wards: state.wards_text.lines().map(str::to_owned).collect(),
+                    wards,
                     ..setup.clone()
                 }));
             }

@@ -8,6 +8,7 @@ use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::downtime_id::Code3;
 use stopgap::domain::nhs_number::NhsNumber;
 use stopgap::domain::request::{NewRequest, Priority, RequestDraft, Sex};
+use stopgap::domain::ward::Ward;
 use stopgap::store::{Setup, Store};
 use uuid::Uuid;
 
@@ -19,14 +20,18 @@ pub fn setup() -> Setup {
     Setup {
         site: Code3::site("RXX").unwrap(),
         workstation: Code3::workstation("W07").unwrap(),
-        wards: vec!["Ward 7".into(), "AMU".into()],
+        // One ward with a code set up, one with the code derived from its name.
+        wards: vec![
+            Ward::new("W7", "Ward 7").unwrap(),
+            Ward::named("AMU").unwrap(),
+        ],
     }
 }
 
 /// A new store in a temporary directory, set up as RXX/W07.
 pub fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     store.configure(&setup()).unwrap();
     (dir, store)
 }

@@ -23,7 +23,7 @@ pub struct App<'a> {
 pub fn configured_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open_or_create(&path).unwrap();
     store.configure(&super::setup()).unwrap();
     (dir, path)
 }

@@ -38,6 +38,7 @@ fn ctx(record_number: i64, generated_at: chrono::DateTime<chrono::Utc>) -> Expor
         csv: CsvOptions::default(),
         mllp: false,
         training: false,
+        wards: Vec::new(),
     }
 }
 

@@ -143,6 +143,7 @@ fn ctx() -> ExportContext {
         csv: CsvOptions::default(),
         mllp: false,
         training: false,
+        wards: Vec::new(),
     }
 }
 

@@ -19,6 +19,7 @@ fn csv_of(requests: &[stopgap::domain::event::RequestState]) -> Vec<u8> {
         csv: CsvOptions::default(),
         mllp: false,
         training: false,
+        wards: Vec::new(),
     };
     let mut out = Vec::new();
     write_export(Format::Csv, requests, &ctx, &mut out).unwrap();

@@ -14,5 +14,7 @@ mod hl7;
 mod hl7_cli_check;
 mod hl7_golden;
 mod import;
+mod pipeline;
 mod roundtrip;
+mod wards;
 mod xlsx;

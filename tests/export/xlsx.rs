@@ -138,6 +138,7 @@ fn ctx(per_test: bool) -> ExportContext {
         },
         mllp: false,
         training: false,
+        wards: Vec::new(),
     }
 }
 

@@ -109,7 +109,7 @@ fn an_issued_id_without_a_record_must_be_investigated() {
     conn.execute("UPDATE id_sequence SET last = last + 3", [])
         .unwrap();
     drop(conn);
-    let store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     let c = store.close_out().unwrap();
     assert!(!c.is_complete());
     assert!(c.summary.missing >= 2);

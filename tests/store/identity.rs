@@ -371,6 +371,7 @@ fn the_reason_is_not_exported() {
         csv: CsvOptions::default(),
         mllp: false,
         training: false,
+        wards: Vec::new(),
     };
     for format in [Format::Csv, Format::Hl7Oml, Format::Hl7Orm, Format::Fhir] {
         let mut with = Vec::new();

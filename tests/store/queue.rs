@@ -278,7 +278,7 @@ fn thresholds_default_to_30_and_60_and_a_change_is_kept_with_who_made_it() {
         .set_overdue_thresholds(&set, " Lab manager ", now())
         .unwrap();
     drop(store);
-    let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     assert_eq!(store.overdue_thresholds().unwrap(), set);
 
     let refused = OverdueThresholds {
@@ -512,7 +512,7 @@ fn requests_saved_before_forename_search_are_found_by_forename() {
         )
         .unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     assert_eq!(found(&store, "marg"), std::slice::from_ref(&id));
     assert_eq!(found(&store, "000001"), [id]);
     // The guard the backfill went around is back.

@@ -41,7 +41,7 @@ fn migrates_from_empty_and_from_every_earlier_version() {
             let mut c = Connection::open(&path).unwrap();
             schema::migrate_to(&mut c, start).unwrap();
         }
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open_or_create(&path).unwrap();
         store.configure(&setup()).unwrap();
         let saved = store.save_request(&request(1), "Nurse A", now()).unwrap();
         assert_eq!(saved.downtime_id.sequence(), 1, "from version {start}");
@@ -57,7 +57,7 @@ fn refuses_a_newer_schema() {
         .pragma_update(None, "user_version", 999)
         .unwrap();
     assert!(matches!(
-        Store::open(&path),
+        Store::open_or_create(&path),
         Err(StoreError::NewerSchema { found: 999, .. })
     ));
 }
@@ -71,7 +71,7 @@ fn a_damaged_file_gets_a_clear_error_not_a_panic() {
         b"this is not a database, it is a shopping list ".repeat(200),
     )
     .unwrap();
-    let err = Store::open(&path).err().unwrap();
+    let err = Store::open_or_create(&path).err().unwrap();
     assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
     assert!(err.to_string().contains("damaged"));
 }
@@ -93,7 +93,7 @@ fn a_truncated_database_is_reported_damaged() {
     }
     std::fs::write(&path, &broken).unwrap();
     let _ = std::fs::remove_file(dir.path().join("stopgap.db-wal"));
-    match Store::open(&path) {
+    match Store::open_or_create(&path) {
         Err(StoreError::Damaged { .. }) => {}
         Err(other) => panic!("expected Damaged, got {other:?}"),
         Ok(s) => assert!(!s.verify().unwrap().is_sound()),
@@ -109,7 +109,7 @@ fn save_issues_sequential_ids_and_survives_reopen() {
     assert!(a.downtime_id.canonical().starts_with("RXXW07"));
     assert!(b.downtime_id.sequence() > a.downtime_id.sequence());
     drop(store);
-    let store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     let found = store.find_by_downtime_id(&a.downtime_id).unwrap().unwrap();
     assert_eq!(found.state.request, request_with_uuid(&found));
     assert_eq!(found.events.len(), 1);
@@ -141,7 +141,7 @@ fn saving_the_same_form_twice_is_recognised_not_duplicated() {
 #[test]
 fn refuses_to_save_before_set_up() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("s.db")).unwrap();
     assert!(matches!(
         store.save_request(&request(1), "A", now()),
         Err(StoreError::NotSetUp)
@@ -251,7 +251,10 @@ fn verify_finds_tampering_and_gaps() {
     let report = store.verify().unwrap();
     assert!(!report.is_sound());
     let text = report.problems.join("\n");
-    assert!(text.contains("differ from its history"), "{text}");
+    assert!(
+        text.contains("stored status differs from its history"),
+        "{text}"
+    );
     assert!(text.contains("issued but have no request"), "{text}");
 }
 
@@ -376,7 +379,7 @@ fn drafts_survive_reopen_and_can_be_cleared() {
     let d = crate::common::draft(3);
     store.save_draft(&d, now()).unwrap();
     drop(store);
-    let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     assert_eq!(store.load_draft().unwrap(), Some(d));
     store.clear_draft().unwrap();
     assert_eq!(store.load_draft().unwrap(), None);
@@ -396,7 +399,7 @@ fn an_unclean_exit_lists_the_last_saves() {
     let saved2 = store.save_request(&request(2), "A", later).unwrap();
     // The app is killed: the session never ends.
     drop(store);
-    let mut store = Store::open(&dir.path().join("stopgap.db")).unwrap();
+    let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
     let (_, crashed) = store
         .begin_session(later + chrono::Duration::seconds(5))
         .unwrap();
@@ -560,12 +563,17 @@ fn a_clock_finer_than_a_millisecond_keeps_state_equal_to_history() {
 }
 
 #[test]
-fn a_ward_with_hidden_characters_is_refused_and_the_setup_kept() {
+fn a_ward_list_with_a_code_twice_is_refused_and_the_setup_kept() {
     let (_dir, mut store) = temp_store();
     let mut bad = setup();
-    bad.wards.push("Ward\u{202E}7".into());
+    bad.wards
+        .push(stopgap::domain::ward::Ward::new("w7", "Ward 7 Annexe").unwrap());
     let err = store.configure(&bad).unwrap_err();
     assert!(matches!(err, StoreError::BadWard(_)), "{err:?}");
-    assert!(err.to_string().contains("text-direction"), "{err}");
+    let said = stopgap::error::error_chain(&err);
+    assert!(
+        said.contains("'Ward 7' and 'Ward 7 Annexe' both have the code W7"),
+        "{said}"
+    );
     assert_eq!(store.setup().unwrap().unwrap().wards, setup().wards);
 }

@@ -32,7 +32,7 @@ fn sign_in(h: &mut Harness<'_, StopgapApp>, name: &str) {
 fn configured_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open_or_create(&path).unwrap();
     store.configure(&crate::common::setup()).unwrap();
     (dir, path)
 }
@@ -67,7 +67,7 @@ fn fill_rest_of_form(h: &mut Harness<'_, StopgapApp>) {
 }
 
 fn request_count(path: &std::path::Path) -> u64 {
-    Store::open(path)
+    Store::open_or_create(path)
         .unwrap()
         .queue_count(&QueueFilter::default())
         .unwrap()
@@ -91,7 +91,7 @@ fn a_filled_form_is_saved_confirmed_and_queued() {
         .to_owned();
     h.get_by_label(&id);
     h.get_by_label("Write this ID on the request form and sample bag");
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
         .unwrap()
@@ -162,11 +162,8 @@ fn first_run_sets_up_the_workstation() {
     assert!(h.get_by_label("Site code").is_focused());
     h.get_by_label("Site code").type_text("RXX");
     h.run();
-    type_into(
-        &mut h,
-        "Wards and locations (one per line)",
-        "ED Majors\nAMU",
-    );
+    type_into(&mut h, "Ward 1 name", "ED Majors");
+    type_into(&mut h, "Ward 2 name", "AMU");
     click(&mut h, "Continue");
     h.get_by_label_contains("Workstation code must be exactly 3 letters or digits");
 
@@ -177,7 +174,13 @@ fn first_run_sets_up_the_workstation() {
     h.run();
     click(&mut h, "Continue");
     h.get_by_label_contains("Workstation code must be exactly 3 letters or digits");
-    assert!(Store::open(&path).unwrap().setup().unwrap().is_none());
+    assert!(
+        Store::open_or_create(&path)
+            .unwrap()
+            .setup()
+            .unwrap()
+            .is_none()
+    );
 
     h.get_by_label("Workstation code").focus();
     h.run();
@@ -186,14 +189,14 @@ fn first_run_sets_up_the_workstation() {
     h.run();
     click(&mut h, "Continue");
 
-    let setup = Store::open(&path)
+    let setup = Store::open_or_create(&path)
         .unwrap()
         .setup()
         .unwrap()
         .expect("set up");
     assert_eq!(setup.site.as_str(), "RXX");
     assert_eq!(setup.workstation.as_str(), "W09");
-    assert!(setup.wards.contains(&"ED Majors".to_owned()));
+    assert!(setup.wards.iter().any(|w| w.name() == "ED Majors"));
     h.get_by_label("Who is using this PC?");
     sign_in(&mut h, "N Bloggs");
     h.get_by_label("NHS number");
@@ -204,7 +207,7 @@ fn first_run_sets_up_the_workstation() {
 fn cancelling_from_the_detail_panel_needs_a_reason() {
     let (_dir, path) = configured_db();
     let id = {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open_or_create(&path).unwrap();
         store
             .save_request(&crate::common::request(1), "Tester", crate::common::now())
             .unwrap()
@@ -224,7 +227,7 @@ fn cancelling_from_the_detail_panel_needs_a_reason() {
     h.key_press(Key::Enter);
     h.run();
     let status = |path: &std::path::Path| {
-        Store::open(path)
+        Store::open_or_create(path)
             .unwrap()
             .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
             .unwrap()
@@ -282,7 +285,7 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
     drop(h);
 
     // A save, then the app dies without shutting down: the next start lists that save.
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open_or_create(&path).unwrap();
     #[expect(
         clippy::disallowed_methods,
         reason = "the app's session started on the real clock; the save must come after it"

@@ -30,7 +30,7 @@ fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
 fn db_with_requests(n: u32) -> (tempfile::TempDir, PathBuf, Vec<DowntimeId>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open_or_create(&path).unwrap();
     store.configure(&crate::common::setup()).unwrap();
     let ids = (0..n)
         .map(|i| {
@@ -78,7 +78,7 @@ fn open_lab(h: &mut Harness<'_, StopgapApp>, view: &str) {
 }
 
 fn status_of(path: &Path, id: &DowntimeId) -> (Status, Option<String>) {
-    let found = Store::open(path)
+    let found = Store::open_or_create(path)
         .unwrap()
         .find_by_downtime_id(id)
         .unwrap()
@@ -151,7 +151,7 @@ fn export_writes_a_csv_in_the_background_and_records_the_batch() {
     let mut reader = csv::Reader::from_path(&files[0]).unwrap();
     assert_eq!(reader.records().map(Result::unwrap).count(), 20);
 
-    let batches = Store::open(&path).unwrap().batches().unwrap();
+    let batches = Store::open_or_create(&path).unwrap().batches().unwrap();
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].request_count, 20);
     assert_eq!(batches[0].user, "Lab Lead");
@@ -181,7 +181,7 @@ fn close_out_is_not_complete_with_open_requests_and_saves_a_pdf() {
 fn db_with_demo(n: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopgap.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open_or_create(&path).unwrap();
     store.configure(&crate::common::setup()).unwrap();
     let catalogue = store.catalogue().unwrap();
     let demo = stopgap::demo::synthetic_requests(n, 11, crate::common::now(), &catalogue).unwrap();
@@ -232,7 +232,7 @@ fn a_long_export_shows_its_counts_and_cancel_leaves_no_file_and_no_batch() {
     h.get_by_label_contains("Not exported: cancelled: no file was left under its name");
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     assert!(store.batches().unwrap().is_empty());
     assert!(store.unrecorded_exports().unwrap().is_empty());
 }

@@ -18,7 +18,7 @@ use stopgap::domain::request::{Priority, RequestDraft, Sex};
 use stopgap::store::{QueueFilter, Store};
 
 fn request_count(path: &std::path::Path) -> u64 {
-    Store::open(path)
+    Store::open_or_create(path)
         .unwrap()
         .queue_count(&QueueFilter::default())
         .unwrap()
@@ -26,7 +26,7 @@ fn request_count(path: &std::path::Path) -> u64 {
 
 /// Saves a request for a synthetic patient straight into the store (earlier work on this PC).
 fn save_earlier(path: &std::path::Path, draft: RequestDraft) -> DowntimeId {
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open_or_create(path).unwrap();
     let catalogue = store.catalogue().unwrap();
     let now = crate::common::ui::real_now() - Duration::hours(2);
     let request = draft.validate(now, &Local, &catalogue).unwrap();
@@ -91,7 +91,7 @@ fn saved_id(app: &App<'_>) -> String {
 }
 
 fn created_event(path: &std::path::Path, id: &str) -> (String, Option<String>) {
-    let store = Store::open(path).unwrap();
+    let store = Store::open_or_create(path).unwrap();
     let found = store
         .find_by_downtime_id(&DowntimeId::parse(id).unwrap())
         .unwrap()
@@ -208,7 +208,7 @@ fn the_collection_time_follows_the_clock_until_saved() {
     assert_eq!(app.value("Collected at"), shown);
     app.chord(Modifiers::COMMAND, Key::Enter);
     let id = saved_id(&app);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
         .unwrap()
@@ -357,7 +357,7 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
         .confirmed_id()
         .expect("the new patient is saved")
         .to_owned();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     let saved = store
         .find_by_downtime_id(&DowntimeId::parse(&id).unwrap())
         .unwrap()
@@ -389,7 +389,7 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
         .expect("the same patient again")
         .to_owned();
     assert_ne!(id, id2);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     let again = store
         .find_by_downtime_id(&DowntimeId::parse(&id2).unwrap())
         .unwrap()

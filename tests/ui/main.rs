@@ -11,3 +11,4 @@ mod fonts;
 mod form;
 mod queue;
 mod shell;
+mod wards;

@@ -54,7 +54,7 @@ fn save(
     let request = draft
         .validate(now, &Local, &Catalogue::default_uk().unwrap())
         .unwrap();
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open_or_create(path).unwrap();
     store
         .save_request(&request, "Tester", now)
         .unwrap()
@@ -350,7 +350,7 @@ fn the_detail_panel_fits_a_ward_screen_with_long_values_wrapped() {
         let request = draft
             .validate(now, &Local, &Catalogue::default_uk().unwrap())
             .unwrap();
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open_or_create(&path).unwrap();
         let saved = store.save_request(&request, "Nurse Bloggs", now).unwrap();
         for t in [Transition::Sent, Transition::Received] {
             store

@@ -61,7 +61,7 @@ fn a_failed_draft_autosave_is_reported_once_and_not_again_after_dismiss() {
 fn the_export_count_is_read_again_when_typing_pauses_not_on_every_key() {
     let (_dir, path) = configured_db();
     {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open_or_create(&path).unwrap();
         for n in 1..=3 {
             store
                 .save_request(&crate::common::request(n), "Tester", crate::common::now())
@@ -86,7 +86,7 @@ fn the_export_count_is_read_again_when_typing_pauses_not_on_every_key() {
 #[test]
 fn a_queue_page_that_failed_is_not_asked_for_again() {
     let (_dir, path) = configured_db();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_or_create(&path).unwrap();
     let state = QueueState::default();
     let now = crate::common::now();
     let mut cache = QueueCache::default();

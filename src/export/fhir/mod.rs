@@ -448,6 +448,7 @@ mod tests {
             csv: super::super::CsvOptions::default(),
             mllp: false,
             training: false,
+            wards: Vec::new(),
         };
         for training in [false, true] {
             let ctx = ExportContext {

@@ -3,6 +3,7 @@
 //! message control IDs (MSH-10, 20), ward codes (PL.1, 20), OBR-13 (300, one line).
 
 use super::encoding::escape_into;
+use crate::domain::ward::{Ward, code_for};
 use crate::export::profile::Hl7Settings;
 use crate::export::push_digits;
 
@@ -65,12 +66,17 @@ pub fn short_code(name: &str) -> String {
     if code.is_empty() { "WARD".into() } else { code }
 }
 
-/// PV1-3.1 for a ward: the profile's code for it, else the code derived from its name.
-pub(super) fn ward_code(h: &Hl7Settings, ward: &str) -> String {
-    h.wards
+/// PV1-3.1 for a ward: the profile's code for it (the LIMS's own code wins), else the
+/// workstation's code for it, else the code derived from its name (a ward since removed).
+pub(super) fn ward_code(h: &Hl7Settings, wards: &[Ward], ward: &str) -> String {
+    match h
+        .wards
         .iter()
         .find(|w| w.name.trim().eq_ignore_ascii_case(ward.trim()))
-        .map_or_else(|| short_code(ward), |w| w.code.clone())
+    {
+        Some(mapped) => mapped.code.clone(),
+        None => code_for(wards, ward).map_or_else(|| short_code(ward), str::to_owned),
+    }
 }
 
 /// Whether `text` is a telephone number (digits with spaces, `+`, `-`, `(`, `)`), which XTN.1

@@ -40,8 +40,8 @@ use self::ids::{
     OBR13_MAX, is_telephone, namespace_for, push_control_id, push_one_line, push_placer,
     sending_workstation, ward_code,
 };
-use super::check::{Finding, check_hl7};
-use super::profile::Coding;
+use super::check::{Finding, Truncation, check_hl7, fit_hl7};
+use super::profile::{Coding, OverLimit};
 use super::{ExportContext, ExportError, Mappings};
 
 /// Which message to write.
@@ -216,7 +216,7 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     pid.raw(8, sex_code(pat.sex)).end();
 
     if h.send_pv1 {
-        let code = ward_code(h, &q.ward);
+        let code = ward_code(h, &shared.ctx.wards, &q.ward);
         let location = [
             Part::Text(&code),
             Part::Raw(""),
@@ -428,46 +428,72 @@ fn write_message(shared: &Shared<'_>, r: &RequestState, control_id: &str, out: &
     }
 }
 
-/// The pre-flight check: each request's message as it would be written, checked by
-/// [`check_hl7`] before anything is written, so every request and field over the receiver's
-/// limits is listed (nothing is ever truncated silently). Empty: the export may be written.
+/// The pre-flight check without a file: every request and field over the receiver's limits (or
+/// otherwise refused), as [`write`] finds them. Empty: the export may be written (with a profile
+/// that truncates, over-long values do not count: they are shortened and listed by the export).
 pub fn preflight(
     kind: MessageType,
     requests: &[RequestState],
     ctx: &ExportContext,
 ) -> Vec<Finding> {
-    let shared = Shared::new(kind, ctx);
-    let mut id = String::new();
-    let mut msg = String::new();
-    let mut findings = Vec::new();
-    for (i, r) in requests.iter().enumerate() {
-        id.clear();
-        push_control_id(&mut id, &ctx.batch_id, i);
-        msg.clear();
-        write_message(&shared, r, &id, &mut msg);
-        for mut f in check_hl7(msg.as_bytes()) {
-            f.downtime_id = Some(r.downtime_id.grouped());
-            findings.push(f);
-        }
+    match write(kind, requests, ctx, &mut std::io::sink()) {
+        Err(ExportError::Refused { findings, .. }) => findings,
+        Ok(_) | Err(_) => Vec::new(),
     }
-    findings
 }
 
-/// Writes one message per request, one after another, MLLP-framed if the context asks.
+/// Writes one message per request, one after another, MLLP-framed if the context asks. Each
+/// message is rendered once and checked by [`check_hl7`] before it is written (the pre-flight):
+/// a message over the receiver's limits is shortened to them when the profile says
+/// `over_limit = "truncate"` (the cuts are returned), and otherwise refused. Every request is
+/// checked, so the refusal lists every request and field; once one is refused nothing more is
+/// written, and the caller's temporary file is discarded (nothing appears under the final name).
 pub(crate) fn write(
     kind: MessageType,
     requests: &[RequestState],
     ctx: &ExportContext,
     out: &mut dyn std::io::Write,
-) -> Result<(), ExportError> {
+) -> Result<Vec<Truncation>, ExportError> {
     let shared = Shared::new(kind, ctx);
+    let truncate = ctx.profile.hl7.over_limit == OverLimit::Truncate;
     let mut id = String::new();
     let mut msg = String::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut truncations = Vec::new();
     for (i, r) in requests.iter().enumerate() {
         id.clear();
         push_control_id(&mut id, &ctx.batch_id, i);
         msg.clear();
         write_message(&shared, r, &id, &mut msg);
+        let mut found = check_hl7(msg.as_bytes());
+        if truncate && !found.is_empty() {
+            let (fitted, cuts) = fit_hl7(&msg);
+            found = check_hl7(fitted.as_bytes());
+            if found.is_empty() {
+                msg = fitted;
+                let downtime_id = r.downtime_id.grouped();
+                truncations.extend(
+                    cuts.into_iter()
+                        .map(|(location, length, limit)| Truncation {
+                            downtime_id: downtime_id.clone(),
+                            location,
+                            length,
+                            limit,
+                        }),
+                );
+            }
+        }
+        if !found.is_empty() {
+            let downtime_id = r.downtime_id.grouped();
+            findings.extend(found.into_iter().map(|f| Finding {
+                downtime_id: Some(downtime_id.clone()),
+                ..f
+            }));
+            continue;
+        }
+        if !findings.is_empty() {
+            continue;
+        }
         if ctx.mllp {
             out.write_all(&[MLLP_START])?;
             out.write_all(msg.as_bytes())?;
@@ -476,6 +502,13 @@ pub(crate) fn write(
             out.write_all(msg.as_bytes())?;
         }
     }
+    if !findings.is_empty() {
+        let format = match kind {
+            MessageType::OmlO21 => super::Format::Hl7Oml,
+            MessageType::OrmO01 => super::Format::Hl7Orm,
+        };
+        return Err(ExportError::Refused { format, findings });
+    }
     out.flush()?;
-    Ok(())
+    Ok(truncations)
 }

@@ -1,12 +1,12 @@
 //! The chrome around every screen: the top bar (workstation, open counts, who is signed in, the
-//! clock), the tabs, the LIMS DOWNTIME and TRAINING banners, and notices.
+//! clock), the tabs, the LIMS DOWNTIME, READ-ONLY and TRAINING banners, and notices.
 
 use chrono::{DateTime, Local};
 use egui::{Color32, RichText, Ui};
 
 use super::Notice;
 use crate::domain::request::Priority;
-use crate::store::{QueueRow, Setup};
+use crate::store::{QueueRow, ReadOnlyReason, Setup};
 use crate::ui::action::{Action, Tab};
 use crate::ui::sign_in::SignedIn;
 use crate::ui::{fonts, widgets};
@@ -15,6 +15,9 @@ pub(super) struct TopBar<'a> {
     pub setup: &'a Setup,
     pub open_counts: (u64, u64),
     pub training: bool,
+    pub read_only: Option<ReadOnlyReason>,
+    /// The whole-file integrity check is still running.
+    pub checking: bool,
     pub tab: Tab,
     pub local_now: DateTime<Local>,
     pub user: Option<&'a SignedIn>,
@@ -37,6 +40,10 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
         count_chip(ui, &format!("{emergency} open EMERGENCY"), fill, text);
         let (fill, text) = widgets::priority_colours(Priority::Urgent);
         count_chip(ui, &format!("{urgent} open Urgent"), fill, text);
+        if bar.checking {
+            ui.label(RichText::new("Checking the database file…").color(widgets::MUTED))
+                .on_hover_text("Saves go on meanwhile; damage found would be shown at once.");
+        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             ui.label(
                 RichText::new(bar.local_now.format("%H:%M  %a %d/%m/%Y").to_string())
@@ -73,6 +80,18 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
         Color32::WHITE,
         "LIMS DOWNTIME — requests are recorded here, not in the LIMS",
     );
+    if let Some(reason) = bar.read_only {
+        banner(
+            ui,
+            Color32::from_gray(40),
+            Color32::WHITE,
+            &format!(
+                "READ-ONLY — {}: viewing only, nothing can be saved. To work on it, copy the \
+                 file to a folder on this computer's own disk.",
+                reason.words()
+            ),
+        );
+    }
     if bar.training {
         banner(
             ui,

@@ -138,6 +138,10 @@ impl StopgapApp {
                     self.ready = Ok(ready_now);
                     result?;
                 } else {
+                    // The table shows the codes as stored (upper-cased, derived ones filled in).
+                    if let Some(s) = &ready.setup {
+                        screens.settings.wards = crate::ui::wards::WardTable::of(&s.wards);
+                    }
                     self.notice = Some(Notice::info("Wards saved."));
                 }
             }

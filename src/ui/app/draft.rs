@@ -49,6 +49,9 @@ impl StopgapApp {
         let Ok(ready) = &mut self.ready else {
             return;
         };
+        if ready.store.read_only().is_some() {
+            return; // the banner says nothing can be saved; no notice every second
+        }
         keeper.saved_at = Some(now);
         match ready.store.save_draft(&self.screens.form.draft, now) {
             Ok(()) => {

@@ -206,6 +206,12 @@ impl StopgapApp {
                     path: e.path,
                     batch_id: e.record.batch_id,
                     request_count: e.record.request_count,
+                    truncations: e
+                        .record
+                        .truncations
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                     sha256: e.record.sha256,
                 })
                 .map_err(|e| backlog_message(&e)),
@@ -350,8 +356,16 @@ fn refresh_export(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
                 .and_then(|first| {
                     let profile = crate::backlog::load_profile(state.profile_file().as_deref())
                         .map_err(|e| error_chain(&e))?;
-                    crate::backlog::preview(state.format, &first, &profile, state.options, now)
-                        .map_err(|e| error_chain(&e))
+                    let wards = ready.setup.as_ref().map(|s| s.wards.clone());
+                    crate::backlog::preview(
+                        state.format,
+                        &first,
+                        &profile,
+                        state.options,
+                        now,
+                        wards.unwrap_or_default(),
+                    )
+                    .map_err(|e| error_chain(&e))
                 })
                 .map(|bytes| preview_text(state.format, &bytes)),
         ),

@@ -12,6 +12,7 @@
 mod chrome;
 mod dispatch;
 mod draft;
+mod integrity;
 mod lab;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use crate::domain::overdue::OverdueThresholds;
 use crate::store::{QueueRow, RequestDetail, Setup, Store, StoreError};
 
 use draft::DraftKeeper;
+use integrity::IntegrityCheck;
 use lab::{LabCache, LabState};
 
 /// A message shown under the top bar until dismissed.
@@ -96,6 +98,8 @@ pub struct StopgapApp {
     screens: Screens,
     lab: LabState,
     draft: DraftKeeper,
+    /// The whole-file check started as the window opened.
+    integrity: IntegrityCheck,
     themed: bool,
 }
 
@@ -109,11 +113,37 @@ fn clock() -> DateTime<Utc> {
 }
 
 impl StopgapApp {
-    /// Opens the database at `path`; a failure is shown as the problem screen, never a panic.
+    /// Opens the database at `path`, making it on the first run; a failure is shown as the
+    /// problem screen, never a panic. The whole-file check runs meanwhile on its own thread
+    /// (see [`integrity`]), so the window and queue appear at once at any file size.
     pub fn from_path(path: &Path) -> Self {
-        let mut app = Self::new(Store::open(path));
+        let store = Store::open_or_create_checking_later(path);
+        let opened = store.is_ok();
+        let mut app = Self::new(store);
         app.db_path = path.to_owned();
+        if opened {
+            app.integrity = IntegrityCheck::start(path);
+        }
         app
+    }
+
+    /// Takes the integrity check's answer: damage found replaces every screen with the
+    /// damaged-file screen; a check that could not run is said once, as a notice.
+    fn poll_integrity(&mut self, ui: &Ui) {
+        match self.integrity.poll() {
+            None if self.integrity.is_running() => {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(200));
+            }
+            None | Some(Ok(())) => {}
+            Some(Err(e @ StoreError::Damaged { .. })) => self.ready = Err(e),
+            Some(Err(e)) => {
+                self.notice = Some(Notice::error(format!(
+                    "The check of the database file could not run: {}",
+                    crate::error::error_chain(&e)
+                )));
+            }
+        }
     }
 
     /// The app over an opened store, or over the error that stopped it opening.
@@ -136,6 +166,7 @@ impl StopgapApp {
             },
             lab: LabState::default(),
             draft: DraftKeeper::default(),
+            integrity: IntegrityCheck::default(),
             themed: false,
         };
         app.ready = store.and_then(|store| app.load(store, now));
@@ -171,9 +202,12 @@ impl StopgapApp {
 
     /// Starts the session once the workstation is set up, and fills the caches.
     fn begin(&mut self, ready: &mut Ready, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let (session, recovered) = ready.store.begin_session(now)?;
-        ready.session = Some(session);
-        ready.recovered = recovered;
+        // A database that can only be read keeps no session (viewing changes nothing).
+        if ready.store.read_only().is_none() {
+            let (session, recovered) = ready.store.begin_session(now)?;
+            ready.session = Some(session);
+            ready.recovered = recovered;
+        }
         if let Some(setup) = &ready.setup {
             self.screens.settings.load(setup, &ready.thresholds);
         }
@@ -213,6 +247,7 @@ impl StopgapApp {
             user.last_active = now;
         }
         self.expire_sign_in(now);
+        self.poll_integrity(ui);
         self.poll_export(ui, now);
         self.keyboard(ui, &mut actions);
         self.draw(ui, now, &mut actions);
@@ -300,6 +335,8 @@ impl StopgapApp {
                         setup,
                         open_counts: ready.open_counts,
                         training: ready.training,
+                        read_only: ready.store.read_only(),
+                        checking: self.integrity.is_running(),
                         tab: self.tab,
                         local_now,
                         user: self.user.as_ref(),

@@ -221,7 +221,7 @@ impl FormState {
 /// What the form reads but does not change.
 pub struct FormData<'a> {
     pub catalogue: &'a Catalogue,
-    pub wards: &'a [String],
+    pub wards: &'a [crate::domain::ward::Ward],
     pub user: Option<&'a str>,
     pub now: DateTime<Utc>,
 }

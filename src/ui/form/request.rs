@@ -87,7 +87,7 @@ pub(super) fn request_ui(ui: &mut Ui, state: &mut FormState, data: &super::FormD
 }
 
 /// Ward: typed, or picked from the workstation's list (the list button is not a Tab stop).
-fn ward_ui(ui: &mut Ui, state: &mut FormState, wards: &[String]) {
+fn ward_ui(ui: &mut Ui, state: &mut FormState, wards: &[crate::domain::ward::Ward]) {
     let label = ui.label(RichText::new(Field::Ward.label()).strong());
     ui.vertical(|ui| {
         ui.horizontal(|ui| {
@@ -103,8 +103,8 @@ fn ward_ui(ui: &mut Ui, state: &mut FormState, wards: &[String]) {
             let pick = egui::Button::new("Pick ward").sense(egui::Sense::CLICK);
             egui::containers::menu::MenuButton::from_button(pick).ui(ui, |ui| {
                 for ward in wards {
-                    if ui.button(ward).clicked() {
-                        state.draft.ward.clone_from(ward);
+                    if ui.button(ward.name()).clicked() {
+                        state.draft.ward = ward.name().to_owned();
                         ui.close();
                     }
                 }
