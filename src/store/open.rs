@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::{Store, StoreError, schema};
+use super::{Store, StoreError, VerifyReport, schema};
 
 /// Required pragmas, read back after they are set.
 const BUSY_TIMEOUT_MS: i64 = 5000;
@@ -152,13 +152,28 @@ impl Store {
         Self::open_existing(path, Integrity::Later)
     }
 
-    /// Reads every page of the database at `path` on a connection of its own, which only reads
-    /// (so it can run beside the app's saves): `Ok` when SQLite finds nothing wrong.
-    pub fn check_integrity(path: &Path) -> Result<(), StoreError> {
+    /// `verify` of the database at `path` on a connection of its own, which only reads (so it
+    /// can run beside the app's saves): a file SQLite finds damaged is the error
+    /// [`StoreError::Damaged`]; damaged requests in a sound file are in the report.
+    pub fn check_integrity(path: &Path) -> Result<VerifyReport, StoreError> {
         let conn = read_only_connection(path)?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
             .map_err(|e| classify(path, e))?;
-        quick_check(&conn, path)
+        let checker = Self {
+            conn,
+            path: path.to_owned(),
+            write_depth: 0,
+            // Its connection cannot write; nothing is ever asked of it but reads.
+            read_only: Some(ReadOnlyReason::File),
+        };
+        let report = checker.verify()?;
+        if report.file_damaged {
+            return Err(StoreError::Damaged {
+                path: path.to_owned(),
+                details: report.problems.join("; "),
+            });
+        }
+        Ok(report)
     }
 
     fn create_if_missing(path: &Path) -> Result<(), StoreError> {

@@ -35,6 +35,9 @@ pub struct QueueRow {
     pub ward: String,
     pub accession: Option<String>,
     pub training: bool,
+    /// A stored value of this request is not valid text (a damaged disk sector, a stray tool):
+    /// shown with U+FFFD so the rest of the queue keeps working. `stopgap verify` names it.
+    pub damaged: bool,
 }
 
 /// Which requests the queue shows. Empty lists mean "any".
@@ -273,15 +276,15 @@ impl Store {
         mut f: impl FnMut(RequestState) -> Result<(), E>,
     ) -> Result<(), E> {
         let (where_sql, params) = filter.to_sql();
-        let sql = format!("SELECT state FROM requests {where_sql} ORDER BY collected_ms, uuid");
+        let sql = format!(
+            "SELECT uuid, downtime_id, state FROM requests {where_sql} ORDER BY collected_ms, uuid"
+        );
         let mut st = self.conn.prepare(&sql).map_err(StoreError::from)?;
         let mut rows = st
             .query(params_from_iter(params))
             .map_err(StoreError::from)?;
         while let Some(r) = rows.next().map_err(StoreError::from)? {
-            let json: String = r.get(0).map_err(StoreError::from)?;
-            let state = serde_json::from_str(&json).map_err(StoreError::from)?;
-            f(state)?;
+            f(super::rows::state_of_row(&self.conn, r)?)?;
         }
         Ok(())
     }

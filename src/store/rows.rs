@@ -206,41 +206,102 @@ pub(crate) fn update_request(conn: &Connection, s: &RequestState) -> Result<(), 
     Ok(())
 }
 
+/// A request's current state from its row (columns `uuid`, `downtime_id` and `state`): the
+/// cached JSON, or, when that is damaged (not UTF-8, not decodable), the fold of its events,
+/// which are the record the cache was made from. Only when both are unreadable is it an error,
+/// naming the request.
+pub(crate) fn state_of_row(conn: &Connection, r: &Row<'_>) -> Result<RequestState, StoreError> {
+    if let ValueRef::Text(json) = r.get_ref("state")?
+        && let Ok(state) = serde_json::from_slice::<RequestState>(json)
+    {
+        return Ok(state);
+    }
+    let mut damaged = false;
+    let id = lossy_text(r, "downtime_id", &mut damaged)?.unwrap_or_default();
+    let unreadable = |why: String| {
+        StoreError::Corrupt(format!(
+            "request {id}: its stored state and its history are both unreadable ({why}); run \
+             stopgap verify and use the paper form for this request"
+        ))
+    };
+    let uuid = lossy_text(r, "uuid", &mut damaged)?.unwrap_or_default();
+    let uuid = parse_uuid(&uuid).map_err(|e| unreadable(e.to_string()))?;
+    let events = events_of(conn, uuid).map_err(|e| unreadable(e.to_string()))?;
+    RequestState::fold(&events).map_err(|e| unreadable(e.to_string()))
+}
+
 /// The columns [`queue_row`] reads.
 pub(crate) const QUEUE_COLUMNS: &str = "uuid, downtime_id, surname, forename, dob, nhs_number, mrn,
     emergency_number, tests, priority, collected_ms, status, ward, accession, training";
 
+/// A text column read even when damaged: bytes that are not UTF-8 are shown with U+FFFD and
+/// `damaged` is set, so one bad byte marks its request instead of failing the whole page.
+fn lossy_text(r: &Row<'_>, column: &str, damaged: &mut bool) -> Result<Option<String>, StoreError> {
+    Ok(match r.get_ref(column)? {
+        ValueRef::Null => None,
+        ValueRef::Text(bytes) => Some(match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => {
+                *damaged = true;
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        }),
+        _ => {
+            *damaged = true;
+            Some(String::new())
+        }
+    })
+}
+
 pub(crate) fn queue_row(r: &Row<'_>) -> Result<QueueRow, StoreError> {
-    let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} '{v}'"));
+    let mut damaged = false;
     let uuid: String = r.get("uuid")?;
     let id: String = r.get("downtime_id")?;
+    let downtime_id = DowntimeId::parse(&id)
+        .map_err(|_| StoreError::Corrupt(format!("request {uuid}: downtime ID '{id}'")))?;
+    let corrupt = |what: &str, v: &str| {
+        StoreError::Corrupt(format!(
+            "request {downtime_id}: stored {what} '{v}'; run stopgap verify"
+        ))
+    };
     let priority: String = r.get("priority")?;
     let status: String = r.get("status")?;
-    let dob: Option<String> = r.get("dob")?;
-    let tests: String = r.get("tests")?;
+    let mut text = |column: &str| lossy_text(r, column, &mut damaged);
+    let surname = text("surname")?.unwrap_or_default();
+    let forename = text("forename")?.unwrap_or_default();
+    let dob = text("dob")?;
+    let nhs_number = text("nhs_number")?;
+    let mrn = text("mrn")?;
+    let emergency_number = text("emergency_number")?;
+    let tests = text("tests")?.unwrap_or_default();
+    let ward = text("ward")?.unwrap_or_default();
+    let accession = text("accession")?;
+    let dob = match dob {
+        None => None,
+        Some(d) => {
+            let parsed = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok();
+            damaged |= parsed.is_none();
+            parsed
+        }
+    };
     Ok(QueueRow {
         uuid: parse_uuid(&uuid)?,
-        downtime_id: DowntimeId::parse(&id).map_err(|_| corrupt("downtime ID", &id))?,
-        surname: r.get("surname")?,
-        forename: r.get("forename")?,
-        dob: match dob {
-            None => None,
-            Some(d) => Some(
-                NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map_err(|_| corrupt("date of birth", &d))?,
-            ),
-        },
-        nhs_number: r.get("nhs_number")?,
-        mrn: r.get("mrn")?,
-        emergency_number: r.get("emergency_number")?,
+        surname,
+        forename,
+        dob,
+        nhs_number,
+        mrn,
+        emergency_number,
         tests: tests.split_whitespace().map(str::to_owned).collect(),
         priority: priority
             .parse()
             .map_err(|_| corrupt("priority", &priority))?,
         collected_at: ms_to_time(r.get("collected_ms")?)?,
         status: status.parse().map_err(|_| corrupt("status", &status))?,
-        ward: r.get("ward")?,
-        accession: r.get("accession")?,
+        ward,
+        accession,
         training: r.get::<_, i64>("training")? != 0,
+        damaged,
+        downtime_id,
     })
 }

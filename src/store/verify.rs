@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use rusqlite::Row;
 use rusqlite::types::ValueRef;
+use uuid::Uuid;
 
 use super::rows::{COPIED_COLUMNS, copied_values, events_of, parse_uuid, stored_as};
 use super::{Store, StoreError};
@@ -20,6 +22,11 @@ pub struct VerifyReport {
     /// Sequence numbers never issued by rule (their check character would be `*`).
     pub skipped_by_rule: u64,
     pub problems: Vec<String>,
+    /// Requests whose stored record is damaged or differs from its history (each also has a
+    /// line in `problems`): the app names them in a banner.
+    pub damaged: Vec<DowntimeId>,
+    /// Whether SQLite itself found the file damaged (`integrity:` lines in `problems`).
+    pub file_damaged: bool,
 }
 
 impl VerifyReport {
@@ -38,6 +45,7 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         if integrity != ["ok"] {
+            report.file_damaged = true;
             report
                 .problems
                 .extend(integrity.into_iter().map(|p| format!("integrity: {p}")));
@@ -66,19 +74,13 @@ impl Store {
         while let Some(r) = rows.next()? {
             report.requests += 1;
             let rowid: i64 = r.get("rowid")?;
-            let raw_text = |column: &str| -> Option<String> {
-                match r.get_ref(column).ok()? {
-                    ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
-                    _ => None,
-                }
-            };
-            let Some(id_text) = raw_text("downtime_id") else {
+            let Some(id_text) = raw_text(r, "downtime_id") else {
                 report.problems.push(format!(
                     "request in row {rowid}: its stored downtime ID is damaged (not text)"
                 ));
                 continue;
             };
-            let uuid = match raw_text("uuid").map(|u| parse_uuid(&u)) {
+            let uuid = match raw_text(r, "uuid").map(|u| parse_uuid(&u)) {
                 Some(Ok(u)) => u,
                 Some(Err(e)) => {
                     report.problems.push(format!("request {id_text}: {e}"));
@@ -104,54 +106,10 @@ impl Store {
                 .entry((id.site().to_string(), id.workstation().to_string()))
                 .or_default()
                 .push(id.sequence());
-            let events = match events_of(&self.conn, uuid) {
-                Ok(e) => e,
-                Err(e) => {
-                    report.problems.push(format!(
-                        "request {id}: events unreadable: {}",
-                        error_chain(&e)
-                    ));
-                    continue;
-                }
-            };
-            report.events += events.len() as u64;
-            let folded = match RequestState::fold(&events) {
-                Ok(s) => s,
-                Err(e) => {
-                    report.problems.push(format!(
-                        "request {id}: history does not fold: {}",
-                        error_chain(&e)
-                    ));
-                    continue;
-                }
-            };
-            match raw_text("state").map(|json| serde_json::from_str::<RequestState>(&json)) {
-                Some(Ok(c)) if c == folded => {}
-                Some(Ok(_)) => report.problems.push(format!(
-                    "request {id}: stored state differs from the fold of its events"
-                )),
-                Some(Err(e)) => report
-                    .problems
-                    .push(format!("request {id}: stored state unreadable: {e}")),
-                None => report.problems.push(format!(
-                    "request {id}: stored state is damaged (not valid UTF-8 text)"
-                )),
-            }
-            let differing: Vec<&str> = COPIED_COLUMNS
-                .iter()
-                .zip(copied_values(&folded))
-                .filter(|(column, expected)| {
-                    !r.get_ref(**column).is_ok_and(|v| stored_as(v, expected))
-                })
-                .map(|(column, _)| *column)
-                .collect();
-            if !differing.is_empty() {
-                report.problems.push(format!(
-                    "request {id}: stored {} differ{} from its history (the queue, list, search \
-                     and exports would show the wrong value); its history is readable",
-                    differing.join(", "),
-                    if differing.len() == 1 { "s" } else { "" }
-                ));
+            let before = report.problems.len();
+            self.verify_request(&mut report, r, &id, uuid)?;
+            if report.problems.len() > before {
+                report.damaged.push(id);
             }
         }
 
@@ -218,5 +176,72 @@ impl Store {
             }
         }
         Ok(report)
+    }
+
+    /// Checks one request's row against the fold of its events, adding what differs.
+    fn verify_request(
+        &self,
+        report: &mut VerifyReport,
+        r: &Row<'_>,
+        id: &DowntimeId,
+        uuid: Uuid,
+    ) -> Result<(), StoreError> {
+        let events = match events_of(&self.conn, uuid) {
+            Ok(e) => e,
+            Err(e) => {
+                report.problems.push(format!(
+                    "request {id}: events unreadable: {}",
+                    error_chain(&e)
+                ));
+                return Ok(());
+            }
+        };
+        report.events += events.len() as u64;
+        let folded = match RequestState::fold(&events) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(format!(
+                    "request {id}: history does not fold: {}",
+                    error_chain(&e)
+                ));
+                return Ok(());
+            }
+        };
+        match raw_text(r, "state").map(|json| serde_json::from_str::<RequestState>(&json)) {
+            Some(Ok(c)) if c == folded => {}
+            Some(Ok(_)) => report.problems.push(format!(
+                "request {id}: stored state differs from the fold of its events"
+            )),
+            Some(Err(e)) => report
+                .problems
+                .push(format!("request {id}: stored state unreadable: {e}")),
+            None => report.problems.push(format!(
+                "request {id}: stored state is damaged (not valid UTF-8 text)"
+            )),
+        }
+        let differing: Vec<&str> = COPIED_COLUMNS
+            .iter()
+            .zip(copied_values(&folded))
+            .filter(|(column, expected)| !r.get_ref(**column).is_ok_and(|v| stored_as(v, expected)))
+            .map(|(column, _)| *column)
+            .collect();
+        if !differing.is_empty() {
+            report.problems.push(format!(
+                "request {id}: stored {} differ{} from its history (the queue, list, search \
+                     and exports would show the wrong value); its history is readable",
+                differing.join(", "),
+                if differing.len() == 1 { "s" } else { "" }
+            ));
+        }
+
+        Ok(())
+    }
+}
+
+/// A text column as stored, or `None` when it is not valid UTF-8 text (damaged).
+fn raw_text(r: &Row<'_>, column: &str) -> Option<String> {
+    match r.get_ref(column).ok()? {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        _ => None,
     }
 }

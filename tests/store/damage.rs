@@ -131,3 +131,54 @@ fn a_stored_value_that_is_not_utf8_is_named_by_its_request_and_verify_goes_on() 
     assert!(said.contains(&ids[2].to_string()), "{said}");
     assert!(!said.contains("invalid utf-8"), "{said}");
 }
+
+#[test]
+fn a_damaged_record_is_marked_and_the_rest_of_the_queue_list_and_json_keep_working() {
+    let (_dir, mut store) = temp_store();
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(
+            store
+                .save_request(&request(n), "Nurse A", now())
+                .unwrap()
+                .downtime_id,
+        );
+    }
+    let path = store.path().to_owned();
+    damage(&path, &ids[0], "surname = CAST(X'4BFF48414E' AS TEXT)");
+    damage(&path, &ids[1], "state = CAST(X'7BFF7D' AS TEXT)");
+
+    let page = store
+        .queue_page(
+            &stopgap::store::QueueFilter::default(),
+            stopgap::store::SortColumn::Collected,
+            stopgap::store::SortOrder::Ascending,
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(page.len(), 3, "one bad byte must not empty the queue");
+    let damaged: Vec<_> = page
+        .iter()
+        .filter(|r| r.damaged)
+        .map(|r| &r.downtime_id)
+        .collect();
+    assert_eq!(damaged, [&ids[0]]);
+    let shown = page.iter().find(|r| r.damaged).unwrap();
+    assert!(shown.surname.contains('\u{FFFD}'), "{}", shown.surname);
+
+    // `list --json` reads the cached state; where that is damaged it is rebuilt from the
+    // request's history, which is the record the cache was made from.
+    drop(store);
+    let out = stopgap(&path, &["list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items.len(), 3);
+    let second = items
+        .iter()
+        .find(|i| i["downtime_id"] == ids[1].canonical())
+        .unwrap();
+    assert_eq!(second["surname"], request(2).patient.surname);
+    let out = stopgap(&path, &["list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -11,6 +11,7 @@ mod closeout;
 mod crash;
 mod damage;
 mod identity;
+mod inputs;
 mod open;
 mod queue;
 mod reconcile;

@@ -298,3 +298,59 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
     h.get_by_label_contains("Saved just before the app closed");
     h.get_by_label_contains(&saved.downtime_id.grouped());
 }
+
+/// Runs frames until `label` is on screen (the integrity check answers from its own thread).
+fn wait_for_label(h: &mut Harness<'_, StopgapApp>, label: &str) {
+    let start = std::time::Instant::now();
+    while h.query_by_label_contains(label).is_none() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "'{label}' never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run();
+    }
+}
+
+#[test]
+fn the_window_opens_before_the_file_check_and_damaged_records_are_named_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopgap.db");
+    let mut store = Store::open_or_create(&path).unwrap();
+    store.configure(&crate::common::setup()).unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let saved = store
+            .save_request(&crate::common::request(n), "Nurse A", crate::common::now())
+            .unwrap();
+        ids.push(saved.downtime_id);
+    }
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let trigger: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'requests_change_only_with_an_event'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch(&format!(
+        "DROP TRIGGER requests_change_only_with_an_event;
+         UPDATE requests SET surname = 'WRONG' WHERE downtime_id = '{}';
+         {trigger};",
+        ids[1].canonical()
+    ))
+    .unwrap();
+    drop(conn);
+
+    let mut h = harness(StopgapApp::from_path(&path));
+    // The queue is usable at once; the banner comes when the check has read the whole file.
+    assert!(h.state().store().is_some());
+    wait_for_label(&mut h, "DAMAGED RECORDS");
+    // Only the changed request is named.
+    h.get_by_label_contains(&format!("DAMAGED RECORDS — {}:", ids[1]));
+    assert!(
+        h.query_by_label_contains("Checking the database file")
+            .is_none()
+    );
+}

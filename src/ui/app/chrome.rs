@@ -5,6 +5,7 @@ use chrono::{DateTime, Local};
 use egui::{Color32, RichText, Ui};
 
 use super::Notice;
+use crate::domain::downtime_id::DowntimeId;
 use crate::domain::request::Priority;
 use crate::store::{QueueRow, ReadOnlyReason, Setup};
 use crate::ui::action::{Action, Tab};
@@ -18,6 +19,8 @@ pub(super) struct TopBar<'a> {
     pub read_only: Option<ReadOnlyReason>,
     /// The whole-file integrity check is still running.
     pub checking: bool,
+    /// Requests the check found damaged.
+    pub damaged: &'a [DowntimeId],
     pub tab: Tab,
     pub local_now: DateTime<Local>,
     pub user: Option<&'a SignedIn>,
@@ -80,6 +83,28 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
         Color32::WHITE,
         "LIMS DOWNTIME — requests are recorded here, not in the LIMS",
     );
+    if !bar.damaged.is_empty() {
+        const SHOWN: usize = 6;
+        let mut ids: Vec<String> = bar
+            .damaged
+            .iter()
+            .take(SHOWN)
+            .map(|id| id.to_string())
+            .collect();
+        if bar.damaged.len() > SHOWN {
+            ids.push(format!("and {} more", bar.damaged.len() - SHOWN));
+        }
+        banner(
+            ui,
+            widgets::ERROR_RED,
+            Color32::WHITE,
+            &format!(
+                "DAMAGED RECORDS — {}: what is stored for these requests cannot be trusted. \
+                 Check them against their paper forms; `stopgap verify` gives the details.",
+                ids.join(", ")
+            ),
+        );
+    }
     if let Some(reason) = bar.read_only {
         banner(
             ui,

@@ -1,4 +1,5 @@
-//! The whole-file integrity check, run on its own thread as the window opens, so the first
+//! The whole-file check (`verify`: SQLite's integrity check, then every request against its
+//! history), run on its own thread as the window opens, so the first
 //! frame never waits for every page of a large file to be read (seconds after a reboot).
 //!
 //! What may be written meanwhile: everything. Ward saves go on during the check, as they would
@@ -10,12 +11,12 @@
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, VerifyReport};
 
 /// A check under way, or none.
 #[derive(Default)]
 pub(super) struct IntegrityCheck {
-    answer: Option<Receiver<Result<(), StoreError>>>,
+    answer: Option<Receiver<Result<VerifyReport, StoreError>>>,
 }
 
 impl IntegrityCheck {
@@ -36,7 +37,7 @@ impl IntegrityCheck {
     }
 
     /// The check's answer once it has one (given once).
-    pub(super) fn poll(&mut self) -> Option<Result<(), StoreError>> {
+    pub(super) fn poll(&mut self) -> Option<Result<VerifyReport, StoreError>> {
         let rx = self.answer.as_ref()?;
         let answer = match rx.try_recv() {
             Ok(answer) => answer,

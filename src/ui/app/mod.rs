@@ -29,6 +29,7 @@ use super::settings::SettingsState;
 use super::sign_in::{SignInState, SignedIn};
 use super::{damaged, detail, first_run, form, queue, settings, sign_in, widgets};
 use crate::domain::catalogue::Catalogue;
+use crate::domain::downtime_id::DowntimeId;
 use crate::domain::overdue::OverdueThresholds;
 use crate::store::{QueueRow, RequestDetail, Setup, Store, StoreError};
 
@@ -100,6 +101,8 @@ pub struct StopgapApp {
     draft: DraftKeeper,
     /// The whole-file check started as the window opened.
     integrity: IntegrityCheck,
+    /// Requests the check found damaged, named in a banner until the app restarts.
+    damaged: Vec<DowntimeId>,
     themed: bool,
 }
 
@@ -135,7 +138,8 @@ impl StopgapApp {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(200));
             }
-            None | Some(Ok(())) => {}
+            None => {}
+            Some(Ok(report)) => self.damaged = report.damaged,
             Some(Err(e @ StoreError::Damaged { .. })) => self.ready = Err(e),
             Some(Err(e)) => {
                 self.notice = Some(Notice::error(format!(
@@ -167,6 +171,7 @@ impl StopgapApp {
             lab: LabState::default(),
             draft: DraftKeeper::default(),
             integrity: IntegrityCheck::default(),
+            damaged: Vec::new(),
             themed: false,
         };
         app.ready = store.and_then(|store| app.load(store, now));
@@ -337,6 +342,7 @@ impl StopgapApp {
                         training: ready.training,
                         read_only: ready.store.read_only(),
                         checking: self.integrity.is_running(),
+                        damaged: &self.damaged,
                         tab: self.tab,
                         local_now,
                         user: self.user.as_ref(),

@@ -39,7 +39,16 @@ pub(super) fn row_cells(
             ui.spacing_mut().item_spacing.y = 2.0;
             ui.add_space(3.0);
             ui.label(RichText::new(fonts::display_text(&patient_name(r))).strong());
-            ui.label(RichText::new(identifier(r)).color(widgets::MUTED));
+            if r.damaged {
+                // Shown, not hidden: the ward must know this record cannot be trusted.
+                ui.label(
+                    RichText::new("DAMAGED RECORD — check the paper form")
+                        .color(widgets::ERROR_RED)
+                        .strong(),
+                );
+            } else {
+                ui.label(RichText::new(identifier(r)).color(widgets::MUTED));
+            }
         });
     });
     row.col(|ui| {
