@@ -442,6 +442,44 @@ fn tests_live_in_a_few_group_binaries() {
     );
 }
 
+/// Every `file::function` the hazard log names as proof of a control, that does not exist as a
+/// function in that file (under `tests/`, or under `src/` when the path starts with `src/`).
+fn missing_hazard_tests(log: &str, read: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for quoted in log.split('`').skip(1).step_by(2) {
+        let Some((file, function)) = quoted.rsplit_once("::") else {
+            continue;
+        };
+        if !file.ends_with(".rs") {
+            continue;
+        }
+        let path = if file.starts_with("src/") {
+            file.to_owned()
+        } else {
+            format!("tests/{file}")
+        };
+        let found = read(&path).is_some_and(|text| text.contains(&format!("fn {function}(")));
+        if !found {
+            missing.push(format!("{path}::{function}"));
+        }
+    }
+    missing
+}
+
+#[test]
+fn the_hazard_log_names_only_tests_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let log = std::fs::read_to_string(root.join("docs/hazard-log.md")).unwrap();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    assert_eq!(missing_hazard_tests(&log, read), Vec::<String>::new());
+    assert!(log.matches(".rs::").count() > 30, "the log names its tests");
+    let planted = "`store/open.rs::no_such_test` and `nowhere.rs::x`";
+    assert_eq!(
+        missing_hazard_tests(planted, read),
+        ["tests/store/open.rs::no_such_test", "tests/nowhere.rs::x"]
+    );
+}
+
 // The guards below prove that each check can fail, so a passing run means something.
 
 /// A layer each rule refuses, to plant its needles in.
