@@ -298,43 +298,7 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
 
 criterion_group!(benches, bench_export);
 
-fn probe() {
-    let db = database(rows());
-    let _store = Store::open(&db).unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let t = Instant::now();
-    let mut st = conn
-        .prepare("SELECT state FROM requests ORDER BY downtime_id")
-        .unwrap();
-    let mut rows = st.query([]).unwrap();
-    let mut texts = Vec::new();
-    while let Some(r) = rows.next().unwrap() {
-        texts.push(r.get_ref(0).unwrap().as_str().unwrap().to_owned());
-    }
-    println!("PROBE sqlite read+copy {:?}", t.elapsed());
-    let t = Instant::now();
-    let states: Vec<stopgap::domain::event::RequestState> = texts
-        .iter()
-        .map(|j| serde_json::from_str(j).unwrap())
-        .collect();
-    println!("PROBE decode {:?}", t.elapsed());
-    let t = Instant::now();
-    drop(states);
-    println!("PROBE drop {:?}", t.elapsed());
-    let store = Store::open(&db).unwrap();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let s = store.export_candidates(&every_request()).unwrap();
-        println!("PROBE export_candidates {:?}", t.elapsed());
-        drop(s);
-    }
-}
-
 fn main() {
-    if std::env::var("STOPGAP_PROBE").is_ok() {
-        probe();
-        return;
-    }
     benches();
     criterion::Criterion::default()
         .configure_from_args()

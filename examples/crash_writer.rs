@@ -1,7 +1,9 @@
-//! Child process for the crash test (`tests/crash.rs`): saves synthetic requests one after
-//! another into the database given as the first argument and prints `SAVED <downtime id> <uuid>
-//! <seed>` for each, only after its transaction has committed. The test kills it at random
-//! moments and checks that every printed save survived.
+//! Child process for the crash test (`tests/store/crash.rs`): saves synthetic requests one after
+//! another into the database given as the first argument, through the path the ward form takes
+//! (a session begun as the app begins one; each request typed into a draft that is autosaved,
+//! validated as the form validates it, saved, and the draft cleared), and prints `SAVED <downtime
+//! id> <uuid> <seed>` for each, only after its transaction has committed. The test kills it at
+//! random moments and checks that every printed save survived.
 //!
 //! Usage: crash_writer DB_PATH FIRST_SEED
 
@@ -32,20 +34,40 @@ fn main() -> Result<()> {
     let mut out = stdout.lock();
     writeln!(out, "READY")?;
     out.flush()?;
+    store.begin_session(now)?;
     for seed in first.. {
-        let batch = stopgap::demo::synthetic_requests(1, seed, now, &catalogue)?;
-        for d in batch {
-            let saved = store.save_request(&d.request, &d.user, d.created_at)?;
-            writeln!(
-                out,
-                "SAVED {} {} {seed}",
-                saved.downtime_id.canonical(),
-                d.request.uuid
-            )?;
-            out.flush()?;
-        }
+        let (draft, user) = form_for(seed, now, &catalogue)?;
+        // The form keeps the draft while it is typed, then validates and saves it.
+        store.save_draft(&draft, now)?;
+        let request = draft
+            .validate(now, &Utc, &catalogue)
+            .map_err(|e| anyhow::anyhow!("seed {seed}: the form refused its draft: {e:?}"))?;
+        let saved = store.save_request(&request, &user, now)?;
+        store.clear_draft()?;
+        writeln!(
+            out,
+            "SAVED {} {} {seed}",
+            saved.downtime_id.canonical(),
+            request.uuid
+        )?;
+        out.flush()?;
     }
     Ok(())
+}
+
+/// The form a nurse would have typed for synthetic request `seed`, and who typed it: the parent
+/// regenerates it to check what was stored.
+pub fn form_for(
+    seed: u64,
+    now: chrono::DateTime<Utc>,
+    catalogue: &stopgap::domain::catalogue::Catalogue,
+) -> Result<(stopgap::domain::request::RequestDraft, String)> {
+    let made = stopgap::demo::synthetic_requests(1, seed, now, catalogue)?;
+    let d = made.into_iter().next().context("no synthetic request")?;
+    Ok((
+        stopgap::domain::request::RequestDraft::from_request(&d.request, &Utc),
+        d.user,
+    ))
 }
 
 /// A fixed clock, so the parent can regenerate exactly the same requests from the seeds.

@@ -13,17 +13,19 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use crate::domain::event::RequestState;
 use crate::domain::ward::Ward;
 use crate::error::error_chain;
-use crate::export::check::Truncation;
 use crate::export::{
     CsvOptions, ExportContext, ExportError, Format, Profile, UnknownFormat, check_mappings,
-    write_export, write_export_listing_truncations,
+    write_export,
 };
-use crate::files::{Overwrite, RecordCounter, WatchedWriter, WriteError, Written, write_atomic};
+use crate::files::{Overwrite, WriteError, Written, write_atomic};
 use crate::report::{ReportFormat, close_out_pdf, write_close_out_csv};
-use crate::store::{
-    BatchFile, BatchRecord, BatchSpec, BatchTruncation, CloseOut, ExportOptions, ExportSelection,
-    Reservation, Store, StoreError,
-};
+use crate::store::{BatchRecord, CloseOut, ExportOptions, ExportSelection, Store, StoreError};
+
+mod recover;
+mod run;
+
+pub use recover::{Recovered, Recovery, recover_exports};
+pub use run::{export_to, export_with_progress};
 
 /// Why an export, re-run or report was not written.
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +36,9 @@ pub enum BacklogError {
     NothingToExport,
     #[error("{out}: the folder {folder} does not exist")]
     NoFolder { out: PathBuf, folder: PathBuf },
-    #[error("could not read the export profile {path}")]
-    ProfileUnreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The file names itself (and its size, if too big).
+    #[error("could not read the export profile")]
+    ProfileUnreadable(#[source] crate::files::ReadError),
     #[error("could not load {path}")]
     BadProfile { path: PathBuf, source: ExportError },
     #[error("batch {batch}: {message}")]
@@ -47,6 +47,19 @@ pub enum BacklogError {
     BadDay(String),
     #[error("the export was cancelled: no file was written and nothing was recorded")]
     Cancelled,
+    /// `--force` never replaces a file a batch wrote: it may already be in the LIMS.
+    #[error(
+        "{path} was written by export batch {batch_id} and may already have gone to the LIMS: it \
+         is never replaced, even with --force; choose another name or folder (nothing was \
+         exported)"
+    )]
+    BatchFile { path: PathBuf, batch_id: String },
+    /// A file an interrupted export left, not yet recovered, is never replaced either.
+    #[error(
+        "{path} is the file of the interrupted export {batch_id}, which is not recovered yet: it \
+         is never replaced; choose another name or folder (nothing was exported)"
+    )]
+    UnrecoveredFile { path: PathBuf, batch_id: String },
     #[error("{0}: the report file must end .pdf or .csv")]
     NotAReportName(PathBuf),
     #[error(transparent)]
@@ -58,7 +71,8 @@ pub enum BacklogError {
     /// Two failures at once: neither caused the other, so both are in the message, each with
     /// its own causes, and there is no `source`.
     #[error(
-        "{}; and the unrecorded export {path} could not be removed ({}): delete it",
+        "{}; and the unrecorded export {path} could not be removed ({}): leave it there, it is \
+         recorded as its batch when Stopgap next starts",
         error_chain(&**.error),
         error_chain(.removal)
     )]
@@ -135,10 +149,9 @@ pub fn load_profile(path: Option<&Path>) -> Result<Profile, BacklogError> {
     let Some(p) = path else {
         return Ok(Profile::default_profile());
     };
-    let text = std::fs::read_to_string(p).map_err(|source| BacklogError::ProfileUnreadable {
-        path: p.to_owned(),
-        source,
-    })?;
+    let text =
+        crate::files::read_limited_text(p, crate::files::TOML_MAX_BYTES, "an export profile")
+            .map_err(BacklogError::ProfileUnreadable)?;
     Profile::from_toml(&text).map_err(|source| BacklogError::BadProfile {
         path: p.to_owned(),
         source,
@@ -261,197 +274,6 @@ impl ExportProgress {
     }
 }
 
-/// The records a file of `format` holds for `states`, and a counter that finds them in its
-/// bytes: the writers are handed all requests at once, so progress is read from what they
-/// write. The markers occur only at a record's start: HL7 text escapes `|`, and JSON strings
-/// escape `"`.
-fn records(
-    format: Format,
-    options: ExportOptions,
-    states: &[RequestState],
-) -> (u64, RecordCounter) {
-    let tests = || states.iter().map(|s| s.request.tests.len() as u64).sum();
-    match format {
-        Format::Csv if options.per_test => (tests(), RecordCounter::csv_records()),
-        Format::Csv => (states.len() as u64, RecordCounter::csv_records()),
-        Format::Hl7Oml | Format::Hl7Orm => (states.len() as u64, RecordCounter::marker(b"MSH|")),
-        Format::Fhir => (
-            tests(),
-            RecordCounter::marker(br#""url": "ServiceRequest""#),
-        ),
-        // A zip is compressed and is written in one piece at the end: no record can be seen.
-        Format::Xlsx => (states.len() as u64, RecordCounter::none()),
-    }
-}
-
-/// Exports the requests `job.selection` takes now into one file and records the batch. Every
-/// test must be mapped before a file is written; if the batch cannot be recorded the written
-/// file is removed, so nothing leaves the workstation without its record.
-pub fn export_to(
-    store: &mut Store,
-    job: &ExportJob,
-    now: DateTime<Utc>,
-) -> Result<Exported, BacklogError> {
-    export_with_progress(store, job, now, &ExportProgress::default())
-}
-
-/// [`export_to`], reporting to `progress` and stopping when it is cancelled. The write lock is
-/// held only to take the batch number and, after the file is in place, to record the batch
-/// (see `store::export_run`), so ward saves go on during a long export.
-pub fn export_with_progress(
-    store: &mut Store,
-    job: &ExportJob,
-    now: DateTime<Utc>,
-    progress: &ExportProgress,
-) -> Result<Exported, BacklogError> {
-    let snapshot = store.export_snapshot(&job.selection, |done, total| {
-        if progress.is_cancelled() {
-            return Err(BacklogError::Cancelled);
-        }
-        progress.set(ExportPhase::Reading, done, total);
-        Ok(())
-    })?;
-    let states = snapshot.states.as_slice();
-    if states.is_empty() {
-        return Err(BacklogError::NothingToExport);
-    }
-    check_mappings(job.format, states, &job.profile)?;
-    let spec = BatchSpec {
-        format: job.format.word().to_owned(),
-        profile_name: job.profile.name().to_owned(),
-        profile_toml: job.profile.to_toml(),
-        options: job.options,
-        generated_at: now,
-        user: job.user.clone(),
-    };
-    // Claims the requests too: refused, before a file is named, if another export has any.
-    let reservation = store.reserve_batch(&spec, &snapshot, |header| {
-        let target = target_path(&job.out, &export_file_name(&header.batch_id, job.format))?;
-        // Refused before a number is taken; `write_atomic` checks again as it renames.
-        if job.overwrite == Overwrite::Refuse && target.exists() {
-            return Err(BacklogError::Write(WriteError::Exists(target)));
-        }
-        Ok(target)
-    })?;
-    let training = store.has_training_data()?;
-    let wards = store.wards()?;
-    let (written, truncations) =
-        match write_file(job, states, &reservation, now, training, wards, progress) {
-            Ok(w) => w,
-            Err(error) => {
-                // Nothing is under the final name, so the number can be taken again.
-                give_back(store, &reservation);
-                return Err(error);
-            }
-        };
-    progress.set(ExportPhase::Recording, 0, 1);
-    let file = BatchFile {
-        file_name: file_name_of(&written.path),
-        sha256: written.sha256.clone(),
-        bytes: written.bytes,
-    };
-    let truncations: Vec<BatchTruncation> = truncations
-        .into_iter()
-        .map(|t| BatchTruncation {
-            downtime_id: t.downtime_id,
-            field: t.location,
-            length: t.length as u64,
-            limit: t.limit as u64,
-        })
-        .collect();
-    match store.record_batch(
-        &reservation,
-        &spec,
-        &job.selection,
-        states,
-        &file,
-        &truncations,
-    ) {
-        Ok(record) => {
-            progress.set(ExportPhase::Recording, 1, 1);
-            Ok(Exported {
-                record,
-                path: written.path,
-            })
-        }
-        Err(error) => unrecorded(store, &reservation, written.path, error.into()),
-    }
-}
-
-/// Writes the reserved batch's file, counting its records into `progress`; returns it and the
-/// values the profile had shortened to the receiver's limits.
-fn write_file(
-    job: &ExportJob,
-    states: &[RequestState],
-    reservation: &Reservation,
-    now: DateTime<Utc>,
-    training: bool,
-    wards: Vec<Ward>,
-    progress: &ExportProgress,
-) -> Result<(Written, Vec<Truncation>), BacklogError> {
-    let ctx = export_context(
-        job.profile.clone(),
-        job.options,
-        now,
-        reservation.header.number,
-        wards,
-    );
-    // The whole batch ID (site, workstation, number), so MSH-10 and Bundle.identifier are unique
-    // across workstations.
-    let ctx = ExportContext {
-        batch_id: reservation.header.batch_id.clone(),
-        training,
-        ..ctx
-    };
-    let (total, mut counter) = records(job.format, job.options, states);
-    progress.set(ExportPhase::Writing, 0, total);
-    let mut truncations = Vec::new();
-    let result = write_atomic(&reservation.target, job.overwrite, |w| {
-        let mut watched = WatchedWriter::new(w, &progress.cancel, |bytes| {
-            counter.feed(bytes);
-            progress
-                .done
-                .store(counter.count().min(total), Ordering::Relaxed);
-        });
-        truncations = write_export_listing_truncations(job.format, states, &ctx, &mut watched)?;
-        Ok::<(), ExportError>(())
-    });
-    match result {
-        Ok(w) => Ok((w, truncations)),
-        Err(_) if progress.is_cancelled() => Err(BacklogError::Cancelled),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Gives back the number of an export that left no file under its final name. If even that
-/// fails (the database is failing too), the reservation stays: harmless, as the next export
-/// takes a later number, and the export's own error is the one the user needs to see.
-fn give_back(store: &mut Store, reservation: &Reservation) {
-    let _kept = store.release_reservation(reservation.header.number);
-}
-
-/// The file is in place but its batch could not be recorded: removes the file (nothing leaves
-/// without its record) and gives the number back; if the file cannot be removed, says so and
-/// keeps the reservation, which names the file for recovery.
-fn unrecorded(
-    store: &mut Store,
-    reservation: &Reservation,
-    path: PathBuf,
-    error: BacklogError,
-) -> Result<Exported, BacklogError> {
-    match std::fs::remove_file(&path) {
-        Ok(()) => {
-            give_back(store, reservation);
-            Err(error)
-        }
-        Err(removal) => Err(BacklogError::Unremoved {
-            error: Box::new(error),
-            path,
-            removal,
-        }),
-    }
-}
-
 /// Writes a recorded batch again, from the requests as they were at export time.
 pub fn reproduce(
     store: &Store,
@@ -533,6 +355,7 @@ pub fn close_out_to(
 
 #[cfg(test)]
 mod tests {
+    use super::run::records;
     use super::*;
     use crate::domain::downtime_id::Code3;
     use crate::store::Setup;

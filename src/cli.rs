@@ -15,7 +15,8 @@ use chrono::NaiveDate;
 use crate::domain::downtime_id::Code3;
 use crate::domain::event::RequestState;
 use crate::domain::request::Priority;
-use crate::domain::status::Status;
+use crate::domain::status::{Status, Transition};
+use crate::domain::text::{UserError, check_user, visible};
 use crate::domain::ward::{Ward, WardError, check_list};
 use crate::export::Format;
 use crate::store::{QueueFilter, Setup, SortColumn, SortOrder, Store};
@@ -89,7 +90,7 @@ pub enum Command {
         #[arg(long)]
         skip_invalid: bool,
         /// Who is reconciling (used for rows without entered_by).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_user)]
         user: Option<String>,
     },
     /// Write the close-out report (.pdf or .csv): every downtime ID issued and its final state.
@@ -113,7 +114,7 @@ pub enum Command {
         /// The file.
         file: PathBuf,
         /// Who is importing (recorded on every request).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_user)]
         user: Option<String>,
     },
 }
@@ -160,7 +161,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub mllp: bool,
     /// Who is exporting (recorded in the batch and the export log).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_user)]
     pub user: Option<String>,
     /// Replace the output file if it exists.
     #[arg(long)]
@@ -194,12 +195,18 @@ fn parse_day(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date: write it as YYYY-MM-DD"))
 }
 
-/// The user name when --user is not given: the operating-system account.
+/// The user name when --user is not given: the operating-system account, if it passes the
+/// same checks as a typed name.
 fn default_user() -> String {
     ["USER", "USERNAME"]
         .into_iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .find_map(|k| std::env::var(k).ok().and_then(|v| check_user(&v).ok()))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `--user`: the same checks as the app's sign-in, so the history only holds clean names.
+fn parse_user(s: &str) -> Result<String, UserError> {
+    check_user(s)
 }
 
 fn parse_ward(s: &str) -> Result<Ward, WardError> {
@@ -272,7 +279,7 @@ pub fn run(
             None if args.check => check::export_check(&store, &args, now, out),
             None => commands::export(&mut store, &args, now, out),
         },
-        Command::Batches => commands::batches(&store, out),
+        Command::Batches => commands::batches(&mut store, now, out),
         Command::Reconcile {
             file,
             skip_invalid,
@@ -321,7 +328,20 @@ fn demo(
         )?;
     }
     let catalogue = store.catalogue()?;
-    let requests = crate::demo::synthetic_requests(count as usize, seed, now, &catalogue)?;
+    let mut requests = crate::demo::synthetic_requests(count as usize, seed, now, &catalogue)?;
+    // A trainer running `demo` again (the same seed is the default) expects more requests to
+    // work on: the same patients and tests, as new requests with their own UUIDs and accessions.
+    let existing = store.queue_count(&QueueFilter::default())?;
+    if existing > 0 {
+        for d in &mut requests {
+            d.request.uuid = uuid::Uuid::new_v5(&d.request.uuid, &existing.to_le_bytes());
+            for (t, _) in &mut d.transitions {
+                if let Transition::Reentered { accession } = t {
+                    accession.push_str(&format!("-{existing}"));
+                }
+            }
+        }
+    }
     let (first, last) = store.in_transaction(|s| {
         let mut first = None;
         let mut last = None;
@@ -420,13 +440,15 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
             0,
             u64::MAX,
             |r| -> Result<()> {
-                let patient = format!("{}, {}", r.surname.to_uppercase(), r.forename);
+                // Stored text is printed as it is seen, never as terminal commands.
+                let patient =
+                    visible(&format!("{}, {}", r.surname.to_uppercase(), r.forename)).into_owned();
                 let nhs = r
                     .nhs_number
                     .as_deref()
                     .and_then(|n| crate::domain::nhs_number::NhsNumber::parse(n).ok())
                     .map(|n| n.to_string())
-                    .or(r.mrn.clone())
+                    .or_else(|| r.mrn.as_deref().map(|m| visible(m).into_owned()))
                     .unwrap_or_default();
                 writeln!(
                     out,
@@ -436,7 +458,7 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
                     r.status.word(),
                     truncate(&patient, 28),
                     nhs,
-                    truncate(&r.tests.join(" "), 24),
+                    truncate(&visible(&r.tests.join(" ")), 24),
                     r.collected_at.format("%Y-%m-%d %H:%M")
                 )?;
                 Ok(())
@@ -473,7 +495,7 @@ fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
     } else {
         writeln!(out, "PROBLEMS FOUND ({}):", report.problems.len())?;
         for p in &report.problems {
-            writeln!(out, "  - {p}")?;
+            writeln!(out, "  - {}", visible(&p.to_string()))?;
         }
         writeln!(
             out,
@@ -493,6 +515,14 @@ fn opening_error(e: crate::store::StoreError, db: &std::path::Path) -> anyhow::E
     } else {
         e.context(format!("opening {}", db.display()))
     }
+}
+
+/// Whether `e` is a write to a closed pipe (`stopgap list | head` once `head` has its lines).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The database path to use: `--db`, or the default in the user's local data directory.

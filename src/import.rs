@@ -142,6 +142,23 @@ pub fn parse_requests(
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        // A field past the header's last column has no name: importing the row without it would
+        // drop what was typed there without a word.
+        if rec.len() > header.len() {
+            let extra: Vec<&str> = rec.iter().skip(header.len()).collect();
+            problems.push(format!(
+                "row {row} has {} fields but the header names {} columns; the extra field(s) {} \
+                 have no column: remove them, or add their column to the header",
+                rec.len(),
+                header.len(),
+                extra
+                    .iter()
+                    .map(|c| format!("'{}'", crate::domain::text::visible(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            continue;
+        }
         let cell = |name: &str| -> String {
             header
                 .iter()
@@ -155,11 +172,31 @@ pub fn parse_requests(
             Err(errs) => problems.extend(errs.into_iter().map(|e| format!("row {row}: {e}"))),
         }
     }
+    problems.extend(repeated_rows(&out));
     if problems.is_empty() {
         Ok(out)
     } else {
         Err(ImportError::Rows(problems))
     }
+}
+
+/// Rows that are the same request as an earlier row of the file (identical rows, or the same
+/// `uuid`): without this they would collapse into one, reported as "already imported".
+fn repeated_rows(rows: &[(usize, NewRequest)]) -> Vec<String> {
+    let mut first: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    for (row, r) in rows {
+        match first.get(&r.uuid) {
+            Some(earlier) => problems.push(format!(
+                "row {row} is the same request as row {earlier} (identical rows, or the same uuid): \
+                 remove the repeat, or give each request its own uuid"
+            )),
+            None => {
+                first.insert(r.uuid, *row);
+            }
+        }
+    }
+    problems
 }
 
 fn row_to_request(

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
     if !opens_window {
         platform::use_parent_console();
     }
+    if let Some(warning) = platform::time_zone_warning() {
+        eprintln!("stopgap: warning: {warning}");
+    }
     // Every error is reported here, once, with each of its causes said once.
     match run(args) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -55,9 +58,13 @@ fn run(args: Cli) -> anyhow::Result<Outcome> {
         Some(command) => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let outcome = cli::run(command, &db, chrono::Utc::now(), &mut out)?;
-            std::io::Write::flush(&mut out)?;
-            Ok(outcome)
+            let outcome = cli::run(command, &db, chrono::Utc::now(), &mut out)
+                .and_then(|o| Ok(std::io::Write::flush(&mut out).map(|()| o)?));
+            match outcome {
+                // `stopgap list | head`: the reader has all it wanted, which is a normal end.
+                Err(e) if cli::is_broken_pipe(&e) => Ok(Outcome::Success),
+                other => other,
+            }
         }
     }
 }

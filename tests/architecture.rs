@@ -41,6 +41,7 @@ const SRC_ENTRIES: &[(&str, Layer)] = &[
     ("domain", Layer::Domain),
     ("export", Layer::Export),
     ("backlog.rs", Layer::Library),
+    ("backlog", Layer::Library),
     ("files", Layer::Library),
     ("import.rs", Layer::Library),
     ("demo", Layer::Library),

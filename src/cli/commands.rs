@@ -8,8 +8,10 @@ use chrono::{DateTime, Local, Utc};
 
 use super::{ExportArgs, Outcome, rfc3339};
 use crate::backlog::{
-    BacklogError, ExportJob, close_out_to, export_to, file_name_of, load_profile, reproduce,
+    BacklogError, ExportJob, close_out_to, export_to, file_name_of, load_profile, recover_exports,
+    reproduce,
 };
+use crate::domain::text::visible;
 use crate::files::Overwrite;
 use crate::report::{summary_line, verdict};
 use crate::store::{
@@ -58,7 +60,28 @@ fn write_truncations(out: &mut dyn Write, record: &BatchRecord, indent: &str) ->
         record.truncations.len()
     )?;
     for t in &record.truncations {
-        writeln!(out, "{indent}  {t}")?;
+        writeln!(out, "{indent}  {}", visible(&t.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Settles what exports killed earlier left (recorded, or undone) and says what was done, before
+/// a command that exports or lists batches. `folders`: export folders to clear of temporary
+/// files besides those of the interrupted exports.
+pub(super) fn recover(
+    store: &mut Store,
+    user: &str,
+    now: DateTime<Utc>,
+    folders: &[std::path::PathBuf],
+    out: &mut dyn Write,
+) -> Result<()> {
+    let recovery = recover_exports(store, user, now, folders)?;
+    if recovery.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Recovery of interrupted exports:")?;
+    for line in recovery.lines() {
+        writeln!(out, "  {}", visible(&line))?;
     }
     Ok(())
 }
@@ -87,6 +110,12 @@ pub(super) fn export(
             .ok_or_else(|| anyhow!("--out is required"))?,
         overwrite: overwrite(args.force),
     };
+    let folder = if job.out.is_dir() {
+        job.out.clone()
+    } else {
+        crate::files::folder_of(&job.out)
+    };
+    recover(store, &job.user, now, &[folder], out)?;
     let exported = match export_to(store, &job, now) {
         Ok(e) => e,
         Err(BacklogError::NothingToExport) => {
@@ -168,7 +197,12 @@ pub(super) fn rerun(
     }
 }
 
-pub(super) fn batches(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
+pub(super) fn batches(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    recover(store, &super::default_user(), now, &[], out)?;
     let all = store.batches()?;
     writeln!(
         out,
@@ -183,11 +217,12 @@ pub(super) fn batches(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
             rfc3339(b.generated_at),
             b.format,
             b.request_count,
-            super::truncate(&b.user, 16),
+            // Stored text is printed as it is seen, never as terminal commands.
+            super::truncate(&visible(&b.user), 16),
             &b.sha256[..b.sha256.len().min(16)],
             // Batches from before versions were recorded.
             b.writer_version.as_deref().unwrap_or("-"),
-            b.file_name
+            visible(&b.file_name)
         )?;
         write_truncations(out, b, "    ")?;
     }
@@ -203,8 +238,12 @@ pub(super) fn reconcile(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let rows = read_reconcile_csv(std::io::BufReader::new(input))
+    let bytes = crate::files::read_limited(
+        file,
+        crate::files::RECONCILE_MAX_BYTES,
+        "a reconciliation file",
+    )?;
+    let rows = read_reconcile_csv(bytes.as_slice())
         .with_context(|| format!("reading {}", file.display()))?;
     let report = store.reconcile(&rows, skip_invalid, user, now)?;
     let invalid = report.invalid_count();
@@ -223,7 +262,7 @@ pub(super) fn reconcile(
         )?;
     }
     for line in report.problem_lines() {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", visible(&line))?;
     }
     Ok(if invalid == 0 {
         Outcome::Success
@@ -292,8 +331,8 @@ pub(super) fn import(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let imported = crate::import::import_requests(store, std::io::BufReader::new(input), user, now)
+    let bytes = crate::files::read_limited(file, crate::files::IMPORT_MAX_BYTES, "an import file")?;
+    let imported = crate::import::import_requests(store, bytes.as_slice(), user, now)
         .with_context(|| format!("importing {}", file.display()))?;
     let new = imported.ids.len() - imported.already_saved;
     match (imported.ids.first(), imported.ids.last()) {

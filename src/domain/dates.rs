@@ -108,11 +108,8 @@ pub(super) fn check_collected<Tz: TimeZone>(
             return None;
         }
     };
-    if at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
-        err(
-            Field::CollectedTime,
-            "Collection time is in the future: check the date and time".into(),
-        );
+    if let Err(e) = super::request::check_collection_time(at, now) {
+        err(Field::CollectedTime, e.to_string());
         return None;
     }
     if dob.is_some_and(|d| date < d) {

@@ -70,6 +70,47 @@ impl RequestDraft {
         }
     }
 
+    /// The form as it would look with `request` typed into it (times in `tz`, to the minute, as
+    /// the form holds them): for a copy of a request, and for tests and the kill test that go
+    /// through the same validation the form uses.
+    pub fn from_request<Tz: TimeZone>(request: &NewRequest, tz: &Tz) -> Self
+    where
+        Tz::Offset: fmt::Display,
+    {
+        let p = &request.patient;
+        let collected = request.collected_at.with_timezone(tz);
+        Self {
+            uuid: request.uuid,
+            unidentified: p.is_unidentified(),
+            nhs_number: p.nhs_number.map(|n| n.to_string()).unwrap_or_default(),
+            mrn: p.mrn.clone().unwrap_or_default(),
+            emergency_number: p.emergency_number.clone().unwrap_or_default(),
+            surname: p.surname.clone(),
+            forename: p.forename.clone(),
+            dob: p
+                .dob
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or_default(),
+            sex: p.sex,
+            ward: request.ward.clone(),
+            consultant: request.consultant.clone(),
+            requester: request.requester.clone(),
+            requester_contact: request.requester_contact.clone(),
+            priority: Some(request.priority),
+            tests: request.test_codes(),
+            collected_date: collected.format("%d/%m/%Y").to_string(),
+            collected_time: collected.format("%H:%M").to_string(),
+            collected_by: request.collected_by.clone(),
+            clinical_details: request.clinical_details.clone(),
+            notes: request.notes.clone(),
+            identity_reason: request
+                .identity_override
+                .as_ref()
+                .map(|o| o.reason.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Checks every field at once. Returns the request, or every problem in form order.
     pub fn validate<Tz: TimeZone>(
         &self,

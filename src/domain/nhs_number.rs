@@ -15,7 +15,9 @@ pub struct NhsNumber([u8; 10]);
 pub enum NhsNumberError {
     #[error("NHS number is empty")]
     Empty,
-    #[error("NHS number may contain only digits and spaces; found '{0}'")]
+    /// Spaces and dashes are accepted between digits (`943 476 5919`, `943-476-5919`): the check
+    /// digit still guards every digit, and numbers are copied from letters that use either.
+    #[error("NHS number may contain only digits, spaces and dashes; found '{0}'")]
     InvalidCharacter(char),
     #[error("NHS number must have 10 digits; this has {0}")]
     WrongLength(usize),
@@ -30,7 +32,8 @@ pub enum NhsNumberError {
 }
 
 impl NhsNumber {
-    /// Parses an NHS number typed with or without spaces (`943 476 5919` or `9434765919`).
+    /// Parses an NHS number typed with or without spaces or dashes (`943 476 5919`,
+    /// `943-476-5919` or `9434765919`).
     pub fn parse(input: &str) -> Result<Self, NhsNumberError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
@@ -196,6 +199,20 @@ mod tests {
         check("94347659190", Err(NhsNumberError::WrongLength(11)));
         check("94347A5919", Err(NhsNumberError::InvalidCharacter('A')));
         check("９434765919", Err(NhsNumberError::InvalidCharacter('９')));
+    }
+
+    #[test]
+    fn accepts_dashes_and_says_so_when_refusing_other_characters() {
+        assert_eq!(
+            NhsNumber::parse("999-139-1878").unwrap(),
+            NhsNumber::parse("999 139 1878").unwrap()
+        );
+        let e = NhsNumber::parse("999_139_1878").unwrap_err();
+        assert_eq!(e, NhsNumberError::InvalidCharacter('_'));
+        assert_eq!(
+            e.to_string(),
+            "NHS number may contain only digits, spaces and dashes; found '_'"
+        );
     }
 
     #[test]

@@ -58,6 +58,37 @@ impl NewRequest {
     }
 }
 
+/// How long before now a collection time may be: a downtime lasts days or weeks, and paper
+/// forms may be typed in weeks later, but a sample from over a year ago (or from 1970, a clock
+/// reset or a mistyped year) is not a request to act on.
+pub const COLLECTED_MAX_AGE_DAYS: i64 = 366;
+
+/// Why a collection time cannot be right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CollectionTimeError {
+    #[error("Collection time is in the future: check the date and time")]
+    Future,
+    #[error(
+        "Collection time is more than {COLLECTED_MAX_AGE_DAYS} days ago: check the date and year"
+    )]
+    TooOld,
+}
+
+/// The rule for a collection time, wherever one comes from (the form, an import): not after
+/// `now` plus [`CLOCK_SKEW_MINUTES`], not more than [`COLLECTED_MAX_AGE_DAYS`] before `now`.
+pub fn check_collection_time(
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), CollectionTimeError> {
+    if at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        Err(CollectionTimeError::Future)
+    } else if at < now - chrono::Duration::days(COLLECTED_MAX_AGE_DAYS) {
+        Err(CollectionTimeError::TooOld)
+    } else {
+        Ok(())
+    }
+}
+
 /// The request form's fields, in the order they appear (and errors are reported).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -121,5 +152,36 @@ pub struct FieldError {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field.label(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn refuses_a_collection_time_in_1970_or_over_a_year_ago() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).unwrap();
+        assert_eq!(
+            check_collection_time(at(1970, 1, 1), now),
+            Err(CollectionTimeError::TooOld)
+        );
+        assert_eq!(
+            check_collection_time(at(2025, 11, 28), now),
+            Err(CollectionTimeError::TooOld)
+        );
+        assert_eq!(check_collection_time(at(2026, 1, 5), now), Ok(()));
+        assert_eq!(check_collection_time(now, now), Ok(()));
+        assert_eq!(
+            check_collection_time(now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES), now),
+            Ok(())
+        );
+        assert_eq!(
+            check_collection_time(now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES + 1), now),
+            Err(CollectionTimeError::Future)
+        );
     }
 }

@@ -15,6 +15,59 @@ pub enum TextError {
     TooLong(usize, usize),
 }
 
+/// Longest user name or staff ID accepted (the app's sign-in, the command line's `--user`, a
+/// reconciliation file's `entered_by`).
+pub const USER_MAX: usize = 60;
+
+/// Why a user name or staff ID was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("Type your name or staff ID")]
+    Empty,
+    #[error("A name or staff ID needs letters or digits")]
+    NoLetters,
+    #[error("Name or staff ID {0}")]
+    Text(TextError),
+}
+
+/// Checks a typed name or staff ID: the same text hygiene as patient names (no control or
+/// direction-changing characters), trimmed, at most [`USER_MAX`] characters. Every name recorded
+/// in the history passes here, whether typed in the app or given on the command line.
+pub fn check_user(typed: &str) -> Result<String, UserError> {
+    match clean(typed, USER_MAX, false) {
+        Ok(name) if name.is_empty() => Err(UserError::Empty),
+        Ok(name) if !name.chars().any(char::is_alphanumeric) => Err(UserError::NoLetters),
+        Ok(name) => Ok(name),
+        Err(e) => Err(UserError::Text(e)),
+    }
+}
+
+/// `text` safe to print on a terminal: control, bidi and invisible characters (an escape
+/// sequence, a bell, U+202E) are shown as `\u{1b}` instead of acting on the terminal. Text
+/// stored before names were checked, or damaged, may hold them.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || is_bidi_control(c)
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200D}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}'
+            )
+    };
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Characters that change the display direction of text (Trojan Source, CVE-2021-42574) or mark
 /// it invisibly.
 fn is_bidi_control(c: char) -> bool {
@@ -84,6 +137,36 @@ mod tests {
             clean("line one\r\nline two", 100, true).unwrap(),
             "line one\nline two"
         );
+    }
+
+    #[test]
+    fn user_names_refuse_escapes_bells_bidi_and_long_text() {
+        assert_eq!(check_user("  N Bloggs ").as_deref(), Ok("N Bloggs"));
+        assert_eq!(check_user(""), Err(UserError::Empty));
+        assert_eq!(check_user("--"), Err(UserError::NoLetters));
+        assert_eq!(
+            check_user("N\u{1b}[31mBloggs"),
+            Err(UserError::Text(TextError::Control(0x1b)))
+        );
+        assert_eq!(
+            check_user("Bloggs\u{7}"),
+            Err(UserError::Text(TextError::Control(7)))
+        );
+        assert_eq!(
+            check_user("Bloggs\u{202e}"),
+            Err(UserError::Text(TextError::Bidi(0x202e)))
+        );
+        assert_eq!(
+            check_user(&"x".repeat(10_000)),
+            Err(UserError::Text(TextError::TooLong(10_000, USER_MAX)))
+        );
+    }
+
+    #[test]
+    fn visible_text_shows_hidden_characters_as_escapes() {
+        assert_eq!(visible("N Bloggs"), "N Bloggs");
+        assert_eq!(visible("a\u{1b}[2Jb\u{7}"), "a\\u{1b}[2Jb\\u{7}");
+        assert_eq!(visible("ab\u{202e}c"), "ab\\u{202e}c");
     }
 
     #[test]

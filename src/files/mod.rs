@@ -14,9 +14,14 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+mod limited;
 mod names;
 mod progress;
 
+pub use limited::{
+    IMPORT_MAX_BYTES, RECONCILE_MAX_BYTES, ReadError, TOML_MAX_BYTES, read_limited,
+    read_limited_text, size_in_words,
+};
 pub use names::{PathError, check_export_path};
 pub use progress::{CANCELLED, RecordCounter, WatchedWriter};
 
@@ -108,18 +113,136 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Removes the temporary file unless it was renamed into place.
-struct TempGuard {
-    path: PathBuf,
+/// A temporary file being written in the folder of its final name, locked (an OS file lock)
+/// from the moment it exists until this value is dropped, so that recovery after a crash can
+/// tell a live write (lock held, even by another thread) from one a dead process left. The
+/// lock stays on the file after it is renamed into place, until the caller has recorded it.
+///
+/// Dropped before [`Staging::place`] (or [`Staging::keep`]), it removes the temporary file.
+pub struct Staging {
+    file: Option<fs::File>,
+    tmp: PathBuf,
+    folder: PathBuf,
     armed: bool,
 }
 
-impl Drop for TempGuard {
+/// Whether `name` is one of our temporary files: `.{label}.{32 hex digits}.tmp`.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((label, token)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    !label.is_empty()
+        && token.len() == 32
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether another open handle holds the lock on `path` (a live write); `None` when the file
+/// cannot be opened or this filesystem cannot lock (then nobody can tell).
+pub fn is_locked(path: &Path) -> Option<bool> {
+    let file = fs::File::open(path).ok()?;
+    match file.try_lock() {
+        Ok(()) => Some(false),
+        Err(fs::TryLockError::WouldBlock) => Some(true),
+        Err(fs::TryLockError::Error(_)) => None,
+    }
+}
+
+impl Staging {
+    /// Creates (0600 on Unix) and locks a new temporary file `.{label}.{uuid}.tmp` in `folder`.
+    pub fn create(folder: &Path, label: &str) -> Result<Self, WriteError> {
+        let tmp = folder.join(format!(".{label}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        // 0600 on Unix: an export holds patient data (the rename keeps the mode).
+        let file = crate::platform::private_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|source| WriteError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+        // Best effort: on a filesystem without locks the write goes on, and recovery, which
+        // cannot tell either, leaves such a file alone.
+        let _unlocked = file.try_lock();
+        Ok(Self {
+            file: Some(file),
+            tmp,
+            folder: folder.to_owned(),
+            armed: true,
+        })
+    }
+
+    /// The temporary file's path.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Writes what `fill` writes into the temporary file and flushes it to disk; returns its
+    /// size and SHA-256 (lowercase hex). An error from `fill` is [`WriteError::Content`].
+    pub fn fill<E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<(u64, String), WriteError> {
+        let io_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| WriteError::Io { path, source }
+        };
+        let Some(file) = self.file.as_ref() else {
+            return Err(WriteError::Io {
+                path: self.tmp.clone(),
+                source: io::Error::other("the temporary file was already closed"),
+            });
+        };
+        let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
+        fill(&mut w).map_err(|e| WriteError::Content(Box::new(e)))?;
+        let (buf, bytes, sha256) = w.finish();
+        let file = buf.into_inner().map_err(|e| WriteError::Io {
+            path: self.tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io_err(&self.tmp))?;
+        Ok((bytes, sha256))
+    }
+
+    /// Moves the temporary file to `target` (in the same folder) and flushes the folder. With
+    /// [`Overwrite::Refuse`] an existing `target` is an error and is left untouched. The lock is
+    /// kept until this value is dropped.
+    pub fn place(&mut self, target: &Path, overwrite: Overwrite) -> Result<(), WriteError> {
+        check_export_path(target)?;
+        match overwrite {
+            Overwrite::Replace => {
+                fs::rename(&self.tmp, target).map_err(|source| WriteError::Io {
+                    path: target.to_owned(),
+                    source,
+                })?
+            }
+            Overwrite::Refuse => place_without_replacing(&self.tmp, target)?,
+        }
+        self.armed = false;
+        sync_folder(&self.folder).map_err(|source| WriteError::Io {
+            path: self.folder.clone(),
+            source,
+        })
+    }
+
+    /// Leaves the temporary file where it is when this value is dropped (for recovery to find).
+    pub fn keep(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Staging {
     fn drop(&mut self) {
         if self.armed {
             // Best effort: the write already failed and that error is what the user sees.
-            let _ignored = fs::remove_file(&self.path);
+            let _ignored = fs::remove_file(&self.tmp);
         }
+        // Closing the file releases its lock, after the removal: nobody sees it unlocked first.
+        drop(self.file.take());
     }
 }
 
@@ -133,10 +256,6 @@ pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
     overwrite: Overwrite,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<Written, WriteError> {
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| WriteError::Io { path, source }
-    };
     check_export_path(target)?;
     let name = target
         .file_name()
@@ -145,44 +264,34 @@ pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
         })?
         .to_string_lossy()
         .into_owned();
-    let folder = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
     if overwrite == Overwrite::Refuse && target.exists() {
         return Err(WriteError::Exists(target.to_owned()));
     }
-    let tmp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    // 0600 on Unix: an export holds patient data (the rename keeps the mode).
-    let file = crate::platform::private_options()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io_err(&tmp))?;
-    let mut guard = TempGuard {
-        path: tmp.clone(),
-        armed: true,
-    };
-    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
-    fill(&mut w).map_err(|e| WriteError::Content(Box::new(e)))?;
-    let (buf, bytes, sha256) = w.finish();
-    let file = buf.into_inner().map_err(|e| WriteError::Io {
-        path: tmp.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    match overwrite {
-        Overwrite::Replace => fs::rename(&tmp, target).map_err(io_err(target))?,
-        Overwrite::Refuse => place_without_replacing(&tmp, target)?,
-    }
-    guard.armed = false;
-    sync_folder(&folder).map_err(io_err(&folder))?;
+    let mut staging = Staging::create(&folder_of(target), &name)?;
+    let (bytes, sha256) = staging.fill(fill)?;
+    staging.place(target, overwrite)?;
     Ok(Written {
         path: target.to_owned(),
         bytes,
         sha256,
     })
+}
+
+/// The folder a file is in (`.` for a bare name).
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// SHA-256 (lowercase hex) and size of the file at `path`, read in pieces.
+pub fn sha256_of_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = fs::File::open(path)?;
+    let mut w = HashingWriter::new(io::sink());
+    io::copy(&mut file, &mut w)?;
+    let (_, bytes, sha256) = w.finish();
+    Ok((sha256, bytes))
 }
 
 /// Writes `bytes` to `target` atomically.

@@ -14,6 +14,7 @@ mod data_dir;
 mod file_manager;
 mod network_fs;
 mod private;
+mod time_zone;
 #[cfg(windows)]
 mod win;
 
@@ -22,3 +23,4 @@ pub use data_dir::{DB_FILE_NAME, PlatformError, default_db_path};
 pub use file_manager::open_in_file_manager;
 pub use network_fs::{is_network_fstype, network_filesystem};
 pub use private::{create_private_dir, create_private_file, private_options, restrict_to_owner};
+pub use time_zone::time_zone_warning;

@@ -12,7 +12,6 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use rusqlite::types::Value;
 use rusqlite::{Connection, Statement, params_from_iter};
 
 use super::{ExportSelection, StoreError};
@@ -65,78 +64,250 @@ pub(super) fn read_selected<E: From<StoreError>>(
     on_row: &mut impl FnMut(u64, u64) -> Result<(), E>,
 ) -> Result<Vec<RequestState>, E> {
     let (where_sql, params) = selection.to_sql();
-    let count = format!("SELECT COUNT(*) FROM requests {where_sql}");
-    let total: i64 = conn
-        .query_row(&count, params_from_iter(params.iter()), |r| r.get(0))
+    // The order first, then the rows one by one: when the planner filters through an index
+    // other than the downtime ID's (the status index, say), the sort then carries row IDs
+    // rather than every request's JSON, which SQLite would otherwise sort in temporary files.
+    let order = format!("SELECT rowid FROM requests {where_sql} ORDER BY downtime_id");
+    let mut st = conn.prepare(&order).map_err(sql)?;
+    let ids = st
+        .query_map(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
+        .map_err(sql)?
+        .collect::<Result<Vec<i64>, _>>()
         .map_err(sql)?;
-    let total = u64::try_from(total).unwrap_or_default();
+    let total = ids.len() as u64;
     on_row(0, total)?;
-    let select = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id");
-    let mut st = conn.prepare(&select).map_err(sql)?;
-    let capacity = usize::try_from(total).unwrap_or_default();
+    let mut st = conn
+        .prepare("SELECT state FROM requests WHERE rowid = ?1")
+        .map_err(sql)?;
+    let decoders = decoders();
     std::thread::scope(|scope| {
-        let (chunks, inbox) = sync_channel(CHUNKS_AHEAD);
-        let decoder = scope.spawn(move || decode(inbox, capacity));
-        // `send_rows` owns the sender and drops it when it returns, which ends the decoder's
-        // loop after the last chunk (or at once, when the read stopped early).
-        let read = send_rows(&mut st, &params, total, chunks, on_row);
-        let decoded = decoder.join();
+        let mut outboxes = Vec::with_capacity(decoders);
+        let mut handles = Vec::with_capacity(decoders);
+        for _ in 0..decoders {
+            let (chunks, inbox) = sync_channel(CHUNKS_AHEAD);
+            outboxes.push(chunks);
+            handles.push(scope.spawn(move || decode(inbox)));
+        }
+        // `send_rows` owns the senders and drops them when it returns, which ends each
+        // decoder's loop after its last chunk (or at once, when the read stopped early).
+        let read = send_rows(&mut st, &ids, outboxes, on_row);
+        let decoded: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         // A read error or a cancel is the answer even if decoding also stopped.
         read?;
-        match decoded {
-            Ok(states) => states.map_err(E::from),
-            Err(_) => Err(E::from(StoreError::Corrupt(
-                "the requests could not be decoded (the decoding thread stopped)".into(),
-            ))),
+        let mut per_decoder = Vec::with_capacity(decoders);
+        for d in decoded {
+            match d {
+                Ok(chunks) => per_decoder.push(chunks.map_err(E::from)?.into_iter()),
+                Err(_) => {
+                    return Err(E::from(StoreError::Corrupt(
+                        "the requests could not be decoded (a decoding thread stopped)".into(),
+                    )));
+                }
+            }
         }
+        // Chunk `i` went to decoder `i % decoders`: taking one chunk from each in turn puts
+        // the requests back in file order.
+        let mut out = Vec::with_capacity(ids.len());
+        'chunks: loop {
+            for chunks in &mut per_decoder {
+                match chunks.next() {
+                    Some(states) => out.extend(states),
+                    None => break 'chunks,
+                }
+            }
+        }
+        Ok(out)
     })
 }
 
-/// Steps the statement and sends the JSON in chunks. Stops early, without an error, when the
-/// decoder has stopped (it found JSON it cannot read and says so itself).
+/// How many threads decode: one per core the reading thread leaves, at least one, and no
+/// more than four (the read itself cannot feed more).
+fn decoders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 5) - 1)
+}
+
+/// Reads each request's JSON by row ID, in order, and deals the chunks out to the decoders in
+/// turn. Stops early, without an error, when a decoder has stopped (it found JSON it cannot
+/// read and says so itself).
 fn send_rows<E: From<StoreError>>(
     st: &mut Statement<'_>,
-    params: &[Value],
-    total: u64,
-    chunks: SyncSender<Chunk>,
+    ids: &[i64],
+    outboxes: Vec<SyncSender<Chunk>>,
     on_row: &mut impl FnMut(u64, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut rows = st.query(params_from_iter(params.iter())).map_err(sql)?;
+    let total = ids.len() as u64;
     let mut chunk = Chunk::new();
-    let mut read = 0u64;
-    while let Some(r) = rows.next().map_err(sql)? {
+    let mut sent = 0usize;
+    for (read, &id) in ids.iter().enumerate() {
+        let mut rows = st.query([id]).map_err(sql)?;
+        let Some(r) = rows.next().map_err(sql)? else {
+            // The read transaction holds one snapshot, and requests are never deleted.
+            return Err(E::from(StoreError::Corrupt(format!(
+                "request row {id} vanished during the export's read"
+            ))));
+        };
         // Copied straight from SQLite's buffer into the chunk: no String per request.
         let json = r
             .get_ref(0)
             .and_then(|v| v.as_str().map_err(Into::into))
             .map_err(sql)?;
         chunk.push(json);
-        read += 1;
-        on_row(read, total)?;
-        if chunk.is_full()
-            && chunks
-                .send(std::mem::replace(&mut chunk, Chunk::new()))
-                .is_err()
-        {
-            return Ok(());
+        on_row(read as u64 + 1, total)?;
+        if chunk.is_full() || read + 1 == ids.len() {
+            let full = std::mem::replace(&mut chunk, Chunk::new());
+            if outboxes[sent % outboxes.len()].send(full).is_err() {
+                return Ok(());
+            }
+            sent += 1;
         }
-    }
-    // A failed send means the decoder stopped, and it reports why.
-    if !chunk.ends.is_empty() && chunks.send(chunk).is_err() {
-        return Ok(());
     }
     Ok(())
 }
 
-/// Decodes the chunks in the order they were sent.
-fn decode(inbox: Receiver<Chunk>, capacity: usize) -> Result<Vec<RequestState>, StoreError> {
-    let mut out = Vec::with_capacity(capacity);
+/// Decodes the chunks it is given, each into its own list, in the order they came.
+fn decode(inbox: Receiver<Chunk>) -> Result<Vec<Vec<RequestState>>, StoreError> {
+    let mut out = Vec::new();
     for chunk in inbox {
+        let mut states = Vec::with_capacity(chunk.ends.len());
         let mut start = 0;
         for &end in &chunk.ends {
-            out.push(serde_json::from_str(&chunk.json[start..end])?);
+            states.push(serde_json::from_str(&chunk.json[start..end])?);
             start = end;
         }
+        out.push(states);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::downtime_id::Code3;
+    use crate::domain::status::ALL_STATUSES;
+    use crate::store::{Setup, Store};
+
+    /// A store on a real file with `n` demo requests, several of them changed since saved.
+    fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
+        store
+            .configure(&Setup {
+                site: Code3::site("RXX").unwrap(),
+                workstation: Code3::workstation("B01").unwrap(),
+                wards: vec![],
+            })
+            .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 4, 12, 0, 0).unwrap();
+        let catalogue = store.catalogue().unwrap();
+        let demo = crate::demo::synthetic_requests(n, 11, now, &catalogue).unwrap();
+        store
+            .in_transaction(|s| {
+                for d in &demo {
+                    s.save_training_request(&d.request, &d.user, d.created_at)?;
+                    for (t, at) in &d.transitions {
+                        s.change_status(d.request.uuid, t, &d.user, *at)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn every_request() -> ExportSelection {
+        ExportSelection {
+            statuses: ALL_STATUSES.to_vec(),
+            include_exported: true,
+            ..ExportSelection::default()
+        }
+    }
+
+    /// Each request's state as stored, in downtime-ID order, decoded one by one.
+    fn stored_states(store: &Store) -> Vec<RequestState> {
+        let mut st = store
+            .conn
+            .prepare("SELECT state FROM requests ORDER BY downtime_id")
+            .unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|json| serde_json::from_str(&json.unwrap()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn reads_every_request_in_downtime_id_order_across_many_chunks() {
+        // More than two chunks per decoder, and a last chunk that is not full.
+        let n = 5 * CHUNK_ROWS + 17;
+        let (_dir, store) = store_with(n);
+        let mut calls = Vec::new();
+        let states = store
+            .export_snapshot(&every_request(), |read, total| {
+                calls.push((read, total));
+                Ok::<(), StoreError>(())
+            })
+            .unwrap()
+            .states;
+        assert_eq!(states.len(), n);
+        assert_eq!(states, stored_states(&store));
+        let expected: Vec<_> = (0..=n as u64).map(|i| (i, n as u64)).collect();
+        assert_eq!(
+            calls, expected,
+            "progress is reported once per request read"
+        );
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Stop {
+        Cancelled,
+        Store(String),
+    }
+
+    impl From<StoreError> for Stop {
+        fn from(e: StoreError) -> Self {
+            Stop::Store(e.to_string())
+        }
+    }
+
+    #[test]
+    fn a_cancel_during_the_read_stops_it_with_the_cancel() {
+        let (_dir, store) = store_with(2 * CHUNK_ROWS + 5);
+        let mut last = 0;
+        let result = store.export_snapshot(&every_request(), |read, _| {
+            last = read;
+            if read == CHUNK_ROWS as u64 + 3 {
+                Err(Stop::Cancelled)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(result.err(), Some(Stop::Cancelled));
+        assert_eq!(
+            last,
+            CHUNK_ROWS as u64 + 3,
+            "no row is read after the cancel"
+        );
+    }
+
+    #[test]
+    fn a_request_whose_json_cannot_be_read_fails_the_read() {
+        let (_dir, store) = store_with(CHUNK_ROWS + 1);
+        // The update trigger wants a new last_event; dropping the triggers is the simplest
+        // way to damage one row as a faulty disk or a foreign tool might.
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER IF EXISTS requests_change_only_with_an_event;
+                 UPDATE requests SET state = '{\"downtime_id\": 1}'
+                 WHERE rowid = (SELECT max(rowid) FROM requests);",
+            )
+            .unwrap();
+        let result = store.export_snapshot(&every_request(), |_, _| Ok::<(), StoreError>(()));
+        assert!(
+            matches!(result, Err(StoreError::Corrupt(_))),
+            "{:?}",
+            result.map(|s| s.states.len())
+        );
+    }
 }

@@ -3,26 +3,29 @@
 //!
 //! 1. [`Store::export_snapshot`] reads the selected requests in one read transaction (a WAL
 //!    snapshot: ward saves carry on meanwhile, and every request is read as of one instant).
-//! 2. [`Store::reserve_batch`] takes the batch number in a tiny write transaction, recording the
-//!    file's final path. The number has to be known before the file is written (it is inside the
-//!    file and its name); reserving it means two exports at once never share a number, and a
-//!    file left by an interrupted export is never named like a later batch. The same transaction
-//!    claims the snapshot's requests: if another export in progress has claimed any of them, or
-//!    a batch recorded since the snapshot holds any, the reservation is refused
-//!    ([`ExportClaimed`]) and nothing is written, so two exports at once never both send a
-//!    request.
-//! 3. The shell writes the file (temporary file, fsync, rename) outside any transaction, then
+//! 2. [`Store::reserve_export`] takes the batch number in a tiny write transaction, recording the
+//!    file's final path, its temporary file (already created and locked by the shell), and
+//!    everything the batch record needs: spec, selection, and each claimed request's place and
+//!    the event it is exported at. The number has to be known before the file is written (it is
+//!    inside the file and its name); reserving it means two exports at once never share a
+//!    number, and a file left by an interrupted export is never named like a later batch. The
+//!    same transaction claims the snapshot's requests: if another export in progress has
+//!    claimed any of them, or a batch recorded since the snapshot holds any, the reservation is
+//!    refused ([`ExportClaimed`]) and nothing is written, so two exports at once never both send
+//!    a request.
+//! 3. The shell writes the temporary file and flushes it, records its SHA-256 and size in the
+//!    reservation ([`Store::stage_file`], a tiny write transaction), renames it into place, then
 //!    [`Store::record_batch`] records the batch, its requests with the event each was exported
-//!    at (its `last_event` in the snapshot, even if a ward changed it since) and the log, and
-//!    removes the reservation, in one short write transaction.
+//!    at (its `last_event` in the snapshot, even if a ward changed it since), the path and the
+//!    log, and removes the reservation, in one short write transaction.
 //!
 //! If the export fails cleanly (nothing under the final name), the shell calls
 //! [`Store::release_reservation`]: the number is taken again by the next export and the claims
-//! are freed. A crash (or power cut) after the rename and before the record leaves the file and
-//! its reservation: [`Store::unrecorded_exports`] lists those, the hook for the recovery of
-//! leftovers (issue 9). The next export takes a later number, so the leftover file keeps a name
-//! no batch will have; the leftover's claims stay until it is recovered, because its file may
-//! already have reached the LIMS.
+//! are freed. A crash (or power cut) at any point leaves a reservation that says how far the
+//! export got: [`Store::unrecorded_exports`] lists them, and recovery (`backlog::recover`) either
+//! records the batch from its reservation ([`Store::adopt_reservation`], when the file under its
+//! final name has the staged SHA-256) or releases it, so that after any crash either the batch is
+//! recorded and its file is in place, or neither.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +49,8 @@ pub struct Snapshot {
     pub states: Vec<RequestState>,
     /// The last `export_log` row when the requests were read.
     seen_log: i64,
+    /// What chose them (recorded with the reservation, so recovery can record the batch).
+    selection: ExportSelection,
 }
 
 /// Why an export may not take its requests: another export has some of them.
@@ -91,6 +96,12 @@ pub struct Reservation {
     pub reserved_at: DateTime<Utc>,
     pub workstation: String,
     pub user: String,
+    /// The temporary file the export writes (locked while it is alive); `None` for a
+    /// reservation that recorded none (made by [`Store::reserve_batch`], or by an older Stopgap).
+    pub temp: Option<PathBuf>,
+    /// The complete file's name, SHA-256 and size, recorded just before it was renamed into
+    /// place: `None` until then.
+    pub staged: Option<BatchFile>,
 }
 
 /// The next free batch number: after every recorded batch and every reserved one.
@@ -124,8 +135,11 @@ impl Store {
             })
             .map_err(sql);
         let result = seen_log.and_then(|seen_log| {
-            read_selected(&self.conn, selection, &mut on_row)
-                .map(|states| Snapshot { states, seen_log })
+            read_selected(&self.conn, selection, &mut on_row).map(|states| Snapshot {
+                states,
+                seen_log,
+                selection: selection.clone(),
+            })
         });
         if own {
             // A read transaction has nothing to keep: ending it cannot lose data.
@@ -142,11 +156,25 @@ impl Store {
     /// Takes the next batch number for an export about to be written and claims the snapshot's
     /// requests, in one short write transaction. `target` names the file from the header (and
     /// may refuse, for example when the file already exists); its error takes nothing. Refused
-    /// with [`ExportClaimed`] when another export has any of the requests.
+    /// with [`ExportClaimed`] when another export has any of the requests. Records no temporary
+    /// file: see [`Store::reserve_export`].
     pub fn reserve_batch<E: From<StoreError>>(
         &mut self,
         spec: &BatchSpec,
         snapshot: &Snapshot,
+        target: impl FnOnce(&BatchHeader) -> Result<PathBuf, E>,
+    ) -> Result<Reservation, E> {
+        self.reserve_export(spec, snapshot, None, target)
+    }
+
+    /// [`Store::reserve_batch`], recording also the temporary file `temp` the export writes
+    /// (created and locked before this is called, so recovery can always tell whether the
+    /// export is alive), and everything needed to record the batch from the reservation alone.
+    pub fn reserve_export<E: From<StoreError>>(
+        &mut self,
+        spec: &BatchSpec,
+        snapshot: &Snapshot,
+        temp: Option<&Path>,
         target: impl FnOnce(&BatchHeader) -> Result<PathBuf, E>,
     ) -> Result<Reservation, E> {
         let setup = self.require_setup()?;
@@ -166,8 +194,9 @@ impl Store {
             };
             tx.execute(
                 "INSERT INTO export_reservations(number, batch_id, target, reserved_ms,
-                    workstation, user_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    workstation, user_name, temp_path, format, profile_name, profile_toml,
+                    options, selection)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     number,
                     header.batch_id,
@@ -175,6 +204,12 @@ impl Store {
                     spec.generated_at.timestamp_millis(),
                     setup.workstation.as_str(),
                     spec.user.trim(),
+                    temp.map(|t| t.to_string_lossy().into_owned()),
+                    spec.format,
+                    spec.profile_name,
+                    spec.profile_toml,
+                    serde_json::to_string(&spec.options)?,
+                    serde_json::to_string(&snapshot.selection)?,
                 ],
             )?;
             claim(tx, number, snapshot)?;
@@ -184,6 +219,8 @@ impl Store {
                 reserved_at: spec.generated_at,
                 workstation: setup.workstation.to_string(),
                 user: spec.user.trim().to_owned(),
+                temp: temp.map(Path::to_owned),
+                staged: None,
             })
         });
         match (result, failure) {
@@ -238,41 +275,17 @@ impl Store {
             writer_version: Some(WRITER_VERSION.to_owned()),
             truncations: truncations.to_vec(),
         };
-        self.write(|tx| {
-            tx.execute("DELETE FROM export_claims WHERE number = ?1", [number])?;
-            let released = tx.execute(
-                "DELETE FROM export_reservations WHERE number = ?1",
-                [number],
-            )?;
-            if released != 1 {
-                return Err(StoreError::Corrupt(format!(
-                    "batch {number} was not reserved, or was recorded already"
-                )));
-            }
-            insert_batch(tx, &record)?;
-            let mut st = tx.prepare(
-                "INSERT INTO export_batch_requests(batch, position, request_uuid, last_event)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, s) in states.iter().enumerate() {
-                st.execute(params![
-                    number,
-                    i as i64,
-                    s.request.uuid.to_string(),
-                    s.last_event.to_string()
-                ])?;
-            }
-            log_export(
-                tx,
-                number,
-                "export",
-                spec.generated_at,
-                &record.workstation,
-                &record.user,
-                file,
-            )?;
-            Ok(())
-        })?;
+        let items: Vec<(String, String)> = states
+            .iter()
+            .map(|s| (s.request.uuid.to_string(), s.last_event.to_string()))
+            .collect();
+        let log = ExportLog {
+            action: "export",
+            at: spec.generated_at,
+            workstation: &record.workstation,
+            user: &record.user,
+        };
+        self.write(|tx| record_reserved(tx, &record, &reservation.target, &items, &log))?;
         Ok(record)
     }
 
@@ -281,21 +294,39 @@ impl Store {
     /// leftovers is issue 9's; this is what it starts from.
     pub fn unrecorded_exports(&self) -> Result<Vec<Reservation>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT number, batch_id, target, reserved_ms, workstation, user_name
+            "SELECT number, batch_id, target, reserved_ms, workstation, user_name, temp_path,
+                sha256, bytes
              FROM export_reservations ORDER BY number",
         )?;
         let mut rows = st.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
+            let target = PathBuf::from(r.get::<_, String>("target")?);
+            let staged = match (
+                r.get::<_, Option<String>>("sha256")?,
+                r.get::<_, Option<i64>>("bytes")?,
+            ) {
+                (Some(sha256), Some(bytes)) => Some(BatchFile {
+                    file_name: target
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    sha256,
+                    bytes: u64::try_from(bytes).unwrap_or_default(),
+                }),
+                _ => None,
+            };
             out.push(Reservation {
                 header: BatchHeader {
                     number: r.get("number")?,
                     batch_id: r.get("batch_id")?,
                 },
-                target: PathBuf::from(r.get::<_, String>("target")?),
+                target,
                 reserved_at: ms_to_time(r.get("reserved_ms")?)?,
                 workstation: r.get("workstation")?,
                 user: r.get("user_name")?,
+                temp: r.get::<_, Option<String>>("temp_path")?.map(PathBuf::from),
+                staged,
             });
         }
         Ok(out)
@@ -332,7 +363,8 @@ impl Store {
 fn claim(tx: &Connection, number: i64, snapshot: &Snapshot) -> Result<(), StoreError> {
     let later: Vec<i64> = {
         let mut st = tx.prepare(
-            "SELECT batch FROM export_log WHERE id > ?1 AND action = 'export' ORDER BY id",
+            "SELECT batch FROM export_log WHERE id > ?1 AND action IN ('export', 'recovered')
+             ORDER BY id",
         )?;
         st.query_map([snapshot.seen_log], |r| r.get(0))?
             .collect::<Result<_, _>>()?
@@ -365,12 +397,13 @@ fn claim(tx: &Connection, number: i64, snapshot: &Snapshot) -> Result<(), StoreE
         }
     }
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO export_claims(request_uuid, number) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO export_claims(request_uuid, number, position, last_event)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     let mut refused: Vec<String> = Vec::new();
-    for s in &snapshot.states {
+    for (i, s) in snapshot.states.iter().enumerate() {
         let uuid = s.request.uuid.to_string();
-        if insert.execute(params![uuid, number])? == 0 {
+        if insert.execute(params![uuid, number, i as i64, s.last_event.to_string()])? == 0 {
             refused.push(uuid);
         }
     }
@@ -393,6 +426,65 @@ fn claim(tx: &Connection, number: i64, snapshot: &Snapshot) -> Result<(), StoreE
         count: refused.len() as u64,
     }
     .into())
+}
+
+/// The export-log row a recorded batch gets.
+pub(super) struct ExportLog<'a> {
+    /// `export`, or `recovered` for a batch recorded after a crash from its reservation.
+    pub action: &'static str,
+    pub at: DateTime<Utc>,
+    pub workstation: &'a str,
+    pub user: &'a str,
+}
+
+/// Records reserved batch `record` (written to `path`; empty: not known) with its requests
+/// `(uuid, last_event)` in file order, and the log, and ends the reservation and its claims.
+pub(super) fn record_reserved(
+    tx: &Connection,
+    record: &BatchRecord,
+    path: &Path,
+    items: &[(String, String)],
+    log: &ExportLog<'_>,
+) -> Result<(), StoreError> {
+    let number = record.number;
+    tx.execute("DELETE FROM export_claims WHERE number = ?1", [number])?;
+    let released = tx.execute(
+        "DELETE FROM export_reservations WHERE number = ?1",
+        [number],
+    )?;
+    if released != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "batch {number} was not reserved, or was recorded already"
+        )));
+    }
+    insert_batch(tx, record)?;
+    if !path.as_os_str().is_empty() {
+        tx.execute(
+            "INSERT INTO export_batch_paths(batch, path) VALUES (?1, ?2)",
+            params![number, path.to_string_lossy()],
+        )?;
+    }
+    let mut st = tx.prepare(
+        "INSERT INTO export_batch_requests(batch, position, request_uuid, last_event)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (i, (uuid, last_event)) in items.iter().enumerate() {
+        st.execute(params![number, i as i64, uuid, last_event])?;
+    }
+    log_export(
+        tx,
+        number,
+        log.action,
+        log.at,
+        log.workstation,
+        log.user,
+        &BatchFile {
+            file_name: record.file_name.clone(),
+            sha256: record.sha256.clone(),
+            bytes: record.bytes,
+        },
+    )?;
+    Ok(())
 }
 
 fn sql<E: From<StoreError>>(e: rusqlite::Error) -> E {

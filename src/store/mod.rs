@@ -7,6 +7,7 @@
 mod batches;
 mod closeout;
 mod export_read;
+mod export_recover;
 mod export_run;
 mod form_lookups;
 mod open;

@@ -6,8 +6,10 @@
 //! are applied, all in one transaction. Re-running the same file changes nothing: a request
 //! already re-entered under the same accession is "already done", not an error.
 
+mod file;
+mod shared;
+
 use std::collections::HashMap;
-use std::io::Read;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{Connection, OptionalExtension};
@@ -17,19 +19,9 @@ use crate::domain::downtime_id::{DowntimeId, DowntimeIdError};
 use crate::domain::event::RequestState;
 use crate::domain::request::CLOCK_SKEW_MINUTES;
 use crate::domain::status::{Status, Transition, TransitionError};
-
-/// One row of a reconciliation file, as typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReconcileRow {
-    /// The row number in the file; the header is row 1.
-    pub row: usize,
-    pub downtime_id: String,
-    pub accession: String,
-    /// Who typed it into the LIMS; blank means the user running the reconciliation.
-    pub entered_by: String,
-    /// When it was typed into the LIMS (RFC 3339 with an offset); blank means now.
-    pub entered_at: String,
-}
+use crate::domain::text::{TextError, UserError, check_user, clean};
+pub use file::{ReconcileFileError, ReconcileRow, read_reconcile_csv};
+use shared::{accession_key, accessions_on_file, mark_shared_accessions, record_shared_accession};
 
 /// What is wrong with one row.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +64,35 @@ pub enum RowProblem {
     FutureEnteredAt(String),
     #[error("entered_at {0} is before the request was logged")]
     EnteredBeforeCreated(String),
+    #[error("entered_by: {0}")]
+    BadEnteredBy(UserError),
+    #[error(
+        "accession {accession} is already recorded for request {other_id}, so it cannot also be {id}'s: check the accession, or if one LIMS accession really covers both, give the reason in a shared_accession column"
+    )]
+    AccessionTaken {
+        id: String,
+        accession: String,
+        other_id: String,
+    },
+    #[error(
+        "accession {accession} is also in row {other_row} for request {other_id}, so it cannot also be {id}'s: check which is right, or if one LIMS accession really covers both, give the reason in a shared_accession column"
+    )]
+    AccessionInOtherRow {
+        id: String,
+        accession: String,
+        other_row: usize,
+        other_id: String,
+    },
+    #[error("shared_accession: {0}")]
+    BadSharedReason(TextError),
 }
+
+/// Longest reason for sharing an accession.
+pub const SHARED_REASON_MAX: usize = 500;
+
+/// The `settings_log` key under which an accepted shared accession is recorded (who, when,
+/// which requests, why): the log is append-only, like the history.
+pub const SHARED_ACCESSION_LOG_KEY: &str = "shared_accession";
 
 /// What happens (or happened) to one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,80 +193,6 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
 }
 
-/// Why a reconciliation file could not be read at all.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileFileError {
-    #[error(
-        "the file is empty: it needs a header row downtime_id,accession[,entered_by,entered_at]"
-    )]
-    Empty,
-    #[error(
-        "row 1 must be the header downtime_id,accession[,entered_by,entered_at]; it has no '{0}' column"
-    )]
-    MissingColumn(&'static str),
-    #[error("row {row}: {message}")]
-    Csv { row: u64, message: String },
-    /// The csv crate's own message for this says "invalid utf-8" twice and counts from 0.
-    #[error("row {row} is not UTF-8 text: save the file as \"CSV UTF-8\" and try again")]
-    NotUtf8 { row: u64 },
-}
-
-/// Reads a reconciliation CSV: a header row naming `downtime_id` and `accession` (and optionally
-/// `entered_by`, `entered_at`), in any order, then one row per request. Rows whose cells are all
-/// blank are skipped; row numbers are those of the file (header = row 1).
-pub fn read_reconcile_csv(input: impl Read) -> Result<Vec<ReconcileRow>, ReconcileFileError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut records = reader.records();
-    let csv_err = |e: csv::Error| {
-        let row = e.position().map_or(0, csv::Position::line);
-        match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => ReconcileFileError::NotUtf8 { row },
-            _ => ReconcileFileError::Csv {
-                row,
-                message: e.to_string(),
-            },
-        }
-    };
-    let header = match records.next() {
-        None => return Err(ReconcileFileError::Empty),
-        Some(h) => h.map_err(csv_err)?,
-    };
-    let col = |name: &'static str| {
-        header.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
-    };
-    let id_col = col("downtime_id").ok_or(ReconcileFileError::MissingColumn("downtime_id"))?;
-    let acc_col = col("accession").ok_or(ReconcileFileError::MissingColumn("accession"))?;
-    let by_col = col("entered_by");
-    let at_col = col("entered_at");
-    let mut out = Vec::new();
-    for (i, rec) in records.enumerate() {
-        let rec = rec.map_err(csv_err)?;
-        if rec.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let cell = |c: Option<usize>| {
-            c.and_then(|c| rec.get(c))
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_default()
-        };
-        out.push(ReconcileRow {
-            row: i + 2,
-            downtime_id: cell(Some(id_col)),
-            accession: cell(Some(acc_col)),
-            entered_by: cell(by_col),
-            entered_at: cell(at_col),
-        });
-    }
-    Ok(out)
-}
-
 fn state_by_id(conn: &Connection, id: &DowntimeId) -> Result<Option<RequestState>, StoreError> {
     let json: Option<String> = conn
         .query_row(
@@ -266,15 +212,41 @@ struct Checked {
     outcome: RowOutcome,
     state: Option<RequestState>,
     at: DateTime<Utc>,
+    /// `entered_by` as checked; `None` when blank.
+    by: Option<String>,
+    /// The reason given for sharing the accession, cleaned; `None` when blank.
+    shared_reason: Option<String>,
+    /// Other requests (grouped downtime IDs) this row's accession is shared with.
+    shared_with: Vec<String>,
 }
 
 fn check_row(
     conn: &Connection,
     row: &ReconcileRow,
+    taken: &HashMap<String, Vec<String>>,
     now: DateTime<Utc>,
 ) -> Result<Checked, StoreError> {
     let mut problems = Vec::new();
     let accession = row.accession.trim().to_owned();
+    let by = match row.entered_by.trim() {
+        "" => None,
+        typed => match check_user(typed) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                problems.push(RowProblem::BadEnteredBy(e));
+                None
+            }
+        },
+    };
+    let shared_reason = match clean(&row.shared_accession, SHARED_REASON_MAX, false) {
+        Ok(r) if r.is_empty() => None,
+        Ok(r) => Some(r),
+        Err(e) => {
+            problems.push(RowProblem::BadSharedReason(e));
+            None
+        }
+    };
+    let mut shared_with = Vec::new();
     if let Err(e) = (Transition::Reentered {
         accession: accession.clone(),
     })
@@ -327,6 +299,24 @@ fn check_row(
                         if !typed_at.is_empty() && at < s.created_at {
                             problems.push(RowProblem::EnteredBeforeCreated(typed_at.to_owned()));
                         }
+                        let others = taken
+                            .get(&accession_key(&accession))
+                            .into_iter()
+                            .flatten()
+                            .filter(|other| **other != id.canonical());
+                        for other in others {
+                            let other_id = DowntimeId::parse(other)
+                                .map_or_else(|_| other.clone(), |o| o.to_string());
+                            if shared_reason.is_some() {
+                                shared_with.push(other_id);
+                            } else {
+                                problems.push(RowProblem::AccessionTaken {
+                                    id: id.to_string(),
+                                    accession: accession.clone(),
+                                    other_id,
+                                });
+                            }
+                        }
                     }
                 }
                 outcome.get_or_insert(RowOutcome::Apply {
@@ -342,7 +332,14 @@ fn check_row(
     } else {
         RowOutcome::Invalid(problems)
     };
-    Ok(Checked { outcome, state, at })
+    Ok(Checked {
+        outcome,
+        state,
+        at,
+        by,
+        shared_reason,
+        shared_with,
+    })
 }
 
 impl Store {
@@ -362,7 +359,8 @@ impl Store {
             accession: accession.to_owned(),
             ..ReconcileRow::default()
         };
-        let checked = check_row(&self.conn, &row, at)?;
+        let taken = accessions_on_file(&self.conn)?;
+        let checked = check_row(&self.conn, &row, &taken, at)?;
         match (checked.outcome, checked.state) {
             (RowOutcome::Invalid(problems), _) => Err(ReconcileError::Refused(problems)),
             (RowOutcome::AlreadyDone { .. }, Some(s)) => Ok(Reconciled::AlreadyDone(s)),
@@ -391,9 +389,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ReconcileReport, StoreError> {
         self.in_transaction(|store| {
+            let taken = accessions_on_file(&store.conn)?;
             let mut checked = Vec::with_capacity(rows.len());
             for row in rows {
-                checked.push(check_row(&store.conn, row, now)?);
+                checked.push(check_row(&store.conn, row, &taken, now)?);
             }
             mark_duplicates(rows, &mut checked);
             let report = ReconcileReport {
@@ -414,13 +413,20 @@ impl Store {
             if !report.written {
                 return Ok(report);
             }
-            for (row, c) in rows.iter().zip(checked) {
-                if let (RowOutcome::Apply { accession, .. }, Some(s)) = (c.outcome, c.state) {
-                    let by = if row.entered_by.trim().is_empty() {
-                        user
-                    } else {
-                        row.entered_by.trim()
-                    };
+            for c in checked {
+                if let (RowOutcome::Apply { id, accession }, Some(s)) = (c.outcome, c.state) {
+                    let by = c.by.as_deref().unwrap_or(user);
+                    if let Some(reason) = &c.shared_reason {
+                        record_shared_accession(
+                            store,
+                            &id,
+                            &accession,
+                            &c.shared_with,
+                            reason,
+                            by,
+                            c.at,
+                        )?;
+                    }
                     store.change_status(
                         s.request.uuid,
                         &Transition::Reentered { accession },
@@ -437,6 +443,7 @@ impl Store {
 /// The same downtime ID twice in one file: with the same accession the later row is a repeat
 /// (nothing more to do); with a different accession both rows are refused.
 fn mark_duplicates(rows: &[ReconcileRow], checked: &mut [Checked]) {
+    mark_shared_accessions(rows, checked);
     let mut first: HashMap<String, usize> = HashMap::new();
     for i in 0..rows.len() {
         let id = match &checked[i].outcome {

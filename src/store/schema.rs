@@ -264,6 +264,38 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX export_claims_by_number ON export_claims(number);
     "#,
+    // 6: everything needed to record a reserved batch from its reservation alone, so an export
+    // killed between its file and its record is recorded (or undone) at the next start, and the
+    // path each recorded batch was written to, so `--force` never replaces a file that a batch
+    // wrote (see `store::export_recover`).
+    r#"
+    -- Set when the number is reserved (the temporary file exists, locked, before the reservation).
+    ALTER TABLE export_reservations ADD COLUMN temp_path TEXT;
+    ALTER TABLE export_reservations ADD COLUMN format TEXT;
+    ALTER TABLE export_reservations ADD COLUMN profile_name TEXT;
+    ALTER TABLE export_reservations ADD COLUMN profile_toml TEXT;
+    ALTER TABLE export_reservations ADD COLUMN options TEXT;       -- JSON, as export_batches
+    ALTER TABLE export_reservations ADD COLUMN selection TEXT;     -- JSON, as export_batches
+    -- Set once the file is complete and flushed, just before it is renamed into place.
+    ALTER TABLE export_reservations ADD COLUMN sha256 TEXT;
+    ALTER TABLE export_reservations ADD COLUMN bytes INTEGER;
+    ALTER TABLE export_reservations ADD COLUMN truncations TEXT;   -- JSON array
+    -- Each claimed request's place in the file and the event it is exported at.
+    ALTER TABLE export_claims ADD COLUMN position INTEGER;
+    ALTER TABLE export_claims ADD COLUMN last_event TEXT;
+
+    -- The full path each batch's file was written to (batches from before this version have
+    -- none). Never changed or deleted, as the batch itself.
+    CREATE TABLE export_batch_paths (
+        batch INTEGER PRIMARY KEY REFERENCES export_batches(number),
+        path  TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX export_batch_paths_by_path ON export_batch_paths(path);
+    CREATE TRIGGER export_batch_paths_are_never_changed BEFORE UPDATE ON export_batch_paths
+    BEGIN SELECT RAISE(ABORT, 'export records are never changed'); END;
+    CREATE TRIGGER export_batch_paths_are_never_deleted BEFORE DELETE ON export_batch_paths
+    BEGIN SELECT RAISE(ABORT, 'export records are never deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,14 +8,12 @@ use egui::{Key, RichText, Ui};
 
 use super::action::Action;
 use super::widgets;
-use crate::domain::text::clean;
+pub use crate::domain::text::{USER_MAX, check_user};
 
 /// Minutes without a key press or click after which the user is signed out.
 pub const IDLE_SIGN_OUT_MINUTES: i64 = 30;
 /// Hours after which a sign-in ends anyway (a long shift).
 pub const SHIFT_HOURS: i64 = 13;
-/// Longest name or staff ID accepted.
-pub const USER_MAX: usize = 60;
 
 /// The person signed in.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,19 +47,6 @@ impl SignedIn {
         } else {
             None
         }
-    }
-}
-
-/// Checks a typed name or staff ID: the same text hygiene as patient names (no control or
-/// direction-changing characters), trimmed, at most [`USER_MAX`] characters.
-pub fn check_user(typed: &str) -> Result<String, String> {
-    match clean(typed, USER_MAX, false) {
-        Ok(name) if name.is_empty() => Err("Type your name or staff ID".into()),
-        Ok(name) if !name.chars().any(char::is_alphanumeric) => {
-            Err("A name or staff ID needs letters or digits".into())
-        }
-        Ok(name) => Ok(name),
-        Err(e) => Err(format!("Name or staff ID: {e}")),
     }
 }
 
@@ -141,7 +126,7 @@ pub fn sign_in_ui(ui: &mut Ui, state: &mut SignInState, actions: &mut Vec<Action
                 match check_user(&state.typed) {
                     Ok(name) => actions.push(Action::SignIn(name)),
                     Err(e) => {
-                        state.error = Some(e);
+                        state.error = Some(e.to_string());
                         state.focus = true;
                     }
                 }

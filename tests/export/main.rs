@@ -15,6 +15,7 @@ mod hl7_cli_check;
 mod hl7_golden;
 mod import;
 mod pipeline;
+mod recovery;
 mod roundtrip;
 mod wards;
 mod xlsx;

@@ -81,7 +81,10 @@ fn reconcile_with_a_bad_file_says_what_is_wrong_once() {
 
     let missing = dir.path().join("missing.csv");
     let message = error_said_once(&stopgap(&db, &["reconcile", missing.to_str().unwrap()]));
-    assert!(message.starts_with("opening "), "{message}");
+    assert!(
+        message.ends_with("missing.csv does not exist: check the path"),
+        "{message}"
+    );
 
     let no_header = dir.path().join("no-header.csv");
     std::fs::write(&no_header, "id,lims\nTRN-DEM-000001-Q,L1\n").unwrap();
@@ -140,7 +143,8 @@ fn export_with_a_profile_that_cannot_be_used_says_why_once() {
 
     let message = error_said_once(&export(&dir.path().join("no-such-profile.toml")));
     assert!(
-        message.starts_with("could not read the export profile "),
+        message.starts_with("could not read the export profile: ")
+            && message.ends_with("no-such-profile.toml does not exist: check the path"),
         "{message}"
     );
     let not_toml = dir.path().join("not-toml.toml");

@@ -19,12 +19,24 @@ impl EntryFormatter {
     }
 
     fn line_break<W: ?Sized + Write>(&self, w: &mut W, after_value: bool) -> std::io::Result<()> {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        w.write_all(if after_value { b",\n" } else { b"\n" })?;
-        let mut width = 2 * self.depth;
+        // The comma, the line break and the indent in one write where the indent fits (every
+        // Bundle's does), rather than two or three writes for each line of a large file.
+        const LINE: [u8; 2 + 64] = {
+            let mut line = [b' '; 2 + 64];
+            line[0] = b',';
+            line[1] = b'\n';
+            line
+        };
+        let start = if after_value { 0 } else { 1 };
+        let width = 2 * self.depth;
+        if width <= LINE.len() - 2 {
+            return w.write_all(&LINE[start..2 + width]);
+        }
+        w.write_all(&LINE[start..2])?;
+        let mut width = width;
         while width > 0 {
-            let n = width.min(SPACES.len());
-            w.write_all(&SPACES[..n])?;
+            let n = width.min(LINE.len() - 2);
+            w.write_all(&LINE[2..2 + n])?;
             width -= n;
         }
         Ok(())

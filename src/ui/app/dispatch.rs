@@ -409,8 +409,12 @@ fn import_catalogue(
     user: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<String, String>, StoreError> {
-    let text = match std::fs::read_to_string(path) {
-        Err(e) => return Ok(Err(format!("Could not read {}: {e}", path.display()))),
+    let text = match crate::files::read_limited_text(
+        path,
+        crate::files::TOML_MAX_BYTES,
+        "a test catalogue",
+    ) {
+        Err(e) => return Ok(Err(error_chain(&e))),
         Ok(text) => text,
     };
     let catalogue = match Catalogue::from_toml(&text) {

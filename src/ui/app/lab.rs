@@ -37,6 +37,8 @@ pub(super) struct LabState {
     pub job: Option<RunningExport>,
     /// The export choices changed at this time and have not been re-read since.
     changed_at: Option<DateTime<Utc>>,
+    /// What the recovery of interrupted exports did at start-up, shown until the app restarts.
+    pub recovery: Vec<String>,
 }
 
 /// An export on its own thread: how far it has got (and its cancel switch), and where its
@@ -79,6 +81,12 @@ pub(super) fn lab_ui(
             }
         }
     });
+    if !state.recovery.is_empty() {
+        ui.label(egui::RichText::new("Interrupted exports were recovered at start-up:").strong());
+        for line in &state.recovery {
+            ui.label(line);
+        }
+    }
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("lab")
@@ -280,12 +288,16 @@ fn reconcile_file(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let path = PathBuf::from(state.file_path.trim());
-    let rows = std::fs::File::open(&path)
-        .map_err(|e| format!("Could not open {}: {e}", path.display()))
-        .and_then(|f| {
-            read_reconcile_csv(std::io::BufReader::new(f))
-                .map_err(|e| format!("{}: {}", path.display(), error_chain(&e)))
-        });
+    let rows = crate::files::read_limited(
+        &path,
+        crate::files::RECONCILE_MAX_BYTES,
+        "a reconciliation file",
+    )
+    .map_err(|e| error_chain(&e))
+    .and_then(|bytes| {
+        read_reconcile_csv(bytes.as_slice())
+            .map_err(|e| format!("{}: {}", path.display(), error_chain(&e)))
+    });
     state.file_result = Some(match rows {
         Err(e) => FileOutcome::Unreadable(e),
         Ok(rows) => {
@@ -438,6 +450,19 @@ fn spawn_export(db_path: &Path, job: ExportJob, now: DateTime<Utc>) -> RunningEx
         progress,
         result: rx,
     }
+}
+
+/// Settles the exports a crash left (see `backlog::recover`), once the file is known to be sound,
+/// and keeps what was done for the lab screen; an error is said there too.
+pub(super) fn recover_at_start(store: &mut Store, state: &mut LabState, now: DateTime<Utc>) {
+    let folders = [PathBuf::from(state.export.out_folder.trim())];
+    state.recovery = match crate::backlog::recover_exports(store, "app start-up", now, &folders) {
+        Ok(r) => r.lines(),
+        Err(e) => vec![format!(
+            "The recovery of interrupted exports could not run: {}",
+            error_chain(&e)
+        )],
+    };
 }
 
 /// An export or report error in the app's words (a checkbox, not `--force`).

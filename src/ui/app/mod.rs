@@ -139,7 +139,13 @@ impl StopgapApp {
                     .request_repaint_after(std::time::Duration::from_millis(200));
             }
             None => {}
-            Some(Ok(report)) => self.damaged = report.damaged,
+            Some(Ok(report)) => {
+                self.damaged = report.damaged;
+                // Only on a sound file: recovery writes batch records.
+                if let Ok(ready) = &mut self.ready {
+                    lab::recover_at_start(&mut ready.store, &mut self.lab, clock());
+                }
+            }
             Some(Err(e @ StoreError::Damaged { .. })) => self.ready = Err(e),
             Some(Err(e)) => {
                 self.notice = Some(Notice::error(format!(
