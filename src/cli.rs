@@ -1,5 +1,6 @@
 //! The command line: the same library calls as the app, for scripting, training and checks.
 
+mod backup;
 mod check;
 mod commands;
 
@@ -116,6 +117,24 @@ pub enum Command {
         /// Who is importing (recorded on every request).
         #[arg(long, value_parser = parse_user)]
         user: Option<String>,
+    },
+    /// Make a checked backup of the database now (into the backup folder set in Settings, or
+    /// --to), keeping the newest backups as the settings say.
+    Backup {
+        /// The folder to back up into (e.g. a USB stick) instead of the one in the settings.
+        #[arg(long, value_name = "FOLDER")]
+        to: Option<PathBuf>,
+    },
+    /// List the backups made, newest first.
+    Backups,
+    /// Replace the database with a backup. The file is checked first; the current database is
+    /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Restore a backup of another workstation, or over a database that cannot be read.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -239,6 +258,10 @@ pub fn run(
 ) -> Result<Outcome> {
     // Only the commands that make a workstation's database may create the file: any other
     // command on a mistyped path says so instead of making a new, empty database there.
+    // A restore needs the database to itself: it is not opened here.
+    if let Command::Restore { file, force } = &command {
+        return backup::restore(db, file, *force, now, out);
+    }
     let creates = matches!(command, Command::Demo { .. } | Command::Setup { .. });
     let opened = if creates {
         Store::open_or_create(db)
@@ -306,6 +329,10 @@ pub fn run(
             now,
             out,
         ),
+        Command::Backup { to } => backup::backup(&mut store, to.as_deref(), now, out),
+        Command::Backups => backup::backups(&store, out),
+        // Handled before the store is opened.
+        Command::Restore { .. } => Ok(Outcome::Success),
     }
 }
 

@@ -34,6 +34,8 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod platform;
 pub mod report;

@@ -47,6 +47,7 @@ const SRC_ENTRIES: &[(&str, Layer)] = &[
     ("demo", Layer::Library),
     ("report", Layer::Library),
     ("error.rs", Layer::Library),
+    ("fuzzing.rs", Layer::Library),
     ("platform", Layer::Platform),
 ];
 

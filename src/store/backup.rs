@@ -80,6 +80,8 @@ impl BackupSettings {
 /// Why a backup or a restore was not made. Nothing was changed in the database either way.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
+    #[error(transparent)]
+    Settings(BackupSettingsError),
     #[error("no backup folder is set: choose one in Settings, or pass --to FOLDER")]
     NoFolder,
     #[error("the backup folder {folder} does not exist: plug in the USB stick or choose another")]
@@ -191,18 +193,8 @@ impl Store {
         settings: &BackupSettings,
         user: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), BackupSettingsError> {
-        settings.check()?;
-        Ok(())
-    }
-
-    /// Records the settings (already checked by the caller through [`BackupSettings::check`]).
-    pub fn save_backup_settings(
-        &mut self,
-        settings: &BackupSettings,
-        user: &str,
-        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        settings.check().map_err(BackupError::Settings)?;
         let setup = self.require_setup()?;
         let value = serde_json::to_string(settings)?;
         self.write(|tx| {
@@ -233,9 +225,9 @@ impl Store {
 
     /// Every recorded backup, newest first.
     pub fn backups(&self) -> Result<Vec<BackupRecord>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT at_ms, path, bytes, requests FROM backups ORDER BY at_ms DESC, id DESC")?;
+        let mut st = self.conn.prepare(
+            "SELECT at_ms, path, bytes, requests FROM backups ORDER BY at_ms DESC, id DESC",
+        )?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -261,7 +253,11 @@ impl Store {
     /// Makes a checked backup in `folder` (see the module doc), keeps the newest K of this
     /// workstation's backups there (K from the settings) and records it. Saves by other
     /// connections go on meanwhile; the backup holds what was committed when it began.
-    pub fn backup_to(&mut self, folder: &Path, now: DateTime<Utc>) -> Result<BackupMade, StoreError> {
+    pub fn backup_to(
+        &mut self,
+        folder: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<BackupMade, StoreError> {
         let setup = self.require_setup()?;
         let keep = self.backup_settings()?.keep;
         check_folder(folder, &self.path)?;
@@ -490,7 +486,8 @@ fn copy_backup_file(file: &Path, dest: &Path, folder: &Path) -> Result<(), Store
             _ => e.into(),
         }
     };
-    let source = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(not_sqlite)?;
+    let source =
+        Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(not_sqlite)?;
     let mut dst = Connection::open(dest).map_err(|e| folder_error(folder, e))?;
     copy_all(&source, &mut dst).map_err(not_sqlite)?;
     finish_copy(dst).map_err(|e| folder_error(folder, e))
@@ -592,7 +589,10 @@ fn backup_name(setup: &Setup, now: DateTime<Utc>) -> String {
 /// Whether `name` is one of this workstation's backups (the only files pruning may remove).
 fn is_backup_of(name: &str, setup: &Setup) -> bool {
     let prefix = format!("stopgap-{}-{}-", setup.site, setup.workstation);
-    let Some(stamp) = name.strip_prefix(&prefix).and_then(|n| n.strip_suffix(".db")) else {
+    let Some(stamp) = name
+        .strip_prefix(&prefix)
+        .and_then(|n| n.strip_suffix(".db"))
+    else {
         return false;
     };
     stamp.len() == 15
@@ -607,7 +607,11 @@ fn prune(folder: &Path, setup: &Setup, keep: usize) -> Result<Vec<PathBuf>, Stor
     let io_err = |source| StoreError::from(io_error(folder, source));
     let mut names: Vec<String> = Vec::new();
     for entry in fs::read_dir(folder).map_err(io_err)? {
-        let name = entry.map_err(io_err)?.file_name().to_string_lossy().into_owned();
+        let name = entry
+            .map_err(io_err)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if is_backup_of(&name, setup) {
             names.push(name);
         }

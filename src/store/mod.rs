@@ -4,6 +4,7 @@
 //! not take effect are refused with a clear error, never a panic. Every change to a request is an
 //! event inserted in the same transaction as the cached current state it changes.
 
+mod backup;
 mod batches;
 mod closeout;
 mod export_read;
@@ -34,6 +35,10 @@ use crate::domain::identity;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
+pub use backup::{
+    BackupError, BackupMade, BackupRecord, BackupSettings, BackupSettingsError,
+    DEFAULT_BACKUP_INTERVAL_MINUTES, DEFAULT_BACKUP_KEEP, Restored,
+};
 pub use batches::{
     BatchFile, BatchHeader, BatchRecord, BatchSpec, BatchTruncation, DEFAULT_EXPORT_STATUSES,
     ExportOptions, ExportSelection, WRITER_VERSION, batch_id_text,
@@ -143,6 +148,9 @@ pub enum StoreError {
     /// of its requests.
     #[error(transparent)]
     Claimed(#[from] ExportClaimed),
+    /// A backup or restore not made (the backup folder, or a refused file).
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error("database error")]
     Sql(#[source] rusqlite::Error),
 }

@@ -296,6 +296,17 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER export_batch_paths_are_never_deleted BEFORE DELETE ON export_batch_paths
     BEGIN SELECT RAISE(ABORT, 'export records are never deleted'); END;
     "#,
+    // 7: every backup made (see `store::backup`): when, where, how big, how many requests.
+    // The file may since have been pruned; the record stays.
+    r#"
+    CREATE TABLE backups (
+        id       INTEGER PRIMARY KEY,
+        at_ms    INTEGER NOT NULL,           -- Unix ms, UTC: the snapshot's time
+        path     TEXT NOT NULL,
+        bytes    INTEGER NOT NULL,
+        requests INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -100,7 +100,8 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
             Color32::WHITE,
             &format!(
                 "DAMAGED RECORDS — {}: what is stored for these requests cannot be trusted. \
-                 Check them against their paper forms; `stopgap verify` gives the details.",
+                 Check them against their paper forms, and tell IT (stopgap verify lists the \
+                 details).",
                 ids.join(", ")
             ),
         );
