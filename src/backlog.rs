@@ -292,8 +292,8 @@ pub fn reproduce(
     let profile = Profile::from_toml(&record.profile_toml)
         .map_err(|e| bad(format!("the profile stored with it: {}", error_chain(&e))))?;
     let states = store.batch_requests(record.number)?;
-    // TODO(ward codes are not recorded with the batch): a ward code changed since the export
-    // changes PV1-3.1 here, and the re-run then differs from the recorded SHA-256.
+    // The recorded profile holds the ward codes the export used (`with_ward_codes`), ahead of
+    // the workstation's current ones.
     let ctx = export_context(
         profile,
         record.options,

@@ -14,8 +14,9 @@ use super::{
 use crate::domain::event::RequestState;
 use crate::domain::ward::Ward;
 use crate::export::check::Truncation;
+use crate::export::profile::WardMapping;
 use crate::export::{
-    ExportContext, ExportError, Format, check_mappings, write_export_listing_truncations,
+    ExportContext, ExportError, Format, Profile, check_mappings, write_export_listing_truncations,
 };
 use crate::files::{
     Overwrite, RecordCounter, Staging, WatchedWriter, WriteError, folder_of, sha256_of_file,
@@ -81,10 +82,13 @@ pub fn export_with_progress(
         return Err(BacklogError::NothingToExport);
     }
     check_mappings(job.format, states, &job.profile)?;
+    let wards = store.wards()?;
     let spec = BatchSpec {
         format: job.format.word().to_owned(),
         profile_name: job.profile.name().to_owned(),
-        profile_toml: job.profile.to_toml(),
+        // With the workstation's ward codes of the moment, so a re-run after a code changed
+        // still writes what this export wrote.
+        profile_toml: with_ward_codes(&job.profile, &wards).to_toml(),
         options: job.options,
         generated_at: now,
         user: job.user.clone(),
@@ -108,7 +112,6 @@ pub fn export_with_progress(
         return Err(error);
     }
     let training = store.has_training_data()?;
-    let wards = store.wards()?;
     let (bytes, sha256, truncations) = match write_file(
         job,
         states,
@@ -304,4 +307,25 @@ fn unrecorded(
             removal,
         }),
     }
+}
+
+/// `profile` with each of the workstation's `wards` added as a `[[hl7.ward]]` mapping after the
+/// profile's own (the first mapping for a name wins, so the LIMS's own codes still come first):
+/// the profile a batch records, from which its re-run takes the codes it was written with.
+fn with_ward_codes(profile: &Profile, wards: &[Ward]) -> Profile {
+    let mut recorded = profile.clone();
+    for ward in wards {
+        let mapped = recorded
+            .hl7
+            .wards
+            .iter()
+            .any(|m| m.name.trim().eq_ignore_ascii_case(ward.name().trim()));
+        if !mapped {
+            recorded.hl7.wards.push(WardMapping {
+                name: ward.name().to_owned(),
+                code: ward.code().to_owned(),
+            });
+        }
+    }
+    recorded
 }

@@ -7,11 +7,7 @@
 //! workstation's backups are kept. A damaged write-ahead log can silently drop committed saves,
 //! so a recent checked backup is the way back from a damaged file.
 //!
-//! A restore refuses a file that fails the same checks, and refuses while any other process has
-//! the database open (a SQLite exclusive lock that cannot be had): replacing the file under an
-//! app that is still saving would lose its saves without a word. Holding that lock, it copies the
-//! current database and its write-ahead log aside byte for byte, then writes the backup into the
-//! live database with SQLite's backup API, which commits it as one transaction.
+//! A restore (`store::restore`) refuses a file that fails the same checks.
 
 use std::fs;
 use std::io;
@@ -29,8 +25,6 @@ pub const DEFAULT_BACKUP_INTERVAL_MINUTES: u32 = 10;
 /// Backups of this workstation kept in the folder until someone changes it.
 pub const DEFAULT_BACKUP_KEEP: u32 = 10;
 const SETTINGS_KEY: &str = "backup";
-/// How long a restore waits for another process to let go of the database before refusing.
-const LOCK_WAIT_MS: u64 = 500;
 
 /// Where and how often the app backs up. No folder means backups are off (the app says so).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -171,10 +165,10 @@ pub struct Restored {
 }
 
 /// What a candidate copy holds, read without changing it.
-struct Facts {
-    version: i64,
-    requests: u64,
-    setup: Setup,
+pub(super) struct Facts {
+    pub(super) version: i64,
+    pub(super) requests: u64,
+    pub(super) setup: Setup,
 }
 
 impl Store {
@@ -315,203 +309,10 @@ impl Store {
         tx.commit()?;
         Ok((version, requests as u64))
     }
-
-    /// Restores the database at `db` from the backup `file` (see the module doc). Refuses a
-    /// file that is not a sound Stopgap database of this schema or older, or one of another
-    /// workstation unless `force`; refuses while another process has `db` open. Either way the
-    /// current database is then unchanged.
-    pub fn restore(
-        db: &Path,
-        file: &Path,
-        force: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Restored, StoreError> {
-        match fs::metadata(file) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(BackupError::NoSuchFile { path: file.into() }.into());
-            }
-            Err(source) => {
-                return Err(StoreError::CannotRead {
-                    path: file.into(),
-                    source,
-                });
-            }
-            Ok(m) if !m.is_file() || m.len() == 0 => {
-                return Err(BackupError::NotSqlite { path: file.into() }.into());
-            }
-            Ok(_) => {}
-        }
-        let folder = crate::files::folder_of(db);
-        let tmp = TempFile::create(&folder, "stopgap-restore")?;
-        copy_backup_file(file, tmp.path(), &folder)?;
-        let facts = read_facts(tmp.path()).map_err(|e| refusal(file, e))?;
-        let latest = schema::latest_version();
-        if facts.version > latest {
-            return Err(BackupError::Newer {
-                path: file.into(),
-                found: facts.version,
-                latest,
-            }
-            .into());
-        }
-        let workstation = format!("{}/{}", facts.setup.site, facts.setup.workstation);
-        let present = fs::metadata(db).is_ok_and(|m| m.len() > 0);
-        let aside = if present {
-            Some(replace_live(db, file, &tmp, &facts, force, now)?)
-        } else {
-            tmp.place(db)?;
-            None
-        };
-        // Opened as every command opens it: checked, and brought up to this schema.
-        drop(Store::open(db)?);
-        Ok(Restored {
-            aside,
-            requests: facts.requests,
-            workstation,
-        })
-    }
-}
-
-/// Under an exclusive lock on the live database: the workstation check, the copy aside, and the
-/// backup written in as one transaction. Returns where the old database was put.
-fn replace_live(
-    db: &Path,
-    file: &Path,
-    tmp: &TempFile,
-    facts: &Facts,
-    force: bool,
-    now: DateTime<Utc>,
-) -> Result<PathBuf, StoreError> {
-    let folder = crate::files::folder_of(db);
-    let mut live = Connection::open(db).map_err(|e| folder_error(&folder, e))?;
-    live.busy_timeout(Duration::from_millis(LOCK_WAIT_MS))?;
-    // Every connection to a WAL database holds a shared lock on the file while it is open, so
-    // an exclusive lock is had only when no other connection (in any process) has it open; and
-    // while it is held nobody can open it.
-    live.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-    let readable = match live.execute_batch("BEGIN EXCLUSIVE; COMMIT;") {
-        Ok(()) => true,
-        Err(e) => match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                return Err(BackupError::InUse { db: db.into() }.into());
-            }
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => false,
-            _ => return Err(e.into()),
-        },
-    };
-    let current: Option<Setup> = if readable {
-        live.query_row("SELECT value FROM settings WHERE key = 'setup'", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-        .ok()
-        .flatten()
-        .and_then(|json| serde_json::from_str(&json).ok())
-    } else {
-        None
-    };
-    if !force {
-        match &current {
-            None => return Err(BackupError::CurrentUnreadable { db: db.into() }.into()),
-            Some(c) if c.site != facts.setup.site || c.workstation != facts.setup.workstation => {
-                return Err(BackupError::OtherWorkstation {
-                    path: file.into(),
-                    backup: format!("{}/{}", facts.setup.site, facts.setup.workstation),
-                    current: format!("{}/{}", c.site, c.workstation),
-                }
-                .into());
-            }
-            Some(_) => {}
-        }
-    }
-    let aside = set_aside(db, now)?;
-    if readable {
-        let source = Connection::open_with_flags(tmp.path(), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        copy_all(&source, &mut live).map_err(|e| folder_error(&folder, e))?;
-        live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        live.close().map_err(|(_, e)| StoreError::from(e))?;
-    } else {
-        // Not a database SQLite can read, so nobody can be using it: the checked copy takes
-        // its place, and the old log (which belongs to the old file) goes with it.
-        drop(live);
-        tmp.place(db)?;
-        for suffix in ["-wal", "-shm"] {
-            match fs::remove_file(side_file(db, suffix)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    return Err(BackupError::Io { folder, source: e }.into());
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(aside)
-}
-
-/// Copies the database and its write-ahead log byte for byte beside it, as
-/// `<db>.before-restore-<UTC time>` (and `…-wal`, the name SQLite looks for), 0600, flushed.
-fn set_aside(db: &Path, now: DateTime<Utc>) -> Result<PathBuf, StoreError> {
-    let folder = crate::files::folder_of(db);
-    let mut name = db.as_os_str().to_owned();
-    name.push(format!(".before-restore-{}", now.format("%Y%m%dT%H%M%S")));
-    let aside = PathBuf::from(name);
-    let io_err = |source: io::Error| StoreError::from(io_error(&folder, source));
-    for (from, to) in [
-        (db.to_owned(), aside.clone()),
-        (side_file(db, "-wal"), side_file(&aside, "-wal")),
-    ] {
-        let mut src = match fs::File::open(&from) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(e)),
-        };
-        let mut dst = crate::platform::create_private_file(&to).map_err(io_err)?;
-        io::copy(&mut src, &mut dst).map_err(io_err)?;
-        dst.sync_all().map_err(io_err)?;
-    }
-    sync_folder(&folder).map_err(io_err)?;
-    Ok(aside)
-}
-
-/// Copies the backup `file` through SQLite into `dest` (so a file with its own write-ahead log
-/// is read whole), refusing what SQLite cannot read.
-fn copy_backup_file(file: &Path, dest: &Path, folder: &Path) -> Result<(), StoreError> {
-    let not_sqlite = |e: rusqlite::Error| -> StoreError {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => BackupError::NotSqlite { path: file.into() }.into(),
-            Some(ErrorCode::DatabaseCorrupt) => BackupError::Damaged {
-                path: file.into(),
-                details: e.to_string(),
-            }
-            .into(),
-            _ => e.into(),
-        }
-    };
-    let source =
-        Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(not_sqlite)?;
-    let mut dst = Connection::open(dest).map_err(|e| folder_error(folder, e))?;
-    copy_all(&source, &mut dst).map_err(not_sqlite)?;
-    finish_copy(dst).map_err(|e| folder_error(folder, e))
-}
-
-/// A refused restore file: what [`read_facts`] found, said of `file`.
-fn refusal(file: &Path, e: StoreError) -> StoreError {
-    match e {
-        StoreError::Damaged { details, .. } => BackupError::Damaged {
-            path: file.into(),
-            details,
-        }
-        .into(),
-        StoreError::Backup(BackupError::NotStopgap { why, .. }) => BackupError::NotStopgap {
-            path: file.into(),
-            why,
-        }
-        .into(),
-        other => other,
-    }
 }
 
 /// The whole source database in one step (one snapshot, one destination transaction).
-fn copy_all(source: &Connection, dest: &mut Connection) -> rusqlite::Result<()> {
+pub(super) fn copy_all(source: &Connection, dest: &mut Connection) -> rusqlite::Result<()> {
     let backup = Backup::new(source, dest)?;
     loop {
         match backup.step(-1)? {
@@ -526,14 +327,14 @@ fn copy_all(source: &Connection, dest: &mut Connection) -> rusqlite::Result<()> 
 
 /// A copy made by the backup API keeps the source's WAL flag; a backup file stands alone (no
 /// `-wal` or `-shm` beside it on a stick), so it is switched to a rollback journal.
-fn finish_copy(dst: Connection) -> rusqlite::Result<()> {
+pub(super) fn finish_copy(dst: Connection) -> rusqlite::Result<()> {
     dst.pragma_update(None, "journal_mode", "DELETE")?;
     dst.close().map_err(|(_, e)| e)
 }
 
 /// Opens a copy read-only and reads what the checks need: sound (`quick_check`), a Stopgap
 /// database (schema version, a set-up), how many requests.
-fn read_facts(path: &Path) -> Result<Facts, StoreError> {
+pub(super) fn read_facts(path: &Path) -> Result<Facts, StoreError> {
     let damaged = |details: String| StoreError::Damaged {
         path: path.into(),
         details,
@@ -655,7 +456,7 @@ fn check_folder(folder: &Path, db: &Path) -> Result<(), BackupError> {
 }
 
 /// A file-system error in a backup folder, by its class: full, read-only, or other.
-fn io_error(folder: &Path, source: io::Error) -> BackupError {
+pub(super) fn io_error(folder: &Path, source: io::Error) -> BackupError {
     let folder = folder.to_owned();
     match source.kind() {
         io::ErrorKind::StorageFull => BackupError::FolderFull { folder },
@@ -673,7 +474,7 @@ fn io_error(folder: &Path, source: io::Error) -> BackupError {
 
 /// A SQLite error while writing a copy in `folder`: a full or read-only disk there is the
 /// folder's problem, not the database's.
-fn folder_error(folder: &Path, e: rusqlite::Error) -> StoreError {
+pub(super) fn folder_error(folder: &Path, e: rusqlite::Error) -> StoreError {
     let folder = folder.to_owned();
     match e.sqlite_error_code() {
         Some(ErrorCode::DiskFull) => BackupError::FolderFull { folder }.into(),
@@ -688,14 +489,14 @@ fn folder_error(folder: &Path, e: rusqlite::Error) -> StoreError {
 
 /// A private temporary file `.<label>.<uuid>.tmp` in a folder, removed (with any journal SQLite
 /// left beside it) unless it was put in place.
-struct TempFile {
+pub(super) struct TempFile {
     path: PathBuf,
     folder: PathBuf,
     placed: std::cell::Cell<bool>,
 }
 
 impl TempFile {
-    fn create(folder: &Path, label: &str) -> Result<Self, BackupError> {
+    pub(super) fn create(folder: &Path, label: &str) -> Result<Self, BackupError> {
         let path = folder.join(format!(".{label}.{}.tmp", uuid::Uuid::new_v4().simple()));
         // 0600 before SQLite opens it: SQLite keeps the mode of an existing file.
         drop(crate::platform::create_private_file(&path).map_err(|e| io_error(folder, e))?);
@@ -706,12 +507,12 @@ impl TempFile {
         })
     }
 
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Flushes the file, renames it to `target` and flushes the folder; returns its size.
-    fn place(&self, target: &Path) -> Result<u64, BackupError> {
+    pub(super) fn place(&self, target: &Path) -> Result<u64, BackupError> {
         let io_err = |e| io_error(&self.folder, e);
         let file = fs::OpenOptions::new()
             .write(true)
@@ -737,7 +538,7 @@ impl Drop for TempFile {
     }
 }
 
-fn side_file(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn side_file(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -745,7 +546,7 @@ fn side_file(path: &Path, suffix: &str) -> PathBuf {
 
 /// Flushes a folder's entries so a rename survives a power cut (Unix; Windows makes renames
 /// durable itself).
-fn sync_folder(folder: &Path) -> io::Result<()> {
+pub(super) fn sync_folder(folder: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(folder)?.sync_all()

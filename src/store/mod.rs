@@ -15,6 +15,7 @@ mod open;
 mod overdue;
 mod queries;
 mod reconcile;
+mod restore;
 mod rows;
 pub mod schema;
 mod search;

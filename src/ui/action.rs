@@ -39,6 +39,8 @@ pub enum Action {
         emergency: String,
         urgent: String,
     },
+    /// Save the backup settings typed in settings: folder, minutes between backups, how many kept.
+    SetBackup([String; 3]),
     ShowTab(Tab),
     /// Sign in the person at the keyboard (name or staff ID, as typed).
     SignIn(String),

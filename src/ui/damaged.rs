@@ -5,14 +5,23 @@ use std::path::Path;
 
 use egui::{RichText, Ui};
 
+use chrono::{DateTime, Local, Utc};
+
 use super::widgets;
 use crate::store::StoreError;
+
+/// The last good backup, when it is known: when it was made and where it is.
+#[derive(Debug, Clone, Copy)]
+pub struct LastBackup<'a> {
+    pub at: DateTime<Utc>,
+    pub path: Option<&'a Path>,
+}
 
 /// What the person at the keyboard should do about an error opening the store.
 pub fn what_to_do(error: &StoreError) -> &'static str {
     match error {
         StoreError::Damaged { .. } => {
-            "Do not keep using this file. Close Stopgap, copy the database file aside for IT, and use the paper downtime forms or another workstation until IT has looked at it."
+            "Do not keep using this file. Close Stopgap, copy the database file aside for IT, and use the paper downtime forms or another workstation until IT has looked at it. The way back is the last good backup: `stopgap restore FILE` checks it and keeps this file aside. Requests saved since that backup must be typed again from their paper forms."
         }
         StoreError::NetworkFilesystem { .. } => {
             "Stopgap must keep its database on this computer's own disk, not a network drive (it could lose requests). Start it with --db pointing to a local folder, or ask IT."
@@ -41,7 +50,12 @@ pub fn what_to_do(error: &StoreError) -> &'static str {
     }
 }
 
-pub fn problem_ui(ui: &mut Ui, error: &StoreError, db_path: &Path) {
+pub fn problem_ui(
+    ui: &mut Ui,
+    error: &StoreError,
+    db_path: &Path,
+    last_backup: Option<LastBackup<'_>>,
+) {
     ui.add_space(40.0);
     ui.vertical_centered(|ui| {
         ui.set_max_width(760.0);
@@ -60,6 +74,26 @@ pub fn problem_ui(ui: &mut Ui, error: &StoreError, db_path: &Path) {
         ui.add_space(16.0);
         ui.label(RichText::new("What to do").size(20.0).strong());
         ui.label(RichText::new(what_to_do(error)).size(17.0));
+        if let StoreError::Damaged { .. } = error {
+            ui.add_space(12.0);
+            ui.label(RichText::new("The last good backup").size(20.0).strong());
+            let said = match last_backup {
+                Some(LastBackup { at, path }) => format!(
+                    "Made {}{}.",
+                    at.with_timezone(&Local).format("%H:%M on %a %d/%m/%Y"),
+                    path.map(|p| format!(", at {}", p.display()))
+                        .unwrap_or_default()
+                ),
+                None => "Not known here: look in the backup folder set in Settings (files named stopgap-SITE-WORKSTATION-TIME.db), or run `stopgap backups`.".to_owned(),
+            };
+            ui.label(RichText::new(said).size(17.0));
+            ui.label(
+                RichText::new(
+                    "A damaged write-ahead log (the -wal file beside the database) can lose saves that were confirmed, without any error. A checked backup is the defence.",
+                )
+                .size(17.0),
+            );
+        }
         ui.add_space(16.0);
         ui.label(RichText::new("Nothing has been changed in the file.").color(widgets::MUTED));
     });

@@ -25,6 +25,11 @@ pub struct SettingsState {
     pub overdue_emergency: String,
     pub overdue_urgent: String,
     pub overdue_message: Option<Result<String, String>>,
+    /// The backup folder (empty: backups off), minutes between backups and how many are kept.
+    pub backup_folder: String,
+    pub backup_interval: String,
+    pub backup_keep: String,
+    pub backup_message: Option<Result<String, String>>,
 }
 
 impl SettingsState {
@@ -33,6 +38,17 @@ impl SettingsState {
         self.wards = WardTable::of(&setup.wards);
         self.overdue_emergency = thresholds.emergency_minutes.to_string();
         self.overdue_urgent = thresholds.urgent_minutes.to_string();
+    }
+
+    /// Fills the backup fields from what is stored.
+    pub fn load_backup(&mut self, backup: &crate::store::BackupSettings) {
+        self.backup_folder = backup
+            .folder
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        self.backup_interval = backup.interval_minutes.to_string();
+        self.backup_keep = backup.keep.to_string();
     }
 }
 
@@ -123,6 +139,9 @@ pub fn settings_ui(
             }
             ui.add_space(12.0);
 
+            backup_ui(ui, state, actions);
+            ui.add_space(12.0);
+
             ui.heading(format!("Test catalogue in use: version {}", catalogue.version));
             ui.label(
                 RichText::new(
@@ -203,4 +222,60 @@ pub fn settings_ui(
                 }
             }
         });
+}
+
+/// The backup folder, interval and number kept, with the answer to the last save beside them.
+fn backup_ui(ui: &mut Ui, state: &mut SettingsState, actions: &mut Vec<Action>) {
+    ui.heading("Backups");
+    ui.label(
+        RichText::new(
+            "A checked copy of the database every few minutes and when Stopgap closes, to a second folder such as a USB stick. A damaged file can lose saves without warning: the last good backup is the way back.",
+        )
+        .color(widgets::MUTED),
+    );
+    if state.backup_folder.trim().is_empty() {
+        ui.label(
+            RichText::new("No backup folder is set: no backups are made. Choose one below.")
+                .color(widgets::WARNING_TEXT)
+                .strong(),
+        );
+    }
+    egui::Grid::new("backup_grid")
+        .num_columns(2)
+        .spacing([14.0, 8.0])
+        .show(ui, |ui| {
+            widgets::text_field(
+                ui,
+                "Backup folder",
+                &mut state.backup_folder,
+                "e.g. E:\\stopgap-backups",
+                380.0,
+                None,
+            );
+            widgets::text_field(
+                ui,
+                "Minutes between backups",
+                &mut state.backup_interval,
+                "10",
+                80.0,
+                None,
+            );
+            widgets::text_field(ui, "Backups kept", &mut state.backup_keep, "10", 80.0, None);
+        });
+    if ui.button("Save backup settings").clicked() {
+        actions.push(Action::SetBackup([
+            state.backup_folder.clone(),
+            state.backup_interval.clone(),
+            state.backup_keep.clone(),
+        ]));
+    }
+    match &state.backup_message {
+        Some(Ok(m)) => {
+            ui.label(RichText::new(m).color(widgets::OK_GREEN));
+        }
+        Some(Err(e)) => {
+            widgets::error_text(ui, e);
+        }
+        None => {}
+    }
 }

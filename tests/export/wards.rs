@@ -14,9 +14,8 @@ use stopgap::backlog::{ExportJob, export_to, reproduce};
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::event::RequestState;
 use stopgap::domain::request::RequestDraft;
-use stopgap::domain::ward::{Ward, derived_code};
+use stopgap::domain::ward::Ward;
 use stopgap::export::check::check_hl7;
-use stopgap::export::hl7::ids::short_code;
 use stopgap::export::profile::WardMapping;
 use stopgap::export::{CsvOptions, ExportContext, Format, Profile, write_export};
 use stopgap::files::Overwrite;
@@ -108,19 +107,6 @@ fn a_ward_no_longer_set_up_falls_back_to_the_derived_code() {
 }
 
 #[test]
-fn derived_ward_codes_are_the_codes_hl7_export_always_derived() {
-    for name in [
-        "Ward 7",
-        "Zoë's ward",
-        "ÉÉ",
-        "ED Majors",
-        &"Long name ".repeat(5),
-    ] {
-        assert_eq!(derived_code(name), short_code(name), "{name}");
-    }
-}
-
-#[test]
 fn an_export_from_the_store_uses_the_workstations_codes_and_its_rerun_matches() {
     let (dir, mut store) = temp_store();
     let mut d = draft(1);
@@ -149,4 +135,15 @@ fn an_export_from_the_store_uses_the_workstations_codes_and_its_rerun_matches() 
     let (_path, written) = reproduce(&store, &exported.record, &again, Overwrite::Refuse).unwrap();
     assert_eq!(written.sha256, exported.record.sha256);
     assert_eq!(std::fs::read(&again).unwrap(), bytes);
+
+    // The ward's code changes afterwards: the re-run still writes what the export wrote.
+    let mut setup = store.setup().unwrap().unwrap();
+    setup.wards = vec![Ward::new("W7-NEW", "Ward 7").unwrap()];
+    store.configure(&setup).unwrap();
+    let later = dir.path().join("later.hl7");
+    let (_path, written) = reproduce(&store, &exported.record, &later, Overwrite::Refuse).unwrap();
+    assert_eq!(
+        written.sha256, exported.record.sha256,
+        "a changed code changed the re-run"
+    );
 }

@@ -5,15 +5,18 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup;
 mod cli;
 mod cli_errors;
 mod closeout;
 mod crash;
 mod damage;
+mod fuzz_corpus;
 mod identity;
 mod inputs;
 mod open;
 mod queue;
 mod reconcile;
+mod state_machine;
 mod store;
 mod wards;

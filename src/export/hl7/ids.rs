@@ -54,16 +54,11 @@ pub(super) fn sending_workstation(batch_id: &str) -> Option<&str> {
     (batch.starts_with('B') && pc.contains('-')).then_some(pc)
 }
 
-/// A code derived from a name (a ward's PL.1, a specimen without a SNOMED CT code): its ASCII
-/// letters and digits, upper-cased, at most 20 (`Ward 7` → `WARD7`), or `WARD` when it has none.
+/// A code derived from a name (a ward's PL.1, a specimen without a SNOMED CT code): the one
+/// rule the set-up also uses for a ward given without a code, so an export and the settings
+/// screen never disagree (`Ward 7` → `WARD7`).
 pub fn short_code(name: &str) -> String {
-    let code: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .take(WARD_CODE_MAX)
-        .collect();
-    if code.is_empty() { "WARD".into() } else { code }
+    crate::domain::ward::derived_code(name)
 }
 
 /// PV1-3.1 for a ward: the profile's code for it (the LIMS's own code wins), else the
@@ -160,13 +155,5 @@ mod tests {
             cut && s.chars().count() <= OBR13_MAX && s.ends_with("..."),
             "{s}"
         );
-    }
-
-    #[test]
-    fn ward_codes_derived_from_names_are_short_codes() {
-        assert_eq!(short_code("Ward 7"), "WARD7");
-        assert_eq!(short_code("Zoë's ward"), "ZOSWARD");
-        assert_eq!(short_code("ÉÉ"), "WARD");
-        assert_eq!(short_code(&"A".repeat(40)).len(), WARD_CODE_MAX);
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Local};
 use egui::{Color32, RichText, Ui};
 
 use super::Notice;
+use super::backup::BackupStatus;
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::request::Priority;
 use crate::store::{QueueRow, ReadOnlyReason, Setup};
@@ -24,6 +25,7 @@ pub(super) struct TopBar<'a> {
     pub tab: Tab,
     pub local_now: DateTime<Local>,
     pub user: Option<&'a SignedIn>,
+    pub backup: &'a BackupStatus,
 }
 
 pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action>) {
@@ -52,6 +54,20 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
                 RichText::new(bar.local_now.format("%H:%M  %a %d/%m/%Y").to_string())
                     .color(widgets::MUTED),
             );
+            if let Some((text, colour)) = backup_text(bar.backup) {
+                let hover = match bar.backup {
+                    BackupStatus::Made { path, .. } => {
+                        format!("Last good backup: {}", path.display())
+                    }
+                    BackupStatus::Failed { why, .. } => why.clone(),
+                    _ => {
+                        "Set a backup folder (a USB stick or another disk) in Settings.".to_owned()
+                    }
+                };
+                ui.label(RichText::new(text).color(colour).strong())
+                    .on_hover_text(hover);
+                ui.separator();
+            }
         });
     });
     ui.add_space(4.0);
@@ -244,6 +260,29 @@ fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
                     .color(widgets::ERROR_RED)
                     .strong(),
             );
+        }
+    }
+}
+
+/// What the top bar says of backups, and in which colour: the last good backup's local time,
+/// amber when none is set or made, red when the last one failed.
+pub(super) fn backup_text(status: &BackupStatus) -> Option<(String, Color32)> {
+    let local = |at: &chrono::DateTime<chrono::Utc>| at.with_timezone(&Local).format("%H:%M");
+    match status {
+        BackupStatus::Unknown => None,
+        BackupStatus::NoFolder => Some(("No backup folder set".to_owned(), widgets::WARNING_TEXT)),
+        BackupStatus::NoneYet => Some(("No backup yet".to_owned(), widgets::WARNING_TEXT)),
+        BackupStatus::Made { at, .. } => Some((format!("Backup {}", local(at)), widgets::OK_GREEN)),
+        BackupStatus::Failed { why, last_good } => {
+            let short: String = why.chars().take(60).collect();
+            let more = if why.chars().count() > 60 { "…" } else { "" };
+            let last = last_good
+                .map(|at| format!(" (last good {})", local(&at)))
+                .unwrap_or_default();
+            Some((
+                format!("Backup failed: {short}{more}{last}"),
+                widgets::ERROR_RED,
+            ))
         }
     }
 }

@@ -27,6 +27,7 @@ fn needs_user(action: &Action) -> bool {
             | Action::ReconcileFile
             | Action::ImportCatalogue(_)
             | Action::SetOverdue { .. }
+            | Action::SetBackup(_)
     )
 }
 
@@ -94,6 +95,9 @@ impl StopgapApp {
             Action::DismissNotice => {
                 self.notice = None;
                 return Ok(());
+            }
+            Action::SetBackup(typed) => {
+                return self.set_backup(typed, user.as_deref().unwrap_or_default(), now);
             }
             Action::DismissConfirmation => {
                 self.screens.form.confirmation = None;
@@ -261,6 +265,7 @@ impl StopgapApp {
             | Action::SignOut
             | Action::CancelSignIn
             | Action::DismissNotice
+            | Action::SetBackup(_)
             | Action::DismissConfirmation
             | Action::DismissRestored
             | Action::CancelIdentity

@@ -8,7 +8,9 @@
 //! - `lab.rs`: the lab tab's orchestration (background export, reconcile, close-out).
 //! - `chrome.rs`: the top bar, tabs and banners.
 //! - `draft.rs`: keeping the typed form as a draft.
+//! - `backup.rs`: backups every N minutes and on exit, on their own thread.
 
+mod backup;
 mod chrome;
 mod dispatch;
 mod draft;
@@ -33,6 +35,7 @@ use crate::domain::downtime_id::DowntimeId;
 use crate::domain::overdue::OverdueThresholds;
 use crate::store::{QueueRow, RequestDetail, Setup, Store, StoreError};
 
+use backup::{BackupStatus, Backups};
 use draft::DraftKeeper;
 use integrity::IntegrityCheck;
 use lab::{LabCache, LabState};
@@ -103,6 +106,8 @@ pub struct StopgapApp {
     integrity: IntegrityCheck,
     /// Requests the check found damaged, named in a banner until the app restarts.
     damaged: Vec<DowntimeId>,
+    /// The backup thread and what the top bar says of the last backup.
+    backups: Backups,
     themed: bool,
 }
 
@@ -126,6 +131,10 @@ impl StopgapApp {
         app.db_path = path.to_owned();
         if opened {
             app.integrity = IntegrityCheck::start(path);
+            if let Some(settings) = app.store().and_then(|s| s.backup_settings().ok()) {
+                let status = std::mem::take(&mut app.backups.status);
+                app.backups = Backups::start(path, settings, status);
+            }
         }
         app
     }
@@ -178,9 +187,13 @@ impl StopgapApp {
             draft: DraftKeeper::default(),
             integrity: IntegrityCheck::default(),
             damaged: Vec::new(),
+            backups: Backups::default(),
             themed: false,
         };
         app.ready = store.and_then(|store| app.load(store, now));
+        if let Ok(ready) = &app.ready {
+            app.backups.status = BackupStatus::of(&ready.store);
+        }
         app
     }
 
@@ -221,6 +234,10 @@ impl StopgapApp {
         }
         if let Some(setup) = &ready.setup {
             self.screens.settings.load(setup, &ready.thresholds);
+            // A stored value that cannot be read shows as the defaults here; the top bar says
+            // what is wrong (see `BackupStatus::of`).
+            let backup = ready.store.backup_settings().unwrap_or_default();
+            self.screens.settings.load_backup(&backup);
         }
         let form = &mut self.screens.form;
         if form.draft.ward.is_empty() {
@@ -260,6 +277,9 @@ impl StopgapApp {
         self.expire_sign_in(now);
         self.poll_integrity(ui);
         self.poll_export(ui, now);
+        if self.backups.poll() {
+            ui.ctx().request_repaint();
+        }
         self.keyboard(ui, &mut actions);
         self.draw(ui, now, &mut actions);
         if !actions.is_empty() {
@@ -320,7 +340,7 @@ impl StopgapApp {
         let ready = match &mut self.ready {
             Err(error) => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    damaged::problem_ui(ui, error, &self.db_path);
+                    damaged::problem_ui(ui, error, &self.db_path, self.backups.status.last());
                 });
                 return;
             }
@@ -352,6 +372,7 @@ impl StopgapApp {
                         tab: self.tab,
                         local_now,
                         user: self.user.as_ref(),
+                        backup: &self.backups.status,
                     },
                     actions,
                 );
@@ -455,6 +476,11 @@ impl StopgapApp {
             .collect()
     }
 
+    /// For tests: what the top bar says of backups.
+    pub fn backup_status_text(&self) -> Option<String> {
+        chrome::backup_text(&self.backups.status).map(|(text, _)| text)
+    }
+
     /// For tests: the form as typed.
     pub fn form_draft(&self) -> &crate::domain::request::RequestDraft {
         &self.screens.form.draft
@@ -468,5 +494,6 @@ impl eframe::App for StopgapApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.shutdown();
+        self.backups.shutdown();
     }
 }
