@@ -5,7 +5,7 @@
 //! id> <uuid> <seed>` for each, only after its transaction has committed. The test kills it at
 //! random moments and checks that every printed save survived.
 //!
-//! Usage: crash_writer DB_PATH FIRST_SEED
+//! Usage: crash_writer DB_PATH FIRST_SEED [COUNT] (forever, or COUNT saves then exit)
 
 use std::io::Write;
 
@@ -20,6 +20,7 @@ fn main() -> Result<()> {
         .next()
         .context("usage: crash_writer DB_PATH FIRST_SEED")?;
     let first: u64 = args.next().context("missing FIRST_SEED")?.parse()?;
+    let count: Option<u64> = args.next().map(|c| c.parse()).transpose()?;
     let mut store = Store::open_or_create(std::path::Path::new(&db))?;
     if store.setup()?.is_none() {
         store.configure(&Setup {
@@ -35,7 +36,7 @@ fn main() -> Result<()> {
     writeln!(out, "READY")?;
     out.flush()?;
     store.begin_session(now)?;
-    for seed in first.. {
+    for seed in first..count.map_or(u64::MAX, |c| first + c) {
         let (draft, user) = form_for(seed, now, &catalogue)?;
         // The form keeps the draft while it is typed, then validates and saves it.
         store.save_draft(&draft, now)?;

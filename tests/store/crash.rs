@@ -24,7 +24,7 @@ use stopgap::domain::request::RequestDraft;
 use stopgap::store::{QueueFilter, Store};
 use uuid::Uuid;
 
-fn writer_binary() -> PathBuf {
+pub(crate) fn writer_binary() -> PathBuf {
     // target/<profile>/deps/store-<hash>  →  target/<profile>/examples/crash_writer
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();

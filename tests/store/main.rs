@@ -15,6 +15,7 @@ mod fuzz_corpus;
 mod identity;
 mod inputs;
 mod open;
+mod power;
 mod queue;
 mod reconcile;
 mod state_machine;
