@@ -11,7 +11,7 @@
     reason = "a test fails loudly on purpose"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::common::cli::{stopgap, text};
@@ -157,7 +157,7 @@ fn patient_data_files_are_readable_by_their_owner_only() {
     let store = saved_store(&db, 2);
     assert_eq!(mode(&folder), 0o700, "a folder the database makes");
     assert_eq!(mode(&db), 0o600);
-    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
     assert!(
         wal.exists(),
         "the write-ahead log is there while the store is open"
