@@ -70,5 +70,6 @@ pub fn request(n: u32) -> NewRequest {
 }
 
 pub mod cli;
+pub mod fs;
 pub mod golden;
 pub mod ui;

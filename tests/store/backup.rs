@@ -8,8 +8,7 @@
 )]
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use chrono::{Duration, TimeZone, Utc};
@@ -17,11 +16,10 @@ use stopgap::domain::downtime_id::Code3;
 use stopgap::store::{BackupError, BackupSettings, QueueFilter, Store, StoreError};
 
 use crate::common::cli::{stopgap, text};
+use crate::common::fs::Tmpfs;
+#[cfg(unix)]
+use crate::common::fs::mode;
 use crate::common::{now, request, setup};
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
 
 fn count(store: &Store) -> u64 {
     store.queue_count(&QueueFilter::default()).unwrap()
@@ -86,6 +84,7 @@ fn a_backup_is_checked_private_named_for_the_workstation_and_pruned_to_the_newes
         "stopgap-RXX-W07-20260604T103000.db"
     );
     assert_eq!(first.requests, 3);
+    #[cfg(unix)]
     assert_eq!(mode(&made[4].path), 0o600);
     assert_eq!(
         files_in(usb.path()),
@@ -204,6 +203,7 @@ fn a_restore_puts_the_backup_back_and_keeps_the_current_database_aside() {
         aside.file_name().unwrap().to_string_lossy(),
         "stopgap.db.before-restore-20260604T113000"
     );
+    #[cfg(unix)]
     assert_eq!(mode(&aside), 0o600);
     let before = Store::open(&aside).unwrap();
     assert_eq!(count(&before), 5, "the database as it was, with its log");
@@ -262,7 +262,7 @@ fn a_restore_refuses_a_bad_file_and_leaves_the_current_database_untouched() {
     }
     std::fs::write(&damaged, &bytes).unwrap();
 
-    let cases: [(&Path, fn(&BackupError) -> bool); 6] = [
+    let cases: [(&Path, Expected); 6] = [
         (&junk, |e| matches!(e, BackupError::NotSqlite { .. })),
         (&empty, |e| matches!(e, BackupError::NotSqlite { .. })),
         (&plain, |e| matches!(e, BackupError::NotStopgap { .. })),
@@ -291,18 +291,8 @@ fn a_restore_refuses_a_bad_file_and_leaves_the_current_database_untouched() {
     assert_eq!(restored.workstation, "RXX/W99");
 }
 
-fn writer_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "crash_writer"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "could not build the crash_writer example");
-    profile_dir
-        .join("examples")
-        .join(format!("crash_writer{}", std::env::consts::EXE_SUFFIX))
-}
+/// Whether a refusal is the one a case expects.
+type Expected = fn(&BackupError) -> bool;
 
 #[test]
 fn a_restore_is_refused_while_another_process_writes_and_loses_none_of_its_saves() {
@@ -313,7 +303,7 @@ fn a_restore_is_refused_while_another_process_writes_and_loses_none_of_its_saves
     let made = store.backup_to(usb.path(), now()).unwrap();
     drop(store);
 
-    let mut child = Command::new(writer_binary())
+    let mut child = Command::new(super::crash::writer_binary())
         .arg(&db)
         .arg("7000000")
         .stdout(Stdio::piped())
@@ -413,56 +403,6 @@ fn the_backup_commands_say_what_they_did() {
         "{}",
         text(&out.stderr)
     );
-}
-
-/// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped; `None` where this
-/// process may not mount (not root), after saying so.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str, test: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            eprintln!("{test}: skipped, this process cannot mount a tmpfs (needs root)");
-            return None;
-        }
-        Some(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn remount(&self, option: &str) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,{option}")])
-            .arg(self.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "remount {option}");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 #[test]

@@ -12,61 +12,13 @@
 )]
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::cli::{stopgap, text};
+use crate::common::fs::Tmpfs;
+#[cfg(unix)]
+use crate::common::fs::mode;
 use crate::common::{now, request, setup};
 use stopgap::store::{QueueFilter, ReadOnlyReason, Store, StoreError};
-
-/// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped; `None` where this
-/// process may not mount (not root), after saying so.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str, test: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            eprintln!("{test}: skipped, this process cannot mount a tmpfs (needs root)");
-            return None;
-        }
-        Some(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn remount(&self, option: &str) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,{option}")])
-            .arg(self.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "remount {option}");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 fn saved_store(path: &Path, n: u32) -> Store {
     let mut store = Store::open_or_create(path).unwrap();
@@ -138,12 +90,6 @@ fn a_device_is_refused_before_sqlite_makes_files_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open(dir.path()).err().unwrap();
     assert!(matches!(err, StoreError::NotAFile { .. }), "{err}");
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[cfg(unix)]

@@ -7,6 +7,7 @@ mod common;
 
 mod app;
 mod backlog;
+mod backup;
 mod fonts;
 mod form;
 mod queue;
