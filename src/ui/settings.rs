@@ -30,6 +30,9 @@ pub struct SettingsState {
     pub backup_interval: String,
     pub backup_keep: String,
     pub backup_message: Option<Result<String, String>>,
+    /// Whether a backup folder is stored (not what is being typed: the nudge must not come and
+    /// go with each key, which moved the field and took the cursor out of it).
+    pub backup_stored: bool,
 }
 
 impl SettingsState {
@@ -49,6 +52,7 @@ impl SettingsState {
             .unwrap_or_default();
         self.backup_interval = backup.interval_minutes.to_string();
         self.backup_keep = backup.keep.to_string();
+        self.backup_stored = backup.folder.is_some();
     }
 }
 
@@ -233,7 +237,7 @@ fn backup_ui(ui: &mut Ui, state: &mut SettingsState, actions: &mut Vec<Action>) 
         )
         .color(widgets::MUTED),
     );
-    if state.backup_folder.trim().is_empty() {
+    if !state.backup_stored {
         ui.label(
             RichText::new("No backup folder is set: no backups are made. Choose one below.")
                 .color(widgets::WARNING_TEXT)

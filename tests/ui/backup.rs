@@ -34,11 +34,6 @@ fn the_top_bar_says_when_the_last_good_backup_was_made_once_a_folder_is_set() {
     let missing = usb.path().join("not-plugged-in");
     app.type_into("Backup folder", missing.to_str().unwrap());
     app.click("Save backup settings");
-    eprintln!(
-        "typed: {:?}; problems {:?}",
-        app.value("Backup folder"),
-        app.state().form_problems()
-    );
     assert!(
         app.h.query_by_label_contains("does not exist").is_some(),
         "a missing folder is refused beside the field"
@@ -76,4 +71,24 @@ fn the_top_bar_says_when_the_last_good_backup_was_made_once_a_folder_is_set() {
     assert_eq!(files.len(), 1, "one checked backup, no temporary file left");
     let last = Store::open(&db).unwrap().last_backup().unwrap().unwrap();
     assert!(last.path.starts_with(usb.path()));
+}
+
+#[test]
+fn a_backup_folder_typed_key_by_key_arrives_whole() {
+    // Found in use: the "no backup folder" line went away with the first key, moved the field
+    // and took the cursor out of it, so only "/" was typed.
+    let (_dir, db) = configured_db();
+    let mut app = App::sized(&db, egui::vec2(1366.0, 1600.0));
+    app.sign_in("N Bloggs");
+    app.click("Settings");
+    app.h.get_by_label("Backup folder").focus();
+    app.h.run();
+    app.keys("/media/usb");
+    assert_eq!(app.value("Backup folder"), "/media/usb");
+    assert!(
+        app.h
+            .query_by_label_contains("No backup folder is set")
+            .is_some(),
+        "the nudge stays until a folder is saved"
+    );
 }

@@ -99,6 +99,9 @@ pub(super) struct Backups {
     orders: Option<Sender<Order>>,
     reports: Option<Receiver<Report>>,
     thread: Option<JoinHandle<()>>,
+    /// A backup was asked for (new settings) and its report is awaited: the window redraws
+    /// until it comes, so the top bar says at once what happened.
+    pub(super) awaiting: std::cell::Cell<bool>,
 }
 
 impl Backups {
@@ -113,6 +116,7 @@ impl Backups {
             orders: Some(order_tx),
             reports: Some(report_rx),
             thread: Some(thread),
+            awaiting: std::cell::Cell::new(false),
         }
     }
 
@@ -140,12 +144,14 @@ impl Backups {
                 },
             };
             changed = true;
+            self.awaiting.set(false);
         }
         changed
     }
 
     /// Tells the thread of new settings (it backs up at once with them).
     fn settings_changed(&self, settings: BackupSettings) {
+        self.awaiting.set(true);
         if let Some(tx) = &self.orders
             && tx.send(Order::Settings(settings)).is_err()
         {
@@ -268,6 +274,7 @@ impl StopgapApp {
             Err(e) => Err(e),
             Ok(settings) => {
                 ready.store.set_backup_settings(&settings, user, now)?;
+                state.backup_stored = settings.folder.is_some();
                 self.backups.status = BackupStatus::of(&ready.store);
                 let said = match &settings.folder {
                     Some(f) => format!(

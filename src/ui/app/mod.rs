@@ -279,6 +279,9 @@ impl StopgapApp {
         self.poll_export(ui, now);
         if self.backups.poll() {
             ui.ctx().request_repaint();
+        } else if self.backups.awaiting.get() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(300));
         }
         self.keyboard(ui, &mut actions);
         self.draw(ui, now, &mut actions);
