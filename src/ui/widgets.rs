@@ -274,7 +274,10 @@ pub fn text_field(
     width: f32,
     error: Option<&str>,
 ) -> Response {
+    // Named by its label, not by its place: a line appearing above it while typing (a warning,
+    // a hint) must not make it a new widget and take the cursor away.
     let edit = TextEdit::singleline(value)
+        .id_salt(label)
         .hint_text(hint)
         .desired_width(width);
     labelled_row(ui, label, edit, error)
@@ -289,6 +292,7 @@ pub fn text_area(
     error: Option<&str>,
 ) -> Response {
     let edit = TextEdit::multiline(value)
+        .id_salt(label)
         .desired_rows(2)
         .desired_width(width);
     labelled_row(ui, label, edit, error)
