@@ -43,10 +43,15 @@ impl<'a> App<'a> {
     pub fn sized(path: &std::path::Path, size: egui::Vec2) -> Self {
         let clock = Rc::new(Cell::new(real_now()));
         let c = Rc::clone(&clock);
-        let mut h = Harness::builder().with_size(size).build_ui_state(
-            move |ui, app: &mut StopgapApp| app.show_at(ui, c.get()),
-            StopgapApp::from_path(path),
-        );
+        // The app's own threads (the file check, backups, exports) report between frames, each
+        // report asking for one more frame: a few more steps than egui's default 4 to settle.
+        let mut h = Harness::builder()
+            .with_size(size)
+            .with_max_steps(12)
+            .build_ui_state(
+                move |ui, app: &mut StopgapApp| app.show_at(ui, c.get()),
+                StopgapApp::from_path(path),
+            );
         h.run();
         Self {
             h,

@@ -16,6 +16,8 @@ use stopgap::ui::StopgapApp;
 fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1500.0, 1400.0))
+        // Background threads' reports each ask for a frame: see tests/common/ui.rs.
+        .with_max_steps(12)
         .build_ui_state(|ui, app: &mut StopgapApp| app.show(ui), app);
     h.run();
     h

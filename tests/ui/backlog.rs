@@ -21,6 +21,8 @@ use stopgap::ui::StopgapApp;
 fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1920.0, 1080.0))
+        // Background threads' reports each ask for a frame: see tests/common/ui.rs.
+        .with_max_steps(12)
         .build_ui_state(|ui, app: &mut StopgapApp| app.show(ui), app);
     h.run();
     h
