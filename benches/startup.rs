@@ -44,8 +44,13 @@ fn build(path: &Path, rows: usize) {
         let reqs = stopgap::demo::synthetic_requests(count, start as u64, now(), &cat).unwrap();
         store
             .in_transaction(|s| {
+                // Each with its demo history (sent, received, re-entered...), so the size per
+                // request on disk is that of a request that has been through the lab.
                 for d in &reqs {
                     s.save_training_request(&d.request, &d.user, d.created_at)?;
+                    for (t, at) in &d.transitions {
+                        s.change_status(d.request.uuid, t, &d.user, *at)?;
+                    }
                 }
                 Ok(())
             })

@@ -299,15 +299,11 @@ impl Store {
         params.push(rusqlite::types::Value::Integer(
             i64::try_from(limit).unwrap_or(i64::MAX),
         ));
-        let sql = format!("SELECT state FROM requests {where_sql} ORDER BY downtime_id LIMIT ?");
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params_from_iter(params))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let json: String = r.get("state")?;
-            out.push(serde_json::from_str(&json)?);
-        }
-        Ok(out)
+        super::rows::states_picked(
+            &self.conn,
+            &format!("{where_sql} ORDER BY downtime_id LIMIT ?"),
+            &params,
+        )
     }
 
     /// Every batch, newest first.

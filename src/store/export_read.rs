@@ -1,12 +1,13 @@
 //! The read of an export's requests, inside the read transaction [`Store::export_snapshot`]
 //! opens.
 //!
-//! Each request is read from its `state` JSON, which holds everything the writers need (the
+//! Each request is read from its creation event, which holds everything the writers need (the
 //! columns of `requests` do not: the requester, clinical details, notes and each test's tube and
-//! specimen are only in the JSON). Decoding that JSON costs more than SQLite takes to step
-//! through the rows, so the two run side by side: this thread steps the statement and hands the
-//! JSON over in chunks, and a second thread decodes them in order. On a single-core machine the
-//! two simply take turns, as one loop would.
+//! specimen are only there), with its row's status columns. Unpacking and decoding the event
+//! costs more than SQLite takes to step through the rows, so the two run side by side: this
+//! thread steps the statement and hands the stored bytes over in chunks, and other threads
+//! unpack and decode them in order. On a single-core machine they simply take turns, as one loop
+//! would.
 //!
 //! [`Store::export_snapshot`]: super::Store::export_snapshot
 
@@ -14,6 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use rusqlite::{Connection, Statement, params_from_iter};
 
+use super::rows::{RawState, STATE_SELECT};
 use super::{ExportSelection, StoreError};
 use crate::domain::event::RequestState;
 
@@ -25,31 +27,8 @@ const CHUNK_ROWS: usize = 256;
 /// kilobytes of JSON besides the decoded requests.
 const CHUNKS_AHEAD: usize = 8;
 
-/// The `state` JSON of up to [`CHUNK_ROWS`] requests, one after another in one buffer (one
-/// allocation per chunk, not per request).
-struct Chunk {
-    json: String,
-    /// Where each request's JSON ends in `json`.
-    ends: Vec<usize>,
-}
-
-impl Chunk {
-    fn new() -> Self {
-        Self {
-            json: String::with_capacity(CHUNK_ROWS * 1536),
-            ends: Vec::with_capacity(CHUNK_ROWS),
-        }
-    }
-
-    fn push(&mut self, json: &str) {
-        self.json.push_str(json);
-        self.ends.push(self.json.len());
-    }
-
-    fn is_full(&self) -> bool {
-        self.ends.len() == CHUNK_ROWS
-    }
-}
+/// Up to [`CHUNK_ROWS`] requests as stored, undecoded.
+type Chunk = Vec<RawState>;
 
 fn sql<E: From<StoreError>>(e: rusqlite::Error) -> E {
     E::from(StoreError::from(e))
@@ -77,7 +56,7 @@ pub(super) fn read_selected<E: From<StoreError>>(
     let total = ids.len() as u64;
     on_row(0, total)?;
     let mut st = conn
-        .prepare("SELECT state FROM requests WHERE rowid = ?1")
+        .prepare(&format!("{STATE_SELECT} WHERE r.rowid = ?1"))
         .map_err(sql)?;
     let decoders = decoders();
     std::thread::scope(|scope| {
@@ -127,11 +106,12 @@ pub(super) fn read_selected<E: From<StoreError>>(
     })
 }
 
-/// A request whose cached JSON is damaged, rebuilt from its events (the record the cache was
-/// made from); an error naming it only when its history cannot be read either.
+/// A request whose stored state could not be decoded, rebuilt from its events (the record the
+/// row's columns were made from); an error naming it only when its history cannot be read
+/// either.
 fn from_history<E: From<StoreError>>(conn: &Connection, rowid: i64) -> Result<RequestState, E> {
     let mut st = conn
-        .prepare_cached("SELECT uuid, downtime_id, state FROM requests WHERE rowid = ?1")
+        .prepare_cached(&format!("{STATE_SELECT} WHERE r.rowid = ?1"))
         .map_err(sql)?;
     let mut rows = st.query([rowid]).map_err(sql)?;
     let row = rows.next().map_err(sql)?.ok_or_else(|| {
@@ -148,8 +128,7 @@ fn decoders() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 5) - 1)
 }
 
-/// Reads each request's JSON by row ID, in order, and deals the chunks out to the decoders in
-/// turn. Stops early, without an error, when a decoder has stopped (it found JSON it cannot
+/// Reads each request by row ID, in order, and deals the chunks out to the decoders in turn. Stops early, without an error, when a decoder has stopped (it found JSON it cannot
 /// read and says so itself).
 fn send_rows<E: From<StoreError>>(
     st: &mut Statement<'_>,
@@ -158,7 +137,7 @@ fn send_rows<E: From<StoreError>>(
     on_row: &mut impl FnMut(u64, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let total = ids.len() as u64;
-    let mut chunk = Chunk::new();
+    let mut chunk = Chunk::with_capacity(CHUNK_ROWS);
     let mut sent = 0usize;
     for (read, &id) in ids.iter().enumerate() {
         let mut rows = st.query([id]).map_err(sql)?;
@@ -168,13 +147,12 @@ fn send_rows<E: From<StoreError>>(
                 "request row {id} vanished during the export's read"
             ))));
         };
-        // Copied straight from SQLite's buffer into the chunk: no String per request. JSON
-        // that is not even text (a damaged byte) goes over empty, to be rebuilt from history.
-        let json = r.get_ref(0).map_err(sql)?.as_str().unwrap_or_default();
-        chunk.push(json);
+        // Copied out as stored: a damaged value goes over as it is, for the decoder to find
+        // and the request to be rebuilt from its history.
+        chunk.push(RawState::read(r)?);
         on_row(read as u64 + 1, total)?;
-        if chunk.is_full() || read + 1 == ids.len() {
-            let full = std::mem::replace(&mut chunk, Chunk::new());
+        if chunk.len() == CHUNK_ROWS || read + 1 == ids.len() {
+            let full = std::mem::replace(&mut chunk, Chunk::with_capacity(CHUNK_ROWS));
             if outboxes[sent % outboxes.len()].send(full).is_err() {
                 return Ok(());
             }
@@ -185,17 +163,12 @@ fn send_rows<E: From<StoreError>>(
 }
 
 /// Decodes the chunks it is given, each into its own list, in the order they came. A request
-/// whose JSON cannot be decoded is `None`: the reading thread rebuilds it from its history.
+/// whose stored state cannot be decoded is `None`: the reading thread rebuilds it from its
+/// history.
 fn decode(inbox: Receiver<Chunk>) -> Result<Vec<Vec<Option<RequestState>>>, StoreError> {
     let mut out = Vec::new();
     for chunk in inbox {
-        let mut states = Vec::with_capacity(chunk.ends.len());
-        let mut start = 0;
-        for &end in &chunk.ends {
-            states.push(serde_json::from_str(&chunk.json[start..end]).ok());
-            start = end;
-        }
-        out.push(states);
+        out.push(chunk.into_iter().map(|raw| raw.decode().ok()).collect());
     }
     Ok(out)
 }
@@ -245,15 +218,19 @@ mod tests {
         }
     }
 
-    /// Each request's state as stored, in downtime-ID order, decoded one by one.
+    /// Each request's state as its history folds, in downtime-ID order, one by one.
     fn stored_states(store: &Store) -> Vec<RequestState> {
         let mut st = store
             .conn
-            .prepare("SELECT state FROM requests ORDER BY downtime_id")
+            .prepare("SELECT uuid FROM requests ORDER BY downtime_id")
             .unwrap();
         st.query_map([], |r| r.get::<_, String>(0))
             .unwrap()
-            .map(|json| serde_json::from_str(&json.unwrap()).unwrap())
+            .map(|uuid| {
+                let uuid = uuid::Uuid::parse_str(&uuid.unwrap()).unwrap();
+                RequestState::fold(&crate::store::rows::events_of(&store.conn, uuid).unwrap())
+                    .unwrap()
+            })
             .collect()
     }
 
@@ -312,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_whose_json_is_damaged_is_rebuilt_from_its_history() {
+    fn a_request_whose_stored_columns_are_damaged_is_rebuilt_from_its_history() {
         let (_dir, store) = store_with(CHUNK_ROWS + 1);
         let every = |store: &Store| {
             store
@@ -326,10 +303,11 @@ mod tests {
         store
             .conn
             .execute_batch(
-                "DROP TRIGGER IF EXISTS requests_change_only_with_an_event;
-                 UPDATE requests SET state = '{\"downtime_id\": 1}'
+                "PRAGMA foreign_keys = OFF;
+                 DROP TRIGGER IF EXISTS requests_change_only_with_an_event;
+                 UPDATE requests SET accession = CAST(X'4CFF' AS TEXT)
                  WHERE rowid = (SELECT max(rowid) FROM requests);
-                 UPDATE requests SET state = CAST(X'7BFF7D' AS TEXT)
+                 UPDATE requests SET last_event = CAST(X'7BFF7D' AS TEXT)
                  WHERE rowid = (SELECT min(rowid) FROM requests);",
             )
             .unwrap();

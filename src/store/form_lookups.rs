@@ -5,7 +5,6 @@
 use rusqlite::OptionalExtension;
 
 use super::{Store, StoreError};
-use crate::domain::event::RequestState;
 use crate::domain::nhs_number::NhsNumber;
 use crate::domain::request::NewRequest;
 
@@ -35,15 +34,7 @@ impl Store {
             (None, Some(m)) if !m.trim().is_empty() => ("mrn", m.trim().to_uppercase()),
             _ => return Ok(None),
         };
-        let sql =
-            format!("SELECT state FROM requests WHERE {col} = ?1 ORDER BY created_ms DESC LIMIT 1");
-        let json: Option<String> = self
-            .conn
-            .query_row(&sql, [value], |r| r.get(0))
-            .optional()?;
-        match json {
-            None => Ok(None),
-            Some(j) => Ok(Some(serde_json::from_str::<RequestState>(&j)?.request)),
-        }
+        let condition = format!("r.{col} = ?1 ORDER BY r.created_ms DESC");
+        Ok(super::rows::state_where(&self.conn, &condition, [value])?.map(|s| s.request))
     }
 }

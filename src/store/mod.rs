@@ -13,6 +13,7 @@ mod export_run;
 mod form_lookups;
 mod open;
 mod overdue;
+mod packed;
 mod queries;
 mod reconcile;
 mod restore;
@@ -267,15 +268,8 @@ impl Store {
         now: DateTime<Utc>,
         training: bool,
     ) -> Result<Saved, StoreError> {
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT state FROM requests WHERE uuid = ?1",
-                [request.uuid.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(json) = existing {
-            let state: RequestState = serde_json::from_str(&json)?;
+        let existing = rows::state_where(tx, "r.uuid = ?1", [request.uuid.to_string()])?;
+        if let Some(state) = existing {
             if !same_form(&state.request, request) {
                 return Err(StoreError::UuidConflict(request.uuid));
             }
@@ -363,15 +357,8 @@ impl Store {
     ) -> Result<RequestState, StoreError> {
         let setup = self.require_setup()?;
         self.write(|tx| {
-            let json: String = tx
-                .query_row(
-                    "SELECT state FROM requests WHERE uuid = ?1",
-                    [uuid.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?
+            let mut state = rows::state_where(tx, "r.uuid = ?1", [uuid.to_string()])?
                 .ok_or_else(|| StoreError::UnknownRequest(uuid.to_string()))?;
-            let mut state: RequestState = serde_json::from_str(&json)?;
             transition.check(state.status)?;
             let event = Event {
                 id: Uuid::new_v4(),
@@ -396,19 +383,21 @@ impl Store {
 
     /// A request and its history.
     pub fn request_detail(&self, uuid: Uuid) -> Result<Option<RequestDetail>, StoreError> {
-        let row: Option<(String, i64)> = self
+        let training: Option<i64> = self
             .conn
             .query_row(
-                "SELECT state, training FROM requests WHERE uuid = ?1",
+                "SELECT training FROM requests WHERE uuid = ?1",
                 [uuid.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((json, training)) = row else {
+        let Some(training) = training else {
             return Ok(None);
         };
+        let state = rows::state_where(&self.conn, "r.uuid = ?1", [uuid.to_string()])?
+            .ok_or_else(|| StoreError::UnknownRequest(uuid.to_string()))?;
         Ok(Some(RequestDetail {
-            state: serde_json::from_str(&json)?,
+            state,
             events: rows::events_of(&self.conn, uuid)?,
             training: training != 0,
         }))

@@ -276,15 +276,18 @@ impl Store {
         mut f: impl FnMut(RequestState) -> Result<(), E>,
     ) -> Result<(), E> {
         let (where_sql, params) = filter.to_sql();
-        let sql = format!(
-            "SELECT uuid, downtime_id, state FROM requests {where_sql} ORDER BY collected_ms, uuid"
-        );
+        let sql = format!("SELECT rowid FROM requests {where_sql} ORDER BY collected_ms, uuid");
         let mut st = self.conn.prepare(&sql).map_err(StoreError::from)?;
-        let mut rows = st
-            .query(params_from_iter(params))
+        let rowids = st
+            .query_map(params_from_iter(params), |r| r.get::<_, i64>(0))
+            .map_err(StoreError::from)?
+            .collect::<Result<Vec<i64>, _>>()
             .map_err(StoreError::from)?;
-        while let Some(r) = rows.next().map_err(StoreError::from)? {
-            f(super::rows::state_of_row(&self.conn, r)?)?;
+        for rowid in rowids {
+            let state = super::rows::state_where(&self.conn, "r.rowid = ?1", [rowid])?.ok_or_else(
+                || StoreError::Corrupt(format!("request row {rowid} vanished while being read")),
+            )?;
+            f(state)?;
         }
         Ok(())
     }
@@ -351,17 +354,13 @@ impl Store {
             return Ok(PatientHistory::default());
         }
         params.push(Value::Text(exclude.to_string()));
-        let sql = format!(
-            "SELECT state FROM requests WHERE ({}) AND uuid <> ? AND status <> 'cancelled'
+        let tail = format!(
+            "WHERE ({}) AND uuid <> ? AND status <> 'cancelled'
              ORDER BY collected_ms DESC LIMIT 500",
             any.join(" OR ")
         );
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params_from_iter(params))?;
         let mut history = PatientHistory::default();
-        while let Some(r) = rows.next()? {
-            let json: String = r.get(0)?;
-            let s: RequestState = serde_json::from_str(&json)?;
+        for s in super::rows::states_picked(&self.conn, &tail, &params)? {
             history.has_transfusion_sample |= s.request.has_transfusion_test();
             history.earlier.push((
                 s.downtime_id,
@@ -433,20 +432,16 @@ impl Store {
     }
 }
 
-/// Each distinct patient (as stored, JSON) under the NHS number (`?1`) or the MRN (`?2`), with
-/// which one matched, most recently saved first (rowid breaks a tie within the same
-/// millisecond). A NULL parameter matches nothing.
+/// Every request under the NHS number (`?1`) or the MRN (`?2`), with which one matched, most
+/// recently saved first (rowid breaks a tie within the same millisecond; a request matching
+/// both comes first as `nhs`). A NULL parameter matches nothing.
 const PATIENTS_ON_FILE_SQL: &str = "
-    SELECT matched, patient, max(created_ms) AS last_ms, max(rid) AS last_rid FROM (
-        SELECT 'nhs' AS matched, json_extract(state, '$.request.patient') AS patient,
-            created_ms, rowid AS rid
-        FROM requests WHERE nhs_number = ?1
+    SELECT matched, rid FROM (
+        SELECT 'nhs' AS matched, created_ms, rowid AS rid FROM requests WHERE nhs_number = ?1
         UNION ALL
-        SELECT 'mrn', json_extract(state, '$.request.patient'), created_ms, rowid
-        FROM requests WHERE mrn = ?2
+        SELECT 'mrn', created_ms, rowid FROM requests WHERE mrn = ?2
     )
-    GROUP BY matched, patient
-    ORDER BY last_ms DESC, last_rid DESC, matched DESC";
+    ORDER BY created_ms DESC, rid DESC, matched DESC";
 
 /// [`Store::patients_on_file`] on any connection, so the save transaction can check the patient
 /// against what it sees itself.
@@ -462,13 +457,18 @@ pub(crate) fn patients_on_file_in(
         return Ok(Vec::new());
     }
     let mut st = conn.prepare_cached(PATIENTS_ON_FILE_SQL)?;
-    let mut rows = st.query(rusqlite::params![nhs.map(NhsNumber::digits), mrn])?;
+    let matches = st
+        .query_map(rusqlite::params![nhs.map(NhsNumber::digits), mrn], |r| {
+            Ok((r.get::<_, String>("matched")?, r.get::<_, i64>("rid")?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     let mut keys = Vec::new();
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let matched: String = r.get("matched")?;
-        let json: String = r.get("patient")?;
-        let patient: Patient = serde_json::from_str(&json)?;
+    for (matched, rowid) in matches {
+        let Some(state) = super::rows::state_where(conn, "r.rowid = ?1", [rowid])? else {
+            continue;
+        };
+        let patient = state.request.patient;
         let identifier = match (matched.as_str(), nhs, &mrn) {
             ("nhs", Some(n), _) => Identifier::Nhs(*n),
             ("mrn", _, Some(m)) => Identifier::Mrn(m.clone()),

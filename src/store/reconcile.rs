@@ -12,7 +12,7 @@ mod shared;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::{Store, StoreError};
 use crate::domain::downtime_id::{DowntimeId, DowntimeIdError};
@@ -194,17 +194,7 @@ pub enum ReconcileError {
 }
 
 fn state_by_id(conn: &Connection, id: &DowntimeId) -> Result<Option<RequestState>, StoreError> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT state FROM requests WHERE downtime_id = ?1",
-            [id.canonical()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match json {
-        None => Ok(None),
-        Some(j) => Ok(Some(serde_json::from_str(&j)?)),
-    }
+    super::rows::state_where(conn, "r.downtime_id = ?1", [id.canonical()])
 }
 
 /// A row checked against the database, before duplicates in the file are considered.

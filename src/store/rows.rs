@@ -7,10 +7,11 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params, params_from_iter};
 use uuid::Uuid;
 
-use super::StoreError;
 use super::queries::QueueRow;
+use super::{StoreError, packed};
 use crate::domain::downtime_id::{Code3, DowntimeId};
 use crate::domain::event::{Actor, Event, EventKind, RequestState};
+use crate::error::error_chain;
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad UUID '{s}': {e}")))
@@ -22,66 +23,291 @@ pub(crate) fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 pub(crate) fn insert_event(conn: &Connection, e: &Event) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO events(id, request_uuid, workstation, user_name, at_ms, kind, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            e.id.to_string(),
-            e.request_uuid.to_string(),
-            e.actor.workstation.as_str(),
-            e.actor.user,
-            e.at.timestamp_millis(),
-            e.kind.word(),
-            serde_json::to_string(&e.kind)?,
-        ],
-    )?;
+    let json = serde_json::to_string(&e.kind)?;
+    let packed = packed::pack(&json)
+        .map_err(|err| StoreError::Corrupt(format!("event {} could not be packed: {err}", e.id)))?;
+    conn.prepare_cached(
+        "INSERT INTO events(id, request_uuid, workstation, user_name, at_ms, kind, payload, packed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)",
+    )?
+    .execute(params![
+        e.id.to_string(),
+        e.request_uuid.to_string(),
+        e.actor.workstation.as_str(),
+        e.actor.user,
+        e.at.timestamp_millis(),
+        e.kind.word(),
+        packed,
+    ])?;
     Ok(())
 }
 
-fn event_from_row(r: &Row<'_>) -> Result<Event, StoreError> {
-    let id: String = r.get("id")?;
-    let request_uuid: String = r.get("request_uuid")?;
-    let workstation: String = r.get("workstation")?;
-    let payload: String = r.get("payload")?;
-    let kind: EventKind = serde_json::from_str(&payload)?;
-    let word: String = r.get("kind")?;
-    if word != kind.word() {
-        return Err(StoreError::Corrupt(format!(
-            "event {id}: kind '{word}' does not match its payload"
-        )));
-    }
-    Ok(Event {
-        id: parse_uuid(&id)?,
-        request_uuid: parse_uuid(&request_uuid)?,
-        actor: Actor {
-            workstation: Code3::workstation(&workstation)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            user: r.get("user_name")?,
-        },
-        at: ms_to_time(r.get("at_ms")?)?,
-        kind,
+/// The columns [`RawEvent::read`] takes, from `events` or under these names from a join.
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, request_uuid, workstation, user_name, at_ms, kind, payload, packed";
+
+/// One event's columns as stored, copied out of SQLite without decoding anything, so a reading
+/// thread can hand it to another to unpack and decode. A damaged value (not text, not valid
+/// UTF-8) is kept as it is and reported by [`RawEvent::decode`].
+pub(crate) struct RawEvent {
+    id: Vec<u8>,
+    request_uuid: Vec<u8>,
+    workstation: Vec<u8>,
+    user_name: Vec<u8>,
+    at_ms: Option<i64>,
+    kind: Vec<u8>,
+    payload: Vec<u8>,
+    packed: Option<Vec<u8>>,
+}
+
+fn raw(r: &Row<'_>, column: &str) -> Result<Vec<u8>, StoreError> {
+    Ok(match r.get_ref(column)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => Vec::new(),
     })
+}
+
+fn text(bytes: Vec<u8>, what: &str) -> Result<String, StoreError> {
+    String::from_utf8(bytes)
+        .map_err(|_| StoreError::Corrupt(format!("stored {what} is damaged (not valid text)")))
+}
+
+impl RawEvent {
+    pub(crate) fn read(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: raw(r, "id")?,
+            request_uuid: raw(r, "request_uuid")?,
+            workstation: raw(r, "workstation")?,
+            user_name: raw(r, "user_name")?,
+            at_ms: match r.get_ref("at_ms")? {
+                ValueRef::Integer(ms) => Some(ms),
+                _ => None,
+            },
+            kind: raw(r, "kind")?,
+            payload: raw(r, "payload")?,
+            packed: match r.get_ref("packed")? {
+                ValueRef::Blob(b) => Some(b.to_vec()),
+                _ => None,
+            },
+        })
+    }
+
+    /// The event: its payload unpacked (or, for an event stored before payloads were packed,
+    /// read as the JSON it is) and decoded, every column checked.
+    pub(crate) fn decode(self) -> Result<Event, StoreError> {
+        let id = parse_uuid(&text(self.id, "event ID")?)?;
+        let damaged = |what: String| StoreError::Corrupt(format!("event {id}: {what}"));
+        let json = match (self.payload.is_empty(), self.packed) {
+            (false, None) => text(self.payload, "payload").map_err(|e| damaged(e.to_string()))?,
+            (true, Some(packed)) => {
+                packed::unpack(&packed).map_err(|e| damaged(error_chain(&e)))?
+            }
+            (false, Some(_)) => {
+                return Err(damaged("it has two payloads (JSON and packed)".into()));
+            }
+            (true, None) => return Err(damaged("it has no payload".into())),
+        };
+        let kind: EventKind = serde_json::from_str(&json)
+            .map_err(|e| damaged(format!("its payload is unreadable: {e}")))?;
+        let word = text(self.kind, "event kind")?;
+        if word != kind.word() {
+            return Err(damaged(format!("kind '{word}' does not match its payload")));
+        }
+        let workstation = text(self.workstation, "workstation")?;
+        Ok(Event {
+            id,
+            request_uuid: parse_uuid(&text(self.request_uuid, "request UUID")?)?,
+            actor: Actor {
+                workstation: Code3::workstation(&workstation)
+                    .map_err(|e| damaged(format!("workstation: {e}")))?,
+                user: text(self.user_name, "user name")?,
+            },
+            at: ms_to_time(
+                self.at_ms
+                    .ok_or_else(|| damaged("its time is missing".into()))?,
+            )?,
+            kind,
+        })
+    }
 }
 
 /// A request's events in the order they were recorded.
 pub(crate) fn events_of(conn: &Connection, uuid: Uuid) -> Result<Vec<Event>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, request_uuid, workstation, user_name, at_ms, kind, payload
-         FROM events WHERE request_uuid = ?1 ORDER BY seq",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE request_uuid = ?1 ORDER BY seq"
+    ))?;
     let mut rows = st.query([uuid.to_string()])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(event_from_row(r)?);
+        out.push(RawEvent::read(r)?.decode()?);
     }
     Ok(out)
+}
+
+/// What a request's state is read from: the columns of its row that its status changes write
+/// and its creation event (everything else a state holds), under the names [`RawState::read`]
+/// and [`RawEvent::read`] take. Add `WHERE r.…`. A request whose creation event is missing
+/// still has its row (the event's columns are NULL), so it is reported, never skipped.
+pub(crate) const STATE_SELECT: &str = "SELECT r.uuid AS r_uuid, r.downtime_id AS r_downtime_id,
+        r.status AS r_status, r.accession AS r_accession, r.reason AS r_reason,
+        r.updated_ms AS r_updated_ms, r.last_event AS r_last_event,
+        c.id AS id, c.request_uuid AS request_uuid, c.workstation AS workstation,
+        c.user_name AS user_name, c.at_ms AS at_ms, c.kind AS kind, c.payload AS payload,
+        c.packed AS packed
+    FROM requests r LEFT JOIN events c ON c.request_uuid = r.uuid AND c.kind = 'created'";
+
+/// A request's stored state, copied out undecoded (see [`RawEvent`]).
+pub(crate) struct RawState {
+    uuid: Vec<u8>,
+    downtime_id: Vec<u8>,
+    status: Vec<u8>,
+    accession: Option<Vec<u8>>,
+    reason: Option<Vec<u8>>,
+    updated_ms: Option<i64>,
+    last_event: Vec<u8>,
+    created: RawEvent,
+}
+
+impl RawState {
+    /// Reads a row of [`STATE_SELECT`].
+    pub(crate) fn read(r: &Row<'_>) -> Result<Self, StoreError> {
+        let optional = |column: &str| -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(match r.get_ref(column)? {
+                ValueRef::Null => None,
+                _ => Some(raw(r, column)?),
+            })
+        };
+        Ok(Self {
+            uuid: raw(r, "r_uuid")?,
+            downtime_id: raw(r, "r_downtime_id")?,
+            status: raw(r, "r_status")?,
+            accession: optional("r_accession")?,
+            reason: optional("r_reason")?,
+            updated_ms: match r.get_ref("r_updated_ms")? {
+                ValueRef::Integer(ms) => Some(ms),
+                _ => None,
+            },
+            last_event: raw(r, "r_last_event")?,
+            created: RawEvent::read(r)?,
+        })
+    }
+
+    /// The downtime ID as stored, for messages (damaged bytes shown as U+FFFD).
+    pub(crate) fn downtime_id_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.downtime_id).into_owned()
+    }
+
+    /// The state: the creation event's, with what the row's status columns say since.
+    pub(crate) fn decode(self) -> Result<RequestState, StoreError> {
+        let event = self.created.decode()?;
+        let mut s = RequestState::created(&event).map_err(|source| StoreError::Fold {
+            uuid: event.request_uuid,
+            source,
+        })?;
+        if text(self.uuid, "request UUID")? != s.request.uuid.to_string() {
+            return Err(StoreError::Corrupt(format!(
+                "request {}: its row and its creation event name different requests",
+                s.downtime_id
+            )));
+        }
+        let status = text(self.status, "status")?;
+        s.status = status.parse().map_err(|_| {
+            StoreError::Corrupt(format!(
+                "request {}: stored status '{status}'",
+                s.downtime_id
+            ))
+        })?;
+        s.accession = self.accession.map(|a| text(a, "accession")).transpose()?;
+        s.reason = self.reason.map(|a| text(a, "reason")).transpose()?;
+        s.updated_at = ms_to_time(self.updated_ms.ok_or_else(|| {
+            StoreError::Corrupt(format!("request {}: no stored update time", s.downtime_id))
+        })?)?;
+        s.last_event = parse_uuid(&text(self.last_event, "last event")?)?;
+        Ok(s)
+    }
+}
+
+/// A request's current state from a row of [`STATE_SELECT`]: its creation event with the
+/// row's status columns, or, when those are damaged, the fold of all its events (the record the
+/// columns were made from). Only when its history is unreadable too is it an error, naming the
+/// request.
+pub(crate) fn state_of_row(conn: &Connection, r: &Row<'_>) -> Result<RequestState, StoreError> {
+    let stored = RawState::read(r)?;
+    let id = stored.downtime_id_lossy();
+    let uuid = String::from_utf8_lossy(&stored.uuid).into_owned();
+    match stored.decode() {
+        Ok(state) => Ok(state),
+        Err(first) => from_history(conn, &id, &uuid, &first),
+    }
+}
+
+/// A request rebuilt from its events, after its stored state failed with `first`.
+pub(crate) fn from_history(
+    conn: &Connection,
+    id: &str,
+    uuid: &str,
+    first: &StoreError,
+) -> Result<RequestState, StoreError> {
+    let unreadable = |why: String| {
+        StoreError::Corrupt(format!(
+            "request {id}: its stored state ({}) and its history ({why}) are both unreadable; \
+             run stopgap verify and use the paper form for this request",
+            error_chain(first)
+        ))
+    };
+    let uuid = parse_uuid(uuid).map_err(|e| unreadable(e.to_string()))?;
+    let events = events_of(conn, uuid).map_err(|e| unreadable(error_chain(&e)))?;
+    RequestState::fold(&events).map_err(|e| unreadable(e.to_string()))
+}
+
+/// The state of the request `condition` picks (on `r.`, e.g. `r.uuid = ?1`), if there is one.
+pub(crate) fn state_where<P: rusqlite::Params>(
+    conn: &Connection,
+    condition: &str,
+    params: P,
+) -> Result<Option<RequestState>, StoreError> {
+    let mut st = conn.prepare_cached(&format!("{STATE_SELECT} WHERE {condition} LIMIT 1"))?;
+    let mut rows = st.query(params)?;
+    match rows.next()? {
+        Some(r) => state_of_row(conn, r).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The states of the requests `tail` picks from `requests` (its `WHERE`, `ORDER BY` and `LIMIT`,
+/// on unqualified columns, as the queue's and the exports' filters write them), in that order.
+/// The row IDs are chosen first, so a sort carries row IDs, not states.
+pub(crate) fn states_picked(
+    conn: &Connection,
+    tail: &str,
+    params: &[Value],
+) -> Result<Vec<RequestState>, StoreError> {
+    let mut st = conn.prepare(&format!("SELECT rowid FROM requests {tail}"))?;
+    let rowids = st
+        .query_map(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    states_at(conn, &rowids)
+}
+
+/// The states of the requests with these row IDs, in the same order.
+pub(crate) fn states_at(
+    conn: &Connection,
+    rowids: &[i64],
+) -> Result<Vec<RequestState>, StoreError> {
+    rowids
+        .iter()
+        .map(|&rowid| {
+            state_where(conn, "r.rowid = ?1", [rowid])?.ok_or_else(|| {
+                StoreError::Corrupt(format!("request row {rowid} vanished while being read"))
+            })
+        })
+        .collect()
 }
 
 /// The columns of `requests` that copy something its history says, in the order
 /// [`copied_values`] gives them: what [`insert_request`] writes, and what `verify` compares with
 /// the fold of the events (every column shown, sorted or searched is one of them). Not here:
-/// `state` (compared decoded), `training` (not in the history) and the generated
-/// `sequence_tail`.
+/// `training` (not in the history) and the generated `sequence_tail`.
 pub(crate) const COPIED_COLUMNS: [&str; 24] = [
     "uuid",
     "downtime_id",
@@ -164,22 +390,21 @@ pub(crate) fn insert_request(
 ) -> Result<(), StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
-        let marks: Vec<String> = (1..=COPIED_COLUMNS.len() + 2)
+        let marks: Vec<String> = (1..=COPIED_COLUMNS.len() + 1)
             .map(|i| format!("?{i}"))
             .collect();
         format!(
-            "INSERT INTO requests({}, training, state) VALUES ({})",
+            "INSERT INTO requests({}, training) VALUES ({})",
             COPIED_COLUMNS.join(", "),
             marks.join(", ")
         )
     });
     let values = copied_values(s);
-    let extra = [
-        Value::Integer(i64::from(training)),
-        Value::Text(serde_json::to_string(s)?),
-    ];
-    conn.prepare_cached(sql)?
-        .execute(params_from_iter(values.into_iter().chain(extra)))?;
+    conn.prepare_cached(sql)?.execute(params_from_iter(
+        values
+            .into_iter()
+            .chain([Value::Integer(i64::from(training))]),
+    ))?;
     Ok(())
 }
 
@@ -187,8 +412,8 @@ pub(crate) fn insert_request(
 /// update unless `last_event` moved to a new event.
 pub(crate) fn update_request(conn: &Connection, s: &RequestState) -> Result<(), StoreError> {
     let n = conn.execute(
-        "UPDATE requests SET status = ?2, updated_ms = ?3, accession = ?4, reason = ?5, state = ?6,
-            last_event = ?7
+        "UPDATE requests SET status = ?2, updated_ms = ?3, accession = ?4, reason = ?5,
+            last_event = ?6
          WHERE uuid = ?1",
         params![
             s.request.uuid.to_string(),
@@ -196,7 +421,6 @@ pub(crate) fn update_request(conn: &Connection, s: &RequestState) -> Result<(), 
             s.updated_at.timestamp_millis(),
             s.accession,
             s.reason,
-            serde_json::to_string(s)?,
             s.last_event.to_string(),
         ],
     )?;
@@ -204,30 +428,6 @@ pub(crate) fn update_request(conn: &Connection, s: &RequestState) -> Result<(), 
         return Err(StoreError::UnknownRequest(s.request.uuid.to_string()));
     }
     Ok(())
-}
-
-/// A request's current state from its row (columns `uuid`, `downtime_id` and `state`): the
-/// cached JSON, or, when that is damaged (not UTF-8, not decodable), the fold of its events,
-/// which are the record the cache was made from. Only when both are unreadable is it an error,
-/// naming the request.
-pub(crate) fn state_of_row(conn: &Connection, r: &Row<'_>) -> Result<RequestState, StoreError> {
-    if let ValueRef::Text(json) = r.get_ref("state")?
-        && let Ok(state) = serde_json::from_slice::<RequestState>(json)
-    {
-        return Ok(state);
-    }
-    let mut damaged = false;
-    let id = lossy_text(r, "downtime_id", &mut damaged)?.unwrap_or_default();
-    let unreadable = |why: String| {
-        StoreError::Corrupt(format!(
-            "request {id}: its stored state and its history are both unreadable ({why}); run \
-             stopgap verify and use the paper form for this request"
-        ))
-    };
-    let uuid = lossy_text(r, "uuid", &mut damaged)?.unwrap_or_default();
-    let uuid = parse_uuid(&uuid).map_err(|e| unreadable(e.to_string()))?;
-    let events = events_of(conn, uuid).map_err(|e| unreadable(e.to_string()))?;
-    RequestState::fold(&events).map_err(|e| unreadable(e.to_string()))
 }
 
 /// The columns [`queue_row`] reads.

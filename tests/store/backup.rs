@@ -152,7 +152,7 @@ fn a_missing_or_unusable_backup_folder_is_said_as_such() {
         "{e:?}"
     );
 
-    let Some(stick) = Tmpfs::mount("256k", "a_full_backup_folder") else {
+    let Some(stick) = Tmpfs::mount("128k", "a_full_backup_folder") else {
         return;
     };
     for i in 2..60 {

@@ -30,8 +30,11 @@ fn damage(path: &Path, id: &DowntimeId, set: &str) {
             |r| r.get(0),
         )
         .unwrap();
-    conn.execute_batch("DROP TRIGGER requests_change_only_with_an_event")
-        .unwrap();
+    // A stray tool checks no foreign keys either (a damaged `last_event` names no event).
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; DROP TRIGGER requests_change_only_with_an_event",
+    )
+    .unwrap();
     let n = conn
         .execute(
             &format!("UPDATE requests SET {set} WHERE downtime_id = ?1"),
@@ -39,6 +42,37 @@ fn damage(path: &Path, id: &DowntimeId, set: &str) {
         )
         .unwrap();
     assert_eq!(n, 1);
+    conn.execute_batch(&trigger).unwrap();
+}
+
+/// Flips one byte in the middle of the packed creation event of the request with downtime ID
+/// `id`, as a bad sector would (the history's never-changed trigger dropped and put back).
+fn damage_creation(path: &Path, id: &DowntimeId) {
+    let conn = Connection::open(path).unwrap();
+    let trigger: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'events_are_never_changed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch("DROP TRIGGER events_are_never_changed")
+        .unwrap();
+    let (seq, mut packed): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, packed FROM events WHERE kind = 'created' AND request_uuid =
+                (SELECT uuid FROM requests WHERE downtime_id = ?1)",
+            [id.canonical()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let middle = packed.len() / 2;
+    packed[middle] ^= 0x5A;
+    conn.execute(
+        "UPDATE events SET packed = ?1 WHERE seq = ?2",
+        rusqlite::params![packed, seq],
+    )
+    .unwrap();
     conn.execute_batch(&trigger).unwrap();
 }
 
@@ -97,10 +131,11 @@ fn a_stored_value_that_is_not_utf8_is_named_by_its_request_and_verify_goes_on() 
     }
     let path = store.path().to_owned();
     damage(&path, &ids[0], "surname = CAST(X'4BFF48414E' AS TEXT)");
-    damage(&path, &ids[2], "state = CAST(X'7BFF7D' AS TEXT)");
+    damage_creation(&path, &ids[1]);
+    damage(&path, &ids[2], "reason = CAST(X'7BFF7D' AS TEXT)");
     let report = store.verify().unwrap();
     assert_eq!(report.requests, 3);
-    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
     assert!(
         report.problems[0].contains(&ids[0].to_string()),
         "{:?}",
@@ -111,16 +146,28 @@ fn a_stored_value_that_is_not_utf8_is_named_by_its_request_and_verify_goes_on() 
         "{:?}",
         report.problems
     );
+    // The packed payload fails its checks: damage, said as such, never another request.
     assert!(
-        report.problems[1].contains(&ids[2].to_string()),
+        report.problems[1].contains(&ids[1].to_string()),
         "{:?}",
         report.problems
     );
     assert!(
-        report.problems[1].contains("not valid UTF-8"),
+        report.problems[1].contains("payload is damaged"),
         "{:?}",
         report.problems
     );
+    assert!(
+        report.problems[2].contains(&ids[2].to_string()),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems[2].contains("stored reason differs"),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(report.damaged, ids);
 
     // The CLI says which requests, not a raw "invalid utf-8 sequence".
     drop(store);
@@ -128,6 +175,7 @@ fn a_stored_value_that_is_not_utf8_is_named_by_its_request_and_verify_goes_on() 
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let said = text(&out.stdout) + &text(&out.stderr);
     assert!(said.contains(&ids[0].to_string()), "{said}");
+    assert!(said.contains(&ids[1].to_string()), "{said}");
     assert!(said.contains(&ids[2].to_string()), "{said}");
     assert!(!said.contains("invalid utf-8"), "{said}");
 }
@@ -146,7 +194,7 @@ fn a_damaged_record_is_marked_and_the_rest_of_the_queue_list_and_json_keep_worki
     }
     let path = store.path().to_owned();
     damage(&path, &ids[0], "surname = CAST(X'4BFF48414E' AS TEXT)");
-    damage(&path, &ids[1], "state = CAST(X'7BFF7D' AS TEXT)");
+    damage(&path, &ids[1], "last_event = CAST(X'7BFF7D' AS TEXT)");
 
     let page = store
         .queue_page(
@@ -167,8 +215,9 @@ fn a_damaged_record_is_marked_and_the_rest_of_the_queue_list_and_json_keep_worki
     let shown = page.iter().find(|r| r.damaged).unwrap();
     assert!(shown.surname.contains('\u{FFFD}'), "{}", shown.surname);
 
-    // `list --json` reads the cached state; where that is damaged it is rebuilt from the
-    // request's history, which is the record the cache was made from.
+    // `list --json` reads each state from the creation event and the row's status columns;
+    // where those are damaged it is rebuilt from the request's whole history, the record the
+    // columns were made from.
     drop(store);
     let out = stopgap(&path, &["list", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
