@@ -192,23 +192,7 @@ impl Store {
         let setup = self.require_setup()?;
         let value = serde_json::to_string(settings)?;
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![SETTINGS_KEY, value],
-            )?;
-            tx.execute(
-                "INSERT INTO settings_log(key, value, at_ms, workstation, user_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    SETTINGS_KEY,
-                    value,
-                    now.timestamp_millis(),
-                    setup.workstation.as_str(),
-                    user.trim()
-                ],
-            )?;
-            Ok(())
+            super::settings::set_logged(tx, SETTINGS_KEY, &value, &setup.workstation, user, now)
         })
     }
 

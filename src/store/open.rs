@@ -152,21 +152,32 @@ impl Store {
         Self::open_existing(path, Integrity::Later)
     }
 
+    /// Another connection to a database this process already has open, for work on its own
+    /// thread (a backup, an export): refuses a missing or empty file as [`Store::open`] does,
+    /// but reads no page to check it. The app's integrity check runs once, on its own thread
+    /// ([`Store::check_integrity`]); a second whole-file read here would only compete with it
+    /// for the disk while the ward waits.
+    pub fn open_beside(path: &Path) -> Result<Self, StoreError> {
+        refuse_network(path)?;
+        match inspect(path)? {
+            FileState::Missing => Err(StoreError::Missing {
+                path: path.to_owned(),
+            }),
+            FileState::Empty => Err(StoreError::Empty {
+                path: path.to_owned(),
+            }),
+            FileState::Present => Self::open_existing(path, Integrity::Later),
+        }
+    }
+
     /// `verify` of the database at `path` on a connection of its own, which only reads (so it
     /// can run beside the app's saves): a file SQLite finds damaged is the error
     /// [`StoreError::Damaged`]; damaged requests in a sound file are in the report.
     pub fn check_integrity(path: &Path) -> Result<VerifyReport, StoreError> {
-        let conn = read_only_connection(path)?;
+        let conn = read_only_connection(path, read_only_reason(path))?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
             .map_err(|e| classify(path, e))?;
-        let checker = Self {
-            conn,
-            path: path.to_owned(),
-            write_depth: 0,
-            // Its connection cannot write; nothing is ever asked of it but reads.
-            read_only: Some(ReadOnlyReason::File),
-        };
-        let report = checker.verify()?;
+        let report = super::verify::verify(&conn)?;
         if report.file_damaged {
             return Err(StoreError::Damaged {
                 path: path.to_owned(),
@@ -209,7 +220,7 @@ impl Store {
         let read_only = read_only_reason(path);
         let conn = match read_only {
             None => Connection::open(path).map_err(|e| classify(path, e))?,
-            Some(_) => read_only_connection(path)?,
+            Some(_) => read_only_connection(path, read_only)?,
         };
         let mut conn = conn;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
@@ -268,8 +279,12 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 /// A connection that only reads. When the file cannot be written, with a write-ahead log
 /// beside it SQLite must read through the log (committed saves may be only there); without one
 /// the file is all there is, and nothing can change it meanwhile.
-fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
-    let query = match read_only_reason(path) {
+/// `reason` is what [`read_only_reason`] found for `path`: the caller probes once.
+fn read_only_connection(
+    path: &Path,
+    reason: Option<ReadOnlyReason>,
+) -> Result<Connection, StoreError> {
+    let query = match reason {
         None => "mode=ro",
         Some(_)
             if side_file(path, "-wal")

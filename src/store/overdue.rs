@@ -11,7 +11,6 @@
 //! index holds.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 use rusqlite::types::Value;
 
 use super::queries::{
@@ -322,23 +321,7 @@ impl Store {
         let setup = self.require_setup()?;
         let value = serde_json::to_string(thresholds)?;
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![THRESHOLDS_KEY, value],
-            )?;
-            tx.execute(
-                "INSERT INTO settings_log(key, value, at_ms, workstation, user_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    THRESHOLDS_KEY,
-                    value,
-                    now.timestamp_millis(),
-                    setup.workstation.as_str(),
-                    user.trim()
-                ],
-            )?;
-            Ok(())
+            super::settings::set_logged(tx, THRESHOLDS_KEY, &value, &setup.workstation, user, now)
         })
     }
 }

@@ -91,3 +91,26 @@ impl Store {
         Ok(())
     }
 }
+
+/// Writes one workstation setting and records it in the settings log (who, when, the new value),
+/// inside the caller's write transaction: a setting never changes without its record.
+pub(super) fn set_logged(
+    tx: &rusqlite::Connection,
+    key: &str,
+    value: &str,
+    workstation: &Code3,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    tx.execute(
+        "INSERT INTO settings_log(key, value, at_ms, workstation, user_name)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![key, value, now.timestamp_millis(), workstation.as_str(), user.trim()],
+    )?;
+    Ok(())
+}

@@ -185,8 +185,9 @@ fn run(
     orders: &Receiver<Order>,
     reports: &Sender<Report>,
 ) {
-    // Its own connection, so a backup never waits for the window's, nor the window for it.
-    let mut store = match Store::open(path) {
+    // Its own connection, so a backup never waits for the window's, nor the window for it;
+    // the whole-file check is the integrity thread's (and each backup checks its own copy).
+    let mut store = match Store::open_beside(path) {
         Ok(s) => s,
         Err(e) => {
             // The window may already be gone; nobody is left to tell.

@@ -437,7 +437,7 @@ fn spawn_export(db_path: &Path, job: ExportJob, now: DateTime<Utc>) -> RunningEx
     let db_path = db_path.to_owned();
     let shared = progress.clone();
     std::thread::spawn(move || {
-        let result = Store::open(&db_path)
+        let result = Store::open_beside(&db_path)
             .map_err(BacklogError::from)
             .and_then(|mut store| {
                 crate::backlog::export_with_progress(&mut store, &job, now, &shared)
