@@ -3,6 +3,9 @@
 mod backup;
 mod check;
 mod commands;
+mod handover;
+
+pub use handover::HandoverAction;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -127,6 +130,17 @@ pub enum Command {
     },
     /// List the backups made, newest first.
     Backups,
+    /// Hand requests over between PCs with no network: write this PC's events to a bundle file
+    /// (for a USB stick or a shared folder), or import other PCs' bundles. Importing is a union
+    /// of events, so bundles may come in any order, twice, or relayed through another PC.
+    Handover {
+        #[command(subcommand)]
+        action: HandoverAction,
+    },
+    /// List the clashes between PCs' records that need a person (a receipt after a
+    /// cancellation, one downtime ID on two requests, ...). Exit 0 when there are none, 1 when
+    /// there are.
+    Conflicts,
     /// Replace the database with a backup. The file is checked first; the current database is
     /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
     Restore {
@@ -272,7 +286,7 @@ pub fn run(
     match command {
         Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
         Command::List { status, json } => list(&store, status, json, out),
-        Command::Verify => verify(&store, out),
+        Command::Verify => commands::verify(&store, out),
         Command::Setup {
             site,
             workstation,
@@ -331,6 +345,21 @@ pub fn run(
         ),
         Command::Backup { to } => backup::backup(&mut store, to.as_deref(), now, out),
         Command::Backups => backup::backups(&store, out),
+        Command::Handover { action } => match action {
+            HandoverAction::Export {
+                out: file,
+                since,
+                force,
+            } => handover::export(&store, &file, since, force, now, out),
+            HandoverAction::Import { files, user } => handover::import(
+                &mut store,
+                &files,
+                &user.unwrap_or_else(default_user),
+                now,
+                out,
+            ),
+        },
+        Command::Conflicts => handover::conflicts(&store, out),
         // Handled before the store is opened.
         Command::Restore { .. } => Ok(Outcome::Success),
     }
@@ -503,32 +532,6 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
-    }
-}
-
-fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
-    let report = store.verify()?;
-    writeln!(
-        out,
-        "Checked {} requests and {} events ({} sequence numbers skipped by the check-character rule).",
-        report.requests, report.events, report.skipped_by_rule
-    )?;
-    if report.is_sound() {
-        writeln!(
-            out,
-            "Sound: the file is intact, every request equals its history, no ID is missing."
-        )?;
-        Ok(Outcome::Success)
-    } else {
-        writeln!(out, "PROBLEMS FOUND ({}):", report.problems.len())?;
-        for p in &report.problems {
-            writeln!(out, "  - {}", visible(&p.to_string()))?;
-        }
-        writeln!(
-            out,
-            "Keep this file as it is and call IT; do not re-enter requests from it until checked."
-        )?;
-        Ok(Outcome::Problems)
     }
 }
 

@@ -16,6 +16,8 @@
 //! - [`error`]: an error and its causes as one line, each cause said once ([`error::error_chain`]).
 //! - [`files`]: atomic file writes (temporary file, fsync, rename, fsync the folder), never over
 //!   an existing file unless asked, with the SHA-256 of what was written; Windows-safe file names.
+//! - [`handover`]: handover bundles, the files in which PCs exchange events (format, checked
+//!   reading); [`domain::merge`] folds what they bring.
 //! - [`import`]: requests typed elsewhere, in the CSV export's columns, validated as the form does.
 //! - [`report`]: the close-out report (every issued downtime ID and its final state) as CSV or PDF.
 //! - [`platform`]: what differs by operating system (data directory, network-filesystem and
@@ -36,6 +38,7 @@ pub mod export;
 pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod handover;
 pub mod import;
 pub mod platform;
 pub mod report;

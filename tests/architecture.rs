@@ -48,6 +48,7 @@ const SRC_ENTRIES: &[(&str, Layer)] = &[
     ("report", Layer::Library),
     ("error.rs", Layer::Library),
     ("fuzzing.rs", Layer::Library),
+    ("handover", Layer::Library),
     ("platform", Layer::Platform),
 ];
 

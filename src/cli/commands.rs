@@ -345,3 +345,30 @@ pub(super) fn import(
     }
     Ok(Outcome::Success)
 }
+
+/// `stopgap verify`.
+pub(super) fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
+    let report = store.verify()?;
+    writeln!(
+        out,
+        "Checked {} requests and {} events ({} sequence numbers skipped by the check-character rule).",
+        report.requests, report.events, report.skipped_by_rule
+    )?;
+    if report.is_sound() {
+        writeln!(
+            out,
+            "Sound: the file is intact, every request equals its history, no ID is missing."
+        )?;
+        Ok(Outcome::Success)
+    } else {
+        writeln!(out, "PROBLEMS FOUND ({}):", report.problems.len())?;
+        for p in &report.problems {
+            writeln!(out, "  - {}", visible(&p.to_string()))?;
+        }
+        writeln!(
+            out,
+            "Keep this file as it is and call IT; do not re-enter requests from it until checked."
+        )?;
+        Ok(Outcome::Problems)
+    }
+}

@@ -106,6 +106,28 @@ impl RequestState {
         })
     }
 
+    /// [`RequestState::created`], taking the event rather than copying its request.
+    pub fn from_creation(event: Event) -> Result<Self, FoldError> {
+        let EventKind::Created {
+            downtime_id,
+            request,
+        } = event.kind
+        else {
+            return Err(FoldError::NotCreatedFirst(event.id));
+        };
+        Ok(Self {
+            downtime_id,
+            request: *request,
+            status: Status::Logged,
+            accession: None,
+            reason: None,
+            created_at: event.at,
+            created_by: event.actor,
+            updated_at: event.at,
+            last_event: event.id,
+        })
+    }
+
     /// Applies one later event, refusing a change the lifecycle does not allow.
     pub fn apply(&mut self, event: &Event) -> Result<(), FoldError> {
         if event.request_uuid != self.request.uuid {

@@ -7,6 +7,7 @@ pub mod downtime_id;
 pub mod draft;
 pub mod event;
 pub mod identity;
+pub mod merge;
 pub mod nhs_number;
 pub mod overdue;
 pub mod patient;

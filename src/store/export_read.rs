@@ -122,10 +122,12 @@ fn from_history<E: From<StoreError>>(conn: &Connection, rowid: i64) -> Result<Re
     super::rows::state_of_row(conn, row).map_err(E::from)
 }
 
-/// How many threads decode: one per core the reading thread leaves, at least one, and no
-/// more than four (the read itself cannot feed more).
+/// How many threads decode: one per core the reading thread leaves, at least two, and no
+/// more than four (the read itself cannot feed more). Unpacking and decoding a request takes
+/// about twice as long as reading it, so on a two-core PC two decoders beside the reader keep
+/// both cores busy, where one decoder left the reader waiting for it half the time.
 fn decoders() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 5) - 1)
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(3, 5) - 1)
 }
 
 /// Reads each request by row ID, in order, and deals the chunks out to the decoders in turn. Stops early, without an error, when a decoder has stopped (it found JSON it cannot

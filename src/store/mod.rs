@@ -11,6 +11,7 @@ mod export_read;
 mod export_recover;
 mod export_run;
 mod form_lookups;
+mod handover;
 mod open;
 mod overdue;
 mod packed;
@@ -49,6 +50,7 @@ pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
 pub use export_run::{ExportClaimed, Reservation, Snapshot};
+pub use handover::{ConflictLine, Imported, Incoming};
 pub use open::ReadOnlyReason;
 pub use overdue::OverdueFirst;
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
@@ -131,6 +133,10 @@ pub enum StoreError {
     SequenceExhausted(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// A handover bundle this PC does not take (another site, training data into a live
+    /// database); nothing of it was imported.
+    #[error("the handover bundle was not imported: {0}")]
+    HandoverRefused(String),
     #[error("the ward list was not saved")]
     BadWard(#[from] crate::domain::ward::WardError),
     /// The patient's NHS number or MRN is on file for someone with other details, and no reason
@@ -367,7 +373,10 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                at: stored_time(now),
+                // Never before the request's last change (which may come from another PC's
+                // clock): the merged order, by time, then keeps this change last, where it was
+                // made, on every PC.
+                at: stored_time(now).max(state.updated_at),
                 kind: EventKind::StatusChanged {
                     transition: transition.clone(),
                 },

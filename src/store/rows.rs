@@ -60,7 +60,7 @@ pub(crate) struct RawEvent {
     packed: Option<Vec<u8>>,
 }
 
-fn raw(r: &Row<'_>, column: &str) -> Result<Vec<u8>, StoreError> {
+fn raw(r: &Row<'_>, column: usize) -> Result<Vec<u8>, StoreError> {
     Ok(match r.get_ref(column)? {
         ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
         ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => Vec::new(),
@@ -73,19 +73,26 @@ fn text(bytes: Vec<u8>, what: &str) -> Result<String, StoreError> {
 }
 
 impl RawEvent {
+    /// Reads the [`EVENT_COLUMNS`] of a row that has them first (by position: a column looked
+    /// up by name costs a search of every name, per value, per row).
     pub(crate) fn read(r: &Row<'_>) -> Result<Self, StoreError> {
+        Self::read_from(r, 0)
+    }
+
+    /// Reads the [`EVENT_COLUMNS`], in their order, from column `first` on.
+    fn read_from(r: &Row<'_>, first: usize) -> Result<Self, StoreError> {
         Ok(Self {
-            id: raw(r, "id")?,
-            request_uuid: raw(r, "request_uuid")?,
-            workstation: raw(r, "workstation")?,
-            user_name: raw(r, "user_name")?,
-            at_ms: match r.get_ref("at_ms")? {
+            id: raw(r, first)?,
+            request_uuid: raw(r, first + 1)?,
+            workstation: raw(r, first + 2)?,
+            user_name: raw(r, first + 3)?,
+            at_ms: match r.get_ref(first + 4)? {
                 ValueRef::Integer(ms) => Some(ms),
                 _ => None,
             },
-            kind: raw(r, "kind")?,
-            payload: raw(r, "payload")?,
-            packed: match r.get_ref("packed")? {
+            kind: raw(r, first + 5)?,
+            payload: raw(r, first + 6)?,
+            packed: match r.get_ref(first + 7)? {
                 ValueRef::Blob(b) => Some(b.to_vec()),
                 _ => None,
             },
@@ -107,12 +114,26 @@ impl RawEvent {
             }
             (true, None) => return Err(damaged("it has no payload".into())),
         };
-        let kind: EventKind = serde_json::from_str(&json)
-            .map_err(|e| damaged(format!("its payload is unreadable: {e}")))?;
         let word = text(self.kind, "event kind")?;
-        if word != kind.word() {
-            return Err(damaged(format!("kind '{word}' does not match its payload")));
-        }
+        let unreadable = |e: serde_json::Error| damaged(format!("its payload is unreadable: {e}"));
+        let kind = if word == "created" {
+            // Most of what an export reads: decoded straight into its fields. The tagged
+            // enum's decoder would first copy the whole payload into an intermediate tree.
+            let c: CreatedPayload = serde_json::from_str(&json).map_err(unreadable)?;
+            if c.kind != word {
+                return Err(damaged(format!("kind '{word}' does not match its payload")));
+            }
+            EventKind::Created {
+                downtime_id: c.downtime_id,
+                request: Box::new(c.request),
+            }
+        } else {
+            let kind: EventKind = serde_json::from_str(&json).map_err(unreadable)?;
+            if word != kind.word() {
+                return Err(damaged(format!("kind '{word}' does not match its payload")));
+            }
+            kind
+        };
         let workstation = text(self.workstation, "workstation")?;
         Ok(Event {
             id,
@@ -131,6 +152,14 @@ impl RawEvent {
     }
 }
 
+/// The payload of a creation event (`EventKind::Created` with its tag), for the fast decode.
+#[derive(serde::Deserialize)]
+struct CreatedPayload {
+    kind: String,
+    downtime_id: DowntimeId,
+    request: crate::domain::request::NewRequest,
+}
+
 /// A request's events in the order they were recorded.
 pub(crate) fn events_of(conn: &Connection, uuid: Uuid) -> Result<Vec<Event>, StoreError> {
     let mut st = conn.prepare_cached(&format!(
@@ -146,7 +175,8 @@ pub(crate) fn events_of(conn: &Connection, uuid: Uuid) -> Result<Vec<Event>, Sto
 
 /// What a request's state is read from: the columns of its row that its status changes write
 /// and its creation event (everything else a state holds), under the names [`RawState::read`]
-/// and [`RawEvent::read`] take. Add `WHERE r.…`. A request whose creation event is missing
+/// takes, by position: the row's seven, then the creation event's [`EVENT_COLUMNS`]. Add
+/// `WHERE r.…`. A request whose creation event is missing
 /// still has its row (the event's columns are NULL), so it is reported, never skipped.
 pub(crate) const STATE_SELECT: &str = "SELECT r.uuid AS r_uuid, r.downtime_id AS r_downtime_id,
         r.status AS r_status, r.accession AS r_accession, r.reason AS r_reason,
@@ -171,24 +201,24 @@ pub(crate) struct RawState {
 impl RawState {
     /// Reads a row of [`STATE_SELECT`].
     pub(crate) fn read(r: &Row<'_>) -> Result<Self, StoreError> {
-        let optional = |column: &str| -> Result<Option<Vec<u8>>, StoreError> {
+        let optional = |column: usize| -> Result<Option<Vec<u8>>, StoreError> {
             Ok(match r.get_ref(column)? {
                 ValueRef::Null => None,
                 _ => Some(raw(r, column)?),
             })
         };
         Ok(Self {
-            uuid: raw(r, "r_uuid")?,
-            downtime_id: raw(r, "r_downtime_id")?,
-            status: raw(r, "r_status")?,
-            accession: optional("r_accession")?,
-            reason: optional("r_reason")?,
-            updated_ms: match r.get_ref("r_updated_ms")? {
+            uuid: raw(r, 0)?,
+            downtime_id: raw(r, 1)?,
+            status: raw(r, 2)?,
+            accession: optional(3)?,
+            reason: optional(4)?,
+            updated_ms: match r.get_ref(5)? {
                 ValueRef::Integer(ms) => Some(ms),
                 _ => None,
             },
-            last_event: raw(r, "r_last_event")?,
-            created: RawEvent::read(r)?,
+            last_event: raw(r, 6)?,
+            created: RawEvent::read_from(r, 7)?,
         })
     }
 
@@ -200,10 +230,9 @@ impl RawState {
     /// The state: the creation event's, with what the row's status columns say since.
     pub(crate) fn decode(self) -> Result<RequestState, StoreError> {
         let event = self.created.decode()?;
-        let mut s = RequestState::created(&event).map_err(|source| StoreError::Fold {
-            uuid: event.request_uuid,
-            source,
-        })?;
+        let uuid = event.request_uuid;
+        let mut s = RequestState::from_creation(event)
+            .map_err(|source| StoreError::Fold { uuid, source })?;
         if text(self.uuid, "request UUID")? != s.request.uuid.to_string() {
             return Err(StoreError::Corrupt(format!(
                 "request {}: its row and its creation event name different requests",
@@ -257,7 +286,9 @@ pub(crate) fn from_history(
     };
     let uuid = parse_uuid(uuid).map_err(|e| unreadable(e.to_string()))?;
     let events = events_of(conn, uuid).map_err(|e| unreadable(error_chain(&e)))?;
-    RequestState::fold(&events).map_err(|e| unreadable(e.to_string()))
+    crate::domain::merge::fold_merged(uuid, &events)
+        .state
+        .ok_or_else(|| unreadable("no creation event".into()))
 }
 
 /// The state of the request `condition` picks (on `r.`, e.g. `r.uuid = ?1`), if there is one.
@@ -405,6 +436,29 @@ pub(crate) fn insert_request(
             .into_iter()
             .chain([Value::Integer(i64::from(training))]),
     ))?;
+    Ok(())
+}
+
+/// Rewrites every copied column of a request's row from `s` (after a merge, which may change
+/// more than the status: e.g. the creation that counts). The trigger refuses it unless
+/// `last_event` moved to a new event.
+pub(crate) fn rewrite_request(conn: &Connection, s: &RequestState) -> Result<(), StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let sets: Vec<String> = COPIED_COLUMNS
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        format!("UPDATE requests SET {} WHERE uuid = ?1", sets.join(", "))
+    });
+    let n = conn
+        .prepare_cached(sql)?
+        .execute(params_from_iter(copied_values(s)))?;
+    if n != 1 {
+        return Err(StoreError::UnknownRequest(s.request.uuid.to_string()));
+    }
     Ok(())
 }
 

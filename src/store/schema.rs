@@ -317,6 +317,40 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN packed BLOB;  -- store::packed of the JSON, when payload = ''
     ALTER TABLE requests DROP COLUMN state;
     "#,
+    // 9: handover bundles imported from other PCs (see `store::handover`), and the events a
+    // bundle carried under a UUID this PC already holds with other content (a damaged copy or a
+    // faulty writer): never stored as history, never dropped either.
+    r#"
+    CREATE TABLE handover_imports (
+        id                 INTEGER PRIMARY KEY,
+        sha256             TEXT NOT NULL,     -- the bundle's, from its trailer
+        source_site        TEXT NOT NULL,
+        source_workstation TEXT NOT NULL,
+        written_ms         INTEGER NOT NULL,  -- the sending PC's clock
+        events             INTEGER NOT NULL,  -- in the bundle
+        new_events         INTEGER NOT NULL,  -- of them, not held here before
+        at_ms              INTEGER NOT NULL,  -- Unix ms, UTC, this PC's clock
+        workstation        TEXT NOT NULL,
+        user_name          TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER handover_imports_are_never_changed BEFORE UPDATE ON handover_imports
+    BEGIN SELECT RAISE(ABORT, 'the handover log is never changed'); END;
+    CREATE TRIGGER handover_imports_are_never_deleted BEFORE DELETE ON handover_imports
+    BEGIN SELECT RAISE(ABORT, 'the handover log is never deleted'); END;
+
+    CREATE TABLE handover_rejects (
+        id           INTEGER PRIMARY KEY,
+        import       INTEGER NOT NULL REFERENCES handover_imports(id),
+        event_id     TEXT NOT NULL,           -- the UUID it shares with an event held here
+        request_uuid TEXT NOT NULL,
+        event_json   TEXT NOT NULL            -- the bundle's version, as it came
+    ) STRICT;
+    CREATE INDEX handover_rejects_by_request ON handover_rejects(request_uuid);
+    CREATE TRIGGER handover_rejects_are_never_changed BEFORE UPDATE ON handover_rejects
+    BEGIN SELECT RAISE(ABORT, 'the handover log is never changed'); END;
+    CREATE TRIGGER handover_rejects_are_never_deleted BEFORE DELETE ON handover_rejects
+    BEGIN SELECT RAISE(ABORT, 'the handover log is never deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -110,7 +110,13 @@ pub(super) fn set_logged(
     tx.execute(
         "INSERT INTO settings_log(key, value, at_ms, workstation, user_name)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![key, value, now.timestamp_millis(), workstation.as_str(), user.trim()],
+        params![
+            key,
+            value,
+            now.timestamp_millis(),
+            workstation.as_str(),
+            user.trim()
+        ],
     )?;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod closeout;
 mod crash;
 mod damage;
 mod fuzz_corpus;
+mod handover;
 mod identity;
 mod inputs;
 mod open;

@@ -1,0 +1,131 @@
+//! `stopgap handover export`, `stopgap handover import` and `stopgap conflicts`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::{Outcome, parse_user};
+use crate::domain::text::visible;
+use crate::files::{Overwrite, size_in_words};
+use crate::store::Store;
+
+/// `stopgap handover ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum HandoverAction {
+    /// Write every event this PC holds (its own and those it imported) to a new bundle file.
+    Export {
+        /// The bundle file to write (e.g. on the USB stick); refused if it exists, unless
+        /// --force.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only events recorded at or after this time (RFC 3339, e.g. 2026-06-04T08:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        since: Option<DateTime<Utc>>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import bundles written by other PCs. Each is checked whole first and imported all or
+    /// nothing; a refused bundle is named and the others still go in (exit 1).
+    Import {
+        /// The bundle files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Who is importing (recorded with each import).
+        #[arg(long, value_parser = parse_user)]
+        user: Option<String>,
+    },
+}
+
+pub(super) fn export(
+    store: &Store,
+    file: &Path,
+    since: Option<DateTime<Utc>>,
+    force: bool,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let overwrite = if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    let made = crate::handover::export_bundle(store, file, since, overwrite, now)?;
+    writeln!(
+        out,
+        "Wrote {} events of {} requests to {} ({}; content SHA-256 {}).",
+        made.events,
+        made.requests,
+        made.path.display(),
+        size_in_words(made.bytes),
+        made.content_sha256
+    )?;
+    Ok(Outcome::Success)
+}
+
+pub(super) fn import(
+    store: &mut Store,
+    files: &[PathBuf],
+    user: &str,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let mut outcome = Outcome::Success;
+    for file in files {
+        match crate::handover::import_bundle(store, file, user, now) {
+            Ok(i) => {
+                writeln!(
+                    out,
+                    "{}: {} events, {} new, {} already here{}; {} requests added, {} changed.",
+                    file.display(),
+                    i.events,
+                    i.new_events,
+                    i.already_held,
+                    if i.kept_aside > 0 {
+                        format!(", {} kept aside (same ID, other content)", i.kept_aside)
+                    } else {
+                        String::new()
+                    },
+                    i.requests_added,
+                    i.requests_changed
+                )?;
+                for c in &i.conflicts {
+                    writeln!(out, "  CONFLICT: {}", visible(c))?;
+                }
+                if !i.conflicts.is_empty() {
+                    outcome = Outcome::Problems;
+                }
+            }
+            Err(e) => {
+                // One refused bundle does not stop the others: each is all or nothing.
+                writeln!(
+                    out,
+                    "{}: NOT IMPORTED: {}",
+                    file.display(),
+                    crate::error::error_chain(&e)
+                )?;
+                outcome = Outcome::Problems;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+pub(super) fn conflicts(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
+    let all = store.conflicts()?;
+    if all.is_empty() {
+        writeln!(out, "No conflicts between PCs' records.")?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(out, "{} conflicts need a person:", all.len())?;
+    for c in &all {
+        let who = c.downtime_id.as_ref().map_or_else(
+            || format!("request {}", c.request_uuid),
+            ToString::to_string,
+        );
+        writeln!(out, "  - {who}: {}", visible(&c.text))?;
+    }
+    Ok(Outcome::Problems)
+}

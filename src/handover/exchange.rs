@@ -1,0 +1,90 @@
+//! A PC's side of the handover, shared by the command line and (later) the app: write this PC's
+//! outbox bundle atomically, and import bundles from other PCs, each all or nothing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::{BundleError, Source, WriteError, read_bundle_file, write_bundle};
+use crate::files::{Overwrite, write_atomic};
+use crate::store::{Imported, Incoming, Store, StoreError};
+
+/// Why a handover could not be made; nothing half-done is left (no partial file, no partial
+/// import).
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the handover bundle was not written")]
+    File(#[source] crate::files::WriteError),
+    #[error(
+        "this PC is not set up yet (site and workstation codes): run the app or stopgap setup first"
+    )]
+    NotSetUp,
+}
+
+/// A bundle written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub path: PathBuf,
+    pub events: u64,
+    pub requests: u64,
+    /// The SHA-256 in the bundle's trailer (of its content before the trailer).
+    pub content_sha256: String,
+    pub bytes: u64,
+}
+
+/// Writes every event this PC holds (recorded at or after `since`, when given) into a new
+/// bundle at `path`: under a temporary name first, so a reader never sees half a bundle.
+pub fn export_bundle(
+    store: &Store,
+    path: &Path,
+    since: Option<DateTime<Utc>>,
+    overwrite: Overwrite,
+    now: DateTime<Utc>,
+) -> Result<Exported, ExchangeError> {
+    let setup = store.setup()?.ok_or(ExchangeError::NotSetUp)?;
+    let events = store.handover_events(since)?;
+    let source = Source {
+        site: setup.site,
+        workstation: setup.workstation,
+        written_at: now,
+        training: store.has_training_data()?,
+    };
+    let mut content_sha256 = String::new();
+    let written = write_atomic(path, overwrite, |w| -> Result<(), WriteError> {
+        content_sha256 = write_bundle(w, &source, &events)?.sha256;
+        Ok(())
+    })
+    .map_err(ExchangeError::File)?;
+    let requests: BTreeSet<_> = events.iter().map(|e| e.request_uuid).collect();
+    Ok(Exported {
+        path: written.path,
+        events: events.len() as u64,
+        requests: requests.len() as u64,
+        content_sha256,
+        bytes: written.bytes,
+    })
+}
+
+/// Reads and checks the bundle at `path` whole, then imports its events in one transaction.
+pub fn import_bundle(
+    store: &mut Store,
+    path: &Path,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<Imported, ExchangeError> {
+    let bundle = read_bundle_file(path)?;
+    let incoming = Incoming {
+        sha256: &bundle.summary.sha256,
+        site: &bundle.source.site,
+        workstation: &bundle.source.workstation,
+        written_at: bundle.source.written_at,
+        training: bundle.source.training,
+        events: &bundle.events,
+    };
+    Ok(store.import_events(&incoming, user, now)?)
+}
