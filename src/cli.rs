@@ -141,6 +141,17 @@ pub enum Command {
     /// cancellation, one downtime ID on two requests, ...). Exit 0 when there are none, 1 when
     /// there are.
     Conflicts,
+    /// Turnaround and backlog: open requests by status and priority, overdue emergencies and
+    /// urgents, collection-to-receipt times (median and 90th percentile) per priority, overall
+    /// and per hour, and the backlog at each hour.
+    Stats {
+        /// Only this ward's requests.
+        #[arg(long)]
+        ward: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace the database with a backup. The file is checked first; the current database is
     /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
     Restore {
@@ -360,6 +371,7 @@ pub fn run(
             ),
         },
         Command::Conflicts => handover::conflicts(&store, out),
+        Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),
         // Handled before the store is opened.
         Command::Restore { .. } => Ok(Outcome::Success),
     }

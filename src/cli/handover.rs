@@ -129,3 +129,70 @@ pub(super) fn conflicts(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
     }
     Ok(Outcome::Problems)
 }
+
+/// `stopgap stats`.
+pub(super) fn stats(
+    store: &Store,
+    ward: Option<&str>,
+    json: bool,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let timelines = store.timelines(ward)?;
+    let f = crate::domain::turnaround::figures(&timelines, now, &store.overdue_thresholds()?);
+    if json {
+        // Encoded first, so a closed pipe is an I/O error (`stats --json | head` ends quietly).
+        writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?;
+        return Ok(Outcome::Success);
+    }
+    let minutes = |s: i64| format!("{} min", s / 60);
+    writeln!(
+        out,
+        "{} requests{}; at {}.",
+        timelines.len(),
+        ward.map(|w| format!(" of ward {}", visible(w)))
+            .unwrap_or_default(),
+        f.at.format("%Y-%m-%d %H:%M UTC")
+    )?;
+    writeln!(
+        out,
+        "Overdue: {} emergency, {} urgent.",
+        f.overdue_emergency, f.overdue_urgent
+    )?;
+    writeln!(out, "Open:")?;
+    for (status, by_priority) in &f.open {
+        let parts: Vec<String> = by_priority
+            .iter()
+            .map(|(p, n)| format!("{n} {}", p.word()))
+            .collect();
+        writeln!(out, "  {:<9} {}", status.word(), parts.join(", "))?;
+    }
+    writeln!(out, "Collection to receipt (median / 90th percentile):")?;
+    for (p, s) in &f.to_receipt {
+        writeln!(
+            out,
+            "  {:<9} {:>6} / {:>6}  ({} received)",
+            p.word(),
+            minutes(s.median_seconds),
+            minutes(s.p90_seconds),
+            s.count
+        )?;
+    }
+    writeln!(out, "Per hour of collection (UTC):")?;
+    for h in &f.to_receipt_by_hour {
+        writeln!(
+            out,
+            "  {}  {:<9} {:>6} / {:>6}  ({})",
+            h.hour.format("%d/%m %H:00"),
+            h.priority.word(),
+            minutes(h.spread.median_seconds),
+            minutes(h.spread.p90_seconds),
+            h.spread.count
+        )?;
+    }
+    writeln!(out, "Backlog (logged, not yet final) at each hour's end:")?;
+    for (hour, n) in &f.backlog_by_hour {
+        writeln!(out, "  {}  {n}", hour.format("%d/%m %H:00"))?;
+    }
+    Ok(Outcome::Success)
+}

@@ -14,5 +14,6 @@ pub mod patient;
 pub mod request;
 pub mod status;
 pub mod text;
+pub mod turnaround;
 pub mod ward;
 pub mod warnings;

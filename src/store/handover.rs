@@ -9,7 +9,7 @@
 //! ID another request already has, is listed by [`Store::conflicts`]; the clash itself is a
 //! function of the events, so every PC lists the same.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -106,19 +106,35 @@ impl Store {
                 events: incoming.events.len() as u64,
                 ..Imported::default()
             };
-            let mut touched = BTreeSet::new();
+            // Which requests this PC already knew: those are folded again from everything held;
+            // a request new here is folded from the bundle's own events, without reading back.
+            let mut known = BTreeSet::new();
+            let mut seen = BTreeSet::new();
+            for e in incoming.events {
+                if seen.insert(e.request_uuid) && has_events(tx, e.request_uuid)? {
+                    known.insert(e.request_uuid);
+                }
+            }
+            let mut fresh: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
+            let mut touched_known = BTreeSet::new();
             let mut aside = Vec::new();
             for e in incoming.events {
+                if rows::insert_event_if_new(tx, e)? {
+                    report.new_events += 1;
+                    if known.contains(&e.request_uuid) {
+                        touched_known.insert(e.request_uuid);
+                    } else {
+                        fresh.entry(e.request_uuid).or_default().push(e);
+                    }
+                    continue;
+                }
                 match held(tx, e.id)? {
                     Some(h) if h == *e => report.already_held += 1,
-                    Some(_) => {
+                    _ => {
                         aside.push(e);
-                        touched.insert(e.request_uuid);
-                    }
-                    None => {
-                        rows::insert_event(tx, e)?;
-                        report.new_events += 1;
-                        touched.insert(e.request_uuid);
+                        if known.contains(&e.request_uuid) {
+                            touched_known.insert(e.request_uuid);
+                        }
                     }
                 }
             }
@@ -152,8 +168,15 @@ impl Store {
                     ],
                 )?;
             }
-            for uuid in touched {
-                refold(tx, uuid, incoming.training, &mut report)?;
+            for (uuid, events) in fresh {
+                let merged = fold_merged(uuid, events);
+                settle(tx, merged, None, incoming.training, &mut report)?;
+            }
+            for uuid in touched_known {
+                let events = rows::events_of(tx, uuid)?;
+                let merged = fold_merged(uuid, &events);
+                let stored = rows::state_where(tx, "r.uuid = ?1", [uuid.to_string()])?;
+                settle(tx, merged, stored, incoming.training, &mut report)?;
             }
             Ok(report)
         })
@@ -266,36 +289,47 @@ fn duplicate_id_text(this: &RequestState, other: &RequestState) -> String {
     )
 }
 
-/// Folds request `uuid`'s events in the canonical order and brings its row in line: a new
-/// request is added (unless another request already holds its downtime ID: a conflict), a
-/// changed one rewritten.
-fn refold(
+/// Whether this PC holds any event of request `uuid`.
+fn has_events(tx: &Connection, uuid: Uuid) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM events WHERE request_uuid = ?1)")?
+        .query_row([uuid.to_string()], |r| r.get(0))?)
+}
+
+/// Brings a request's row in line with its merged fold (`stored` is its row's state, `None`
+/// when it has none): a new request is added, unless another request already holds its
+/// downtime ID (a conflict: its events wait); a changed one is rewritten.
+fn settle(
     tx: &Connection,
-    uuid: Uuid,
+    merged: crate::domain::merge::Merged,
+    stored: Option<RequestState>,
     training: bool,
     report: &mut Imported,
 ) -> Result<(), StoreError> {
-    let events = rows::events_of(tx, uuid)?;
-    let merged = fold_merged(uuid, &events);
     report.conflicts.extend(
         merged
             .conflicts
             .iter()
             .filter(|c| c.needs_action())
-            .map(|c| c.to_string()),
+            .map(ToString::to_string),
     );
     let Some(state) = merged.state else {
         // Status changes whose creation has not arrived: held, applied when it comes.
         return Ok(());
     };
-    match rows::state_where(tx, "r.uuid = ?1", [uuid.to_string()])? {
+    match stored {
         None => {
-            if let Some(other) = holder_of(tx, &state.downtime_id, uuid)? {
+            if rows::insert_request_if_free(tx, &state, training)? {
+                report.requests_added += 1;
+            } else if let Some(other) = holder_of(tx, &state.downtime_id, merged.request_uuid)? {
                 report.conflicts.push(duplicate_id_text(&state, &other));
-                return Ok(());
+            } else {
+                return Err(StoreError::Corrupt(format!(
+                    "request {} could not be added and no other request holds its downtime \
+                     ID; nothing was imported: run stopgap verify",
+                    state.downtime_id
+                )));
             }
-            rows::insert_request(tx, &state, training)?;
-            report.requests_added += 1;
         }
         Some(stored) if stored == state => {}
         Some(stored) => {

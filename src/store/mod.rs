@@ -23,6 +23,7 @@ pub mod schema;
 mod search;
 mod sessions;
 mod settings;
+mod turnaround;
 mod verify;
 
 use std::path::{Path, PathBuf};

@@ -23,23 +23,34 @@ pub(crate) fn ms_to_time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 pub(crate) fn insert_event(conn: &Connection, e: &Event) -> Result<(), StoreError> {
+    insert_event_with(conn, e, "INSERT")?;
+    Ok(())
+}
+
+/// Inserts `e` unless an event with its UUID is already held; whether it was inserted.
+pub(crate) fn insert_event_if_new(conn: &Connection, e: &Event) -> Result<bool, StoreError> {
+    Ok(insert_event_with(conn, e, "INSERT OR IGNORE")? == 1)
+}
+
+fn insert_event_with(conn: &Connection, e: &Event, verb: &str) -> Result<usize, StoreError> {
     let json = serde_json::to_string(&e.kind)?;
     let packed = packed::pack(&json)
         .map_err(|err| StoreError::Corrupt(format!("event {} could not be packed: {err}", e.id)))?;
-    conn.prepare_cached(
-        "INSERT INTO events(id, request_uuid, workstation, user_name, at_ms, kind, payload, packed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)",
-    )?
-    .execute(params![
-        e.id.to_string(),
-        e.request_uuid.to_string(),
-        e.actor.workstation.as_str(),
-        e.actor.user,
-        e.at.timestamp_millis(),
-        e.kind.word(),
-        packed,
-    ])?;
-    Ok(())
+    Ok(conn
+        .prepare_cached(&format!(
+            "{verb} INTO events(id, request_uuid, workstation, user_name, at_ms, kind, payload,
+                packed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)"
+        ))?
+        .execute(params![
+            e.id.to_string(),
+            e.request_uuid.to_string(),
+            e.actor.workstation.as_str(),
+            e.actor.user,
+            e.at.timestamp_millis(),
+            e.kind.word(),
+            packed,
+        ])?)
 }
 
 /// The columns [`RawEvent::read`] takes, from `events` or under these names from a join.
@@ -419,24 +430,43 @@ pub(crate) fn insert_request(
     s: &RequestState,
     training: bool,
 ) -> Result<(), StoreError> {
-    static SQL: OnceLock<String> = OnceLock::new();
-    let sql = SQL.get_or_init(|| {
+    insert_request_with(conn, s, training, "INSERT")?;
+    Ok(())
+}
+
+/// Inserts a request's row unless its downtime ID (or UUID) already has one; whether it did.
+pub(crate) fn insert_request_if_free(
+    conn: &Connection,
+    s: &RequestState,
+    training: bool,
+) -> Result<bool, StoreError> {
+    Ok(insert_request_with(conn, s, training, "INSERT OR IGNORE")? == 1)
+}
+
+fn insert_request_with(
+    conn: &Connection,
+    s: &RequestState,
+    training: bool,
+    verb: &str,
+) -> Result<usize, StoreError> {
+    static COLUMNS: OnceLock<(String, String)> = OnceLock::new();
+    let (columns, marks) = COLUMNS.get_or_init(|| {
         let marks: Vec<String> = (1..=COPIED_COLUMNS.len() + 1)
             .map(|i| format!("?{i}"))
             .collect();
-        format!(
-            "INSERT INTO requests({}, training) VALUES ({})",
-            COPIED_COLUMNS.join(", "),
-            marks.join(", ")
+        (
+            format!("{}, training", COPIED_COLUMNS.join(", ")),
+            marks.join(", "),
         )
     });
     let values = copied_values(s);
-    conn.prepare_cached(sql)?.execute(params_from_iter(
-        values
-            .into_iter()
-            .chain([Value::Integer(i64::from(training))]),
-    ))?;
-    Ok(())
+    Ok(conn
+        .prepare_cached(&format!("{verb} INTO requests({columns}) VALUES ({marks})"))?
+        .execute(params_from_iter(
+            values
+                .into_iter()
+                .chain([Value::Integer(i64::from(training))]),
+        ))?)
 }
 
 /// Rewrites every copied column of a request's row from `s` (after a merge, which may change

@@ -20,5 +20,6 @@ mod power;
 mod queue;
 mod reconcile;
 mod state_machine;
+mod stats;
 mod store;
 mod wards;
