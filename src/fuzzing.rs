@@ -16,6 +16,7 @@ use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::nhs_number::NhsNumber;
 use crate::export::Profile;
+use crate::handover::{read_bundle, write_bundle};
 use crate::import::parse_requests;
 use crate::store::read_reconcile_csv;
 
@@ -153,4 +154,19 @@ pub fn nhs_number(data: &[u8]) {
     };
     assert_eq!(check, digits[9], "mod-11 check digit");
     assert_eq!(NhsNumber::parse(&number.digits()).ok(), Some(number));
+}
+
+/// A handover bundle, as `stopgap handover import` reads it (within a 1 MB limit here). What is
+/// accepted has as many events as its trailer says, and written again from its source reads
+/// back as the same events.
+pub fn handover_bundle(data: &[u8]) {
+    let Ok(bundle) = read_bundle(data, 1 << 20) else {
+        return;
+    };
+    assert_eq!(bundle.summary.event_count, bundle.events.len() as u64);
+    let mut again = Vec::new();
+    let written = write_bundle(&mut again, &bundle.source, &bundle.events);
+    assert!(written.is_ok(), "{written:?}");
+    let read = read_bundle(again.as_slice(), 1 << 21);
+    assert_eq!(read.ok().map(|b| b.events), Some(bundle.events));
 }

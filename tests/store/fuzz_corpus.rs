@@ -62,3 +62,8 @@ fn downtime_id_corpus_parses_without_a_panic_and_reparses_to_itself() {
 fn nhs_number_corpus_parses_without_a_panic_and_passes_mod_11() {
     check("nhs_number", fuzzing::nhs_number);
 }
+
+#[test]
+fn handover_bundle_corpus_reads_without_a_panic_and_writes_back_the_same_events() {
+    check("handover_bundle", stopgap::fuzzing::handover_bundle);
+}
