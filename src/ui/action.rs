@@ -16,6 +16,8 @@ pub enum Tab {
     Queue,
     /// After recovery: export, reconcile, close-out.
     Lab,
+    /// The lab bench: scan each sample's label to receive or reject it.
+    Reception,
     Settings,
 }
 
@@ -94,4 +96,8 @@ pub enum Action {
     RefreshLab,
     /// Save the close-out report into the output folder.
     SaveCloseOut(ReportFormat),
+    /// Reception: look up the scanned or typed downtime ID (records nothing).
+    ReceptionScan(String),
+    /// Reception: record the sample on screen as received or rejected, under the signed-in user.
+    ReceptionRecord(Uuid, Transition),
 }

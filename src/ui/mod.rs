@@ -12,6 +12,7 @@ pub mod first_run;
 pub mod fonts;
 pub mod form;
 pub mod queue;
+pub mod reception;
 pub mod reconcile;
 pub mod settings;
 pub mod sign_in;

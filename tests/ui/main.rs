@@ -11,5 +11,6 @@ mod backup;
 mod fonts;
 mod form;
 mod queue;
+mod reception;
 mod shell;
 mod wards;

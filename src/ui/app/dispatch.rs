@@ -22,6 +22,7 @@ fn needs_user(action: &Action) -> bool {
         action,
         Action::SaveRequest
             | Action::ChangeStatus(..)
+            | Action::ReceptionRecord(..)
             | Action::StartExport
             | Action::ReconcileOne
             | Action::ReconcileFile
@@ -39,6 +40,8 @@ impl StopgapApp {
         if self.tab == Tab::Form && form.focus.is_none() {
             form.focus = Some(form.first_focus());
         }
+        // The reception's scan field takes the cursor back too: the next scan must land in it.
+        self.screens.reception.focus_input = true;
     }
 
     /// Runs one action against the store and refreshes what it changed. Errors become notices.
@@ -89,6 +92,9 @@ impl StopgapApp {
                 self.tab = tab;
                 if tab == Tab::Form {
                     self.screens.form.focus = Some(self.screens.form.first_focus());
+                }
+                if tab == Tab::Reception {
+                    self.screens.reception.focus_input = true;
                 }
                 return Ok(());
             }
@@ -241,6 +247,30 @@ impl StopgapApp {
                     }
                 }
                 ready.detail = ready.store.request_detail(uuid)?;
+                ready.queue = QueueCache::default();
+                refresh(ready, &mut screens.queue, now)?;
+            }
+            Action::ReceptionScan(typed) => {
+                crate::ui::reception::look_up(&ready.store, &mut screens.reception, &typed)?;
+            }
+            Action::ReceptionRecord(uuid, transition) => {
+                let user = user.unwrap_or_default();
+                crate::ui::reception::record(
+                    &mut ready.store,
+                    &mut screens.reception,
+                    uuid,
+                    &transition,
+                    &user,
+                    now,
+                )?;
+                // The queue, the counts and an open detail panel show the new status.
+                if ready
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d.state.request.uuid == uuid)
+                {
+                    ready.detail = ready.store.request_detail(uuid)?;
+                }
                 ready.queue = QueueCache::default();
                 refresh(ready, &mut screens.queue, now)?;
             }

@@ -27,9 +27,10 @@ use super::detail::DetailState;
 use super::first_run::FirstRunState;
 use super::form::{FormData, FormState};
 use super::queue::{QueueCache, QueueState};
+use super::reception::ReceptionState;
 use super::settings::SettingsState;
 use super::sign_in::{SignInState, SignedIn};
-use super::{damaged, detail, first_run, form, queue, settings, sign_in, widgets};
+use super::{damaged, detail, first_run, form, queue, reception, settings, sign_in, widgets};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::overdue::OverdueThresholds;
@@ -88,6 +89,7 @@ struct Screens {
     queue: QueueState,
     detail: DetailState,
     settings: SettingsState,
+    reception: ReceptionState,
 }
 
 /// The whole app.
@@ -330,6 +332,9 @@ impl StopgapApp {
             if i.consume_key(Modifiers::NONE, Key::F3) {
                 actions.push(Action::ShowTab(Tab::Queue));
             }
+            if i.consume_key(Modifiers::NONE, Key::F4) {
+                actions.push(Action::ShowTab(Tab::Reception));
+            }
             if i.consume_key(Modifiers::COMMAND, Key::U) {
                 actions.push(Action::ChangeUser);
             }
@@ -432,6 +437,11 @@ impl StopgapApp {
                     lab::lab_ui(ui, &mut self.lab, &ready.lab, actions);
                 });
             }
+            Tab::Reception => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    reception::reception_ui(ui, &mut screens.reception, local_now, actions);
+                });
+            }
             Tab::Settings => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     settings::settings_ui(
@@ -482,6 +492,11 @@ impl StopgapApp {
     /// For tests: what the top bar says of backups.
     pub fn backup_status_text(&self) -> Option<String> {
         chrome::backup_text(&self.backups.status).map(|(text, _)| text)
+    }
+
+    /// For tests: the reception screen (the request on screen, the session's lines and tally).
+    pub fn reception(&self) -> &ReceptionState {
+        &self.screens.reception
     }
 
     /// For tests: the form as typed.
