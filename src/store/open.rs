@@ -124,16 +124,7 @@ impl Store {
     /// or empty file is refused (a mistyped path must not make a new, empty database): only
     /// [`Store::open_or_create`] makes one. A file that cannot be written is opened read-only.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        refuse_network(path)?;
-        match inspect(path)? {
-            FileState::Missing => Err(StoreError::Missing {
-                path: path.to_owned(),
-            }),
-            FileState::Empty => Err(StoreError::Empty {
-                path: path.to_owned(),
-            }),
-            FileState::Present => Self::open_existing(path, Integrity::Now),
-        }
+        Self::open_only_existing(path, Integrity::Now)
     }
 
     /// Opens the database at `path`, making a new one (0600, in a 0700 folder on Unix) if there
@@ -158,6 +149,11 @@ impl Store {
     /// ([`Store::check_integrity`]); a second whole-file read here would only compete with it
     /// for the disk while the ward waits.
     pub fn open_beside(path: &Path) -> Result<Self, StoreError> {
+        Self::open_only_existing(path, Integrity::Later)
+    }
+
+    /// A database that is already there: a missing or empty file is refused, never made.
+    fn open_only_existing(path: &Path, integrity: Integrity) -> Result<Self, StoreError> {
         refuse_network(path)?;
         match inspect(path)? {
             FileState::Missing => Err(StoreError::Missing {
@@ -166,7 +162,7 @@ impl Store {
             FileState::Empty => Err(StoreError::Empty {
                 path: path.to_owned(),
             }),
-            FileState::Present => Self::open_existing(path, Integrity::Later),
+            FileState::Present => Self::open_existing(path, integrity),
         }
     }
 
