@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::downtime_id::{Code3, DowntimeId};
+use super::phoned::PhonedResult;
 use super::request::NewRequest;
+use super::settle::Settlement;
 use super::status::{Status, Transition, TransitionError};
 
 /// Who made a change, and where.
@@ -27,6 +29,11 @@ pub enum EventKind {
     },
     /// The status changed.
     StatusChanged { transition: Transition },
+    /// A result was phoned to the ward. Changes no status: a fact recorded whatever the
+    /// request's state.
+    ResultPhoned { phoned: Box<PhonedResult> },
+    /// A person settled a conflict on this request. Changes no status.
+    ConflictSettled { settled: Settlement },
 }
 
 impl EventKind {
@@ -35,6 +42,8 @@ impl EventKind {
         match self {
             EventKind::Created { .. } => "created",
             EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::ResultPhoned { .. } => "result_phoned",
+            EventKind::ConflictSettled { .. } => "conflict_settled",
         }
     }
 }
@@ -153,6 +162,7 @@ impl RequestState {
                     Transition::Sent | Transition::Received => {}
                 }
             }
+            EventKind::ResultPhoned { .. } | EventKind::ConflictSettled { .. } => {}
         }
         self.updated_at = event.at;
         self.last_event = event.id;

@@ -80,6 +80,8 @@ fn lifecycle_rank(kind: &EventKind) -> u8 {
             Transition::Cancelled { .. } => 4,
             Transition::Rejected { .. } => 5,
         },
+        EventKind::ResultPhoned { .. } => 6,
+        EventKind::ConflictSettled { .. } => 7,
     }
 }
 
@@ -210,6 +212,8 @@ fn describe(e: &Event) -> String {
             Transition::Cancelled { reason } => format!("cancelled ({})", reason.trim()),
             Transition::Rejected { reason } => format!("rejected ({})", reason.trim()),
         },
+        EventKind::ResultPhoned { phoned } => phoned.line(),
+        EventKind::ConflictSettled { settled } => settled.line(),
     };
     format!(
         "{what} on {} by {} at {}",
@@ -222,7 +226,9 @@ fn describe(e: &Event) -> String {
 fn inner_request(e: &Event) -> Uuid {
     match &e.kind {
         EventKind::Created { request, .. } => request.uuid,
-        EventKind::StatusChanged { .. } => e.request_uuid,
+        EventKind::StatusChanged { .. }
+        | EventKind::ResultPhoned { .. }
+        | EventKind::ConflictSettled { .. } => e.request_uuid,
     }
 }
 

@@ -205,7 +205,9 @@ impl Store {
                 .or_else(|| {
                     events.iter().find_map(|e| match &e.kind {
                         EventKind::Created { downtime_id, .. } => Some(downtime_id.clone()),
-                        EventKind::StatusChanged { .. } => None,
+                        EventKind::StatusChanged { .. }
+                        | EventKind::ResultPhoned { .. }
+                        | EventKind::ConflictSettled { .. } => None,
                     })
                 });
             for c in merged.conflicts.iter().filter(|c| c.needs_action()) {

@@ -362,11 +362,32 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestState, StoreError> {
+        let kind = EventKind::StatusChanged {
+            transition: transition.clone(),
+        };
+        self.append_event(uuid, kind, user, now, |state| {
+            Ok(transition.check(state.status)?)
+        })
+    }
+
+    /// Records one more event of request `uuid` under this workstation and `user`, after
+    /// `check` accepts the request's current state, and updates the request's row, in one
+    /// transaction. The event is never dated before the request's last change (which may come
+    /// from another PC's clock): the merged order, by time, then keeps it last, where it was
+    /// made, on every PC.
+    pub(crate) fn append_event(
+        &mut self,
+        uuid: Uuid,
+        kind: EventKind,
+        user: &str,
+        now: DateTime<Utc>,
+        check: impl FnOnce(&RequestState) -> Result<(), StoreError>,
+    ) -> Result<RequestState, StoreError> {
         let setup = self.require_setup()?;
         self.write(|tx| {
             let mut state = rows::state_where(tx, "r.uuid = ?1", [uuid.to_string()])?
                 .ok_or_else(|| StoreError::UnknownRequest(uuid.to_string()))?;
-            transition.check(state.status)?;
+            check(&state)?;
             let event = Event {
                 id: Uuid::new_v4(),
                 request_uuid: uuid,
@@ -374,13 +395,8 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                // Never before the request's last change (which may come from another PC's
-                // clock): the merged order, by time, then keeps this change last, where it was
-                // made, on every PC.
                 at: stored_time(now).max(state.updated_at),
-                kind: EventKind::StatusChanged {
-                    transition: transition.clone(),
-                },
+                kind,
             };
             state
                 .apply(&event)

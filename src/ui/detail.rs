@@ -216,6 +216,8 @@ fn history_ui(ui: &mut Ui, events: &[Event]) {
         let what = match &e.kind {
             EventKind::Created { .. } => "Logged (request saved)".to_owned(),
             EventKind::StatusChanged { transition } => describe(transition),
+            EventKind::ResultPhoned { phoned } => capitalised(&phoned.line()),
+            EventKind::ConflictSettled { settled } => capitalised(&settled.line()),
         };
         history_row(
             ui,
@@ -364,4 +366,12 @@ fn actions_ui(
     if let Some(error) = &state.error {
         widgets::error_text(ui, &format!("Not changed: {error}"));
     }
+}
+
+/// A history line starting with a capital, as the other lines do.
+fn capitalised(line: &str) -> String {
+    let mut chars = line.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
