@@ -24,6 +24,24 @@ pub enum ExchangeError {
         "this PC is not set up yet (site and workstation codes): run the app or stopgap setup first"
     )]
     NotSetUp,
+    #[error(
+        "the handover folder {} is not there: plug in the USB stick, or check that the shared \
+         folder is still reachable",
+        .path.display()
+    )]
+    NoFolder { path: PathBuf },
+    #[error("the handover folder {} could not be read", .path.display())]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not this PC's handover bundle ({found}), so it is not replaced: another PC may be \
+         set up with this workstation code; move that file away or check both PCs' set-up",
+        .path.display()
+    )]
+    NotOurOutbox { path: PathBuf, found: String },
 }
 
 /// A bundle written.

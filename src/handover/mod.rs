@@ -41,6 +41,7 @@
 //! header).
 
 mod exchange;
+mod folder;
 mod read;
 mod write;
 
@@ -54,7 +55,10 @@ use crate::domain::event::Event;
 use crate::files::{ReadError, size_in_words};
 
 pub use exchange::{ExchangeError, Exported, export_bundle, import_bundle};
-pub use read::{read_bundle, read_bundle_file};
+pub use folder::{
+    BUNDLE_EXTENSION, Received, ReceivedOutcome, Seen, Sent, outbox_name, receive, send,
+};
+pub use read::{read_bundle, read_bundle_file, read_source_file};
 pub use write::{BundleWriter, WriteError, write_bundle};
 
 /// The format name, first in the header and in the trailer.

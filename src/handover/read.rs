@@ -25,6 +25,28 @@ pub fn read_bundle_file(path: &Path) -> Result<Bundle, BundleError> {
     read_bundle(bytes.as_slice(), HANDOVER_MAX_BYTES)
 }
 
+/// The longest header line read by [`read_source_file`]: a header is about 150 bytes.
+const HEADER_MAX_BYTES: u64 = 4096;
+
+/// Reads only the header of the bundle at `path`: who wrote it. Nothing else is checked (the
+/// events are not read), so this says whose file it is, never that it is sound.
+pub fn read_source_file(path: &Path) -> Result<Source, BundleError> {
+    let file = std::fs::File::open(path).map_err(BundleError::Io)?;
+    let mut head = Vec::new();
+    BufReader::new(file.take(HEADER_MAX_BYTES))
+        .read_until(b'\n', &mut head)
+        .map_err(BundleError::Io)?;
+    check_start(&head)?;
+    let header: HeaderLine =
+        serde_json::from_slice(content(&head)).map_err(BundleError::BadHeader)?;
+    Ok(Source {
+        site: header.site,
+        workstation: header.workstation,
+        written_at: header.written_at,
+        training: header.training,
+    })
+}
+
 /// Reads and checks a whole bundle of at most `limit` bytes: every event, or a refusal.
 pub fn read_bundle(r: impl Read, limit: u64) -> Result<Bundle, BundleError> {
     let mut lines = Lines {

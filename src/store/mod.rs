@@ -12,6 +12,7 @@ mod export_recover;
 mod export_run;
 mod form_lookups;
 mod handover;
+mod handover_folder;
 mod open;
 mod overdue;
 mod packed;
@@ -52,6 +53,9 @@ pub use closeout::{
 };
 pub use export_run::{ExportClaimed, Reservation, Snapshot};
 pub use handover::{ConflictLine, Imported, Incoming};
+pub use handover_folder::{
+    DEFAULT_HANDOVER_INTERVAL_MINUTES, HandoverSettings, HandoverSettingsError,
+};
 pub use open::ReadOnlyReason;
 pub use overdue::OverdueFirst;
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
@@ -151,6 +155,8 @@ pub enum StoreError {
     Fold { uuid: Uuid, source: FoldError },
     #[error("the test catalogue is not usable")]
     Catalogue(#[from] CatalogueError),
+    #[error(transparent)]
+    HandoverSettings(#[from] HandoverSettingsError),
     #[error(transparent)]
     OverdueThreshold(#[from] crate::domain::overdue::OverdueThresholdError),
     /// Another export in progress, or one recorded since this one read its requests, has some

@@ -18,6 +18,8 @@ pub enum Tab {
     Lab,
     /// The lab bench: scan each sample's label to receive or reject it.
     Reception,
+    /// Send to the lab / receive from the wards through the handover folder.
+    Handover,
     Settings,
 }
 
@@ -100,4 +102,19 @@ pub enum Action {
     ReceptionScan(String),
     /// Reception: record the sample on screen as received or rejected, under the signed-in user.
     ReceptionRecord(Uuid, Transition),
+    /// Save the handover folder settings as typed.
+    SetHandover {
+        folder: String,
+        watch: bool,
+        interval: String,
+    },
+    /// Visit the handover folder now (after saving the typed settings if they changed): write
+    /// this PC's bundle, take in the others', or both.
+    HandoverNow {
+        folder: String,
+        watch: bool,
+        interval: String,
+        send: bool,
+        receive: bool,
+    },
 }

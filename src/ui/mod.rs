@@ -11,6 +11,7 @@ pub mod export;
 pub mod first_run;
 pub mod fonts;
 pub mod form;
+pub mod handover;
 pub mod queue;
 pub mod reception;
 pub mod reconcile;

@@ -13,6 +13,7 @@ mod crash;
 mod damage;
 mod fuzz_corpus;
 mod handover;
+mod handover_folder;
 mod identity;
 mod inputs;
 mod open;

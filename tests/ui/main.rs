@@ -10,6 +10,7 @@ mod backlog;
 mod backup;
 mod fonts;
 mod form;
+mod handover;
 mod queue;
 mod reception;
 mod shell;

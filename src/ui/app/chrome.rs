@@ -76,6 +76,7 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
             (Tab::Form, "New request (F2)"),
             (Tab::Queue, "Queue (F3)"),
             (Tab::Reception, "Reception (F4)"),
+            (Tab::Handover, "Handover (F6)"),
             (Tab::Lab, "Lab: export & reconcile"),
             (Tab::Settings, "Settings"),
         ] {

@@ -29,6 +29,8 @@ fn needs_user(action: &Action) -> bool {
             | Action::ImportCatalogue(_)
             | Action::SetOverdue { .. }
             | Action::SetBackup(_)
+            | Action::SetHandover { .. }
+            | Action::HandoverNow { .. }
     )
 }
 
@@ -96,6 +98,9 @@ impl StopgapApp {
                 if tab == Tab::Reception {
                     self.screens.reception.focus_input = true;
                 }
+                if tab == Tab::Handover && self.screens.handover.folder.is_empty() {
+                    self.screens.handover.focus_folder = true;
+                }
                 return Ok(());
             }
             Action::DismissNotice => {
@@ -104,6 +109,26 @@ impl StopgapApp {
             }
             Action::SetBackup(typed) => {
                 return self.set_backup(typed, user.as_deref().unwrap_or_default(), now);
+            }
+            Action::SetHandover {
+                folder,
+                watch,
+                interval,
+            } => {
+                let user = user.as_deref().unwrap_or_default();
+                return self
+                    .set_handover(&folder, watch, &interval, user, now)
+                    .map(drop);
+            }
+            Action::HandoverNow {
+                folder,
+                watch,
+                interval,
+                send,
+                receive,
+            } => {
+                let user = user.as_deref().unwrap_or_default();
+                return self.handover_now((&folder, watch, &interval), send, receive, user, now);
             }
             Action::DismissConfirmation => {
                 self.screens.form.confirmation = None;
@@ -296,6 +321,8 @@ impl StopgapApp {
             | Action::CancelSignIn
             | Action::DismissNotice
             | Action::SetBackup(_)
+            | Action::SetHandover { .. }
+            | Action::HandoverNow { .. }
             | Action::DismissConfirmation
             | Action::DismissRestored
             | Action::CancelIdentity

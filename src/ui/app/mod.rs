@@ -9,11 +9,13 @@
 //! - `chrome.rs`: the top bar, tabs and banners.
 //! - `draft.rs`: keeping the typed form as a draft.
 //! - `backup.rs`: backups every N minutes and on exit, on their own thread.
+//! - `handover.rs`: visits to the handover folder, by hand or watched, on their own thread.
 
 mod backup;
 mod chrome;
 mod dispatch;
 mod draft;
+mod handover;
 mod integrity;
 mod lab;
 
@@ -26,6 +28,7 @@ use super::action::{Action, Tab};
 use super::detail::DetailState;
 use super::first_run::FirstRunState;
 use super::form::{FormData, FormState};
+use super::handover::HandoverState;
 use super::queue::{QueueCache, QueueState};
 use super::reception::ReceptionState;
 use super::settings::SettingsState;
@@ -90,6 +93,7 @@ struct Screens {
     detail: DetailState,
     settings: SettingsState,
     reception: ReceptionState,
+    handover: HandoverState,
 }
 
 /// The whole app.
@@ -110,6 +114,8 @@ pub struct StopgapApp {
     damaged: Vec<DowntimeId>,
     /// The backup thread and what the top bar says of the last backup.
     backups: Backups,
+    /// The handover thread (send to the lab, receive from the wards).
+    exchanger: handover::Exchanger,
     themed: bool,
 }
 
@@ -137,6 +143,7 @@ impl StopgapApp {
                 let status = std::mem::take(&mut app.backups.status);
                 app.backups = Backups::start(path, settings, status);
             }
+            app.start_exchanger();
         }
         app
     }
@@ -190,6 +197,7 @@ impl StopgapApp {
             integrity: IntegrityCheck::default(),
             damaged: Vec::new(),
             backups: Backups::default(),
+            exchanger: handover::Exchanger::default(),
             themed: false,
         };
         app.ready = store.and_then(|store| app.load(store, now));
@@ -240,6 +248,8 @@ impl StopgapApp {
             // what is wrong (see `BackupStatus::of`).
             let backup = ready.store.backup_settings().unwrap_or_default();
             self.screens.settings.load_backup(&backup);
+            let handover = ready.store.handover_settings().unwrap_or_default();
+            self.screens.handover.load(&handover);
         }
         let form = &mut self.screens.form;
         if form.draft.ward.is_empty() {
@@ -282,6 +292,12 @@ impl StopgapApp {
         if self.backups.poll() {
             ui.ctx().request_repaint();
         } else if self.backups.awaiting.get() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(300));
+        }
+        if self.poll_exchanger(now) {
+            ui.ctx().request_repaint();
+        } else if self.screens.handover.busy {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(300));
         }
@@ -334,6 +350,9 @@ impl StopgapApp {
             }
             if i.consume_key(Modifiers::NONE, Key::F4) {
                 actions.push(Action::ShowTab(Tab::Reception));
+            }
+            if i.consume_key(Modifiers::NONE, Key::F6) {
+                actions.push(Action::ShowTab(Tab::Handover));
             }
             if i.consume_key(Modifiers::COMMAND, Key::U) {
                 actions.push(Action::ChangeUser);
@@ -442,6 +461,11 @@ impl StopgapApp {
                     reception::reception_ui(ui, &mut screens.reception, local_now, actions);
                 });
             }
+            Tab::Handover => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    super::handover::handover_ui(ui, &mut screens.handover, local_now, actions);
+                });
+            }
             Tab::Settings => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     settings::settings_ui(
@@ -499,6 +523,11 @@ impl StopgapApp {
         &self.screens.reception
     }
 
+    /// For tests: the handover tab (its fields, the visits reported, refused files).
+    pub fn handover(&self) -> &HandoverState {
+        &self.screens.handover
+    }
+
     /// For tests: the form as typed.
     pub fn form_draft(&self) -> &crate::domain::request::RequestDraft {
         &self.screens.form.draft
@@ -512,6 +541,7 @@ impl eframe::App for StopgapApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.shutdown();
+        self.exchanger.shutdown();
         self.backups.shutdown();
     }
 }
