@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod dates;
 pub mod downtime_id;
 pub mod draft;
+pub mod early;
 pub mod event;
 pub mod identity;
 pub mod merge;

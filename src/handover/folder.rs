@@ -206,10 +206,7 @@ fn check_folder(folder: &Path) -> Result<(), ExchangeError> {
 
 /// The bundles in `folder` (regular files named `*.bundle`, not hidden, not `own`), by name,
 /// each with its size and modification time.
-fn bundles_in(
-    folder: &Path,
-    own: &str,
-) -> Result<Vec<(PathBuf, Stamp)>, ExchangeError> {
+fn bundles_in(folder: &Path, own: &str) -> Result<Vec<(PathBuf, Stamp)>, ExchangeError> {
     let folder_err = |source| ExchangeError::Folder {
         path: folder.to_owned(),
         source,

@@ -168,10 +168,13 @@ impl Store {
                     ],
                 )?;
             }
+            let arrived: Vec<Uuid> = fresh.keys().copied().collect();
             for (uuid, events) in fresh {
                 let merged = fold_merged(uuid, events);
                 settle(tx, merged, None, incoming.training, &mut report)?;
             }
+            // Samples received from their paper forms before these requests came.
+            super::early::link_arrivals(tx, &arrived, incoming.training, now, &mut report)?;
             for uuid in touched_known {
                 let events = rows::events_of(tx, uuid)?;
                 let merged = fold_merged(uuid, &events);
@@ -301,7 +304,7 @@ fn has_events(tx: &Connection, uuid: Uuid) -> Result<bool, StoreError> {
 /// Brings a request's row in line with its merged fold (`stored` is its row's state, `None`
 /// when it has none): a new request is added, unless another request already holds its
 /// downtime ID (a conflict: its events wait); a changed one is rewritten.
-fn settle(
+pub(super) fn settle(
     tx: &Connection,
     merged: crate::domain::merge::Merged,
     stored: Option<RequestState>,

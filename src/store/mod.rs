@@ -7,6 +7,7 @@
 mod backup;
 mod batches;
 mod closeout;
+mod early;
 mod export_read;
 mod export_recover;
 mod export_run;
@@ -51,6 +52,7 @@ pub use batches::{
 pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
+pub use early::{EarlyOutcome, EarlyReceipt, EarlyRefused};
 pub use export_run::{ExportClaimed, Reservation, Snapshot};
 pub use handover::{ConflictLine, Imported, Incoming};
 pub use handover_folder::{
@@ -155,6 +157,8 @@ pub enum StoreError {
     Fold { uuid: Uuid, source: FoldError },
     #[error("the test catalogue is not usable")]
     Catalogue(#[from] CatalogueError),
+    #[error(transparent)]
+    Early(#[from] EarlyRefused),
     #[error(transparent)]
     HandoverSettings(#[from] HandoverSettingsError),
     #[error(transparent)]

@@ -102,6 +102,12 @@ pub enum Action {
     ReceptionScan(String),
     /// Reception: record the sample on screen as received or rejected, under the signed-in user.
     ReceptionRecord(Uuid, Transition),
+    /// Reception: receive a sample whose request has not reached this PC, by its downtime ID,
+    /// with the details typed from its paper form.
+    ReceptionEarly(
+        crate::domain::downtime_id::DowntimeId,
+        crate::domain::early::EarlyDraft,
+    ),
     /// Save the handover folder settings as typed.
     SetHandover {
         folder: String,

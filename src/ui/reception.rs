@@ -4,21 +4,24 @@
 //! whenever no reason is being chosen, so many samples go through with no mouse: each scan leaves
 //! one line, newest first, and the session's tally.
 //!
-//! A sample whose request has not reached this PC yet is only reported as not found: receiving
-//! it from its paper form (a placeholder request) is left for later.
+//! A sample whose request has not reached this PC yet is reported as not found; Ctrl+R then
+//! receives it from its paper form (`early.rs`), and it is linked when its request arrives.
 
+mod early;
 mod scan;
 mod show;
 
 use chrono::{DateTime, Local, Utc};
 use egui::{Key, Modifiers, RichText, Ui};
 
-pub use scan::{already_words, look_up, record};
+pub use early::{EARLY_DOB_LABEL, EARLY_NHS_LABEL, EARLY_SURNAME_LABEL, EarlyForm};
+pub use scan::{already_words, look_up, record, record_early};
 
 use super::action::Action;
 use super::{fonts, widgets};
+use crate::domain::downtime_id::DowntimeId;
 use crate::domain::status::Transition;
-use crate::store::RequestDetail;
+use crate::store::{EarlyReceipt, RequestDetail};
 
 /// The scan field's accessible name (tests find it by this).
 pub const SCAN_LABEL: &str = "Scan or type downtime ID";
@@ -119,6 +122,13 @@ pub struct ReceptionState {
     /// This session's lines, newest first.
     pub log: Vec<Logged>,
     pub tally: Tally,
+    /// The last scan: a valid ID whose request is not on this PC (Ctrl+R receives it from its
+    /// paper form).
+    pub unknown: Option<DowntimeId>,
+    /// The paper-form box, while open.
+    pub early: Option<EarlyForm>,
+    /// Samples received from paper forms, as last read.
+    pub waiting: Vec<EarlyReceipt>,
 }
 
 impl ReceptionState {
@@ -163,9 +173,10 @@ pub fn reception_ui(
     // The reason list takes its keys before the scan field is drawn, so that a scan arriving
     // while it is open closes it and lands in the scan field in the same frame.
     reject_keys(ui, state, actions);
+    early::keys(ui, state);
     let scan_id = egui::Id::unique("reception_scan");
     let in_front = ui.ctx().memory(|m| m.is_above_modal_layer(ui.layer_id()));
-    if in_front && state.reject.is_none() {
+    if in_front && state.reject.is_none() && state.early.is_none() {
         let focused = ui.ctx().memory(|m| m.focused());
         if std::mem::take(&mut state.focus_input) || focused.is_none() {
             ui.ctx().memory_mut(|m| m.request_focus(scan_id));
@@ -238,6 +249,7 @@ fn scan_column(
         );
         left.add_space(6.0);
     }
+    early::form_ui(left, state, actions);
     // Below the scan field all scrolls, so the reason list is never cut off on a short screen.
     egui::ScrollArea::vertical()
         .id_salt("reception_request")

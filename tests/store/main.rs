@@ -11,6 +11,7 @@ mod cli_errors;
 mod closeout;
 mod crash;
 mod damage;
+mod early;
 mod fuzz_corpus;
 mod handover;
 mod handover_folder;

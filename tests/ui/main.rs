@@ -13,5 +13,6 @@ mod form;
 mod handover;
 mod queue;
 mod reception;
+mod reception_early;
 mod shell;
 mod wards;

@@ -23,6 +23,7 @@ fn needs_user(action: &Action) -> bool {
         Action::SaveRequest
             | Action::ChangeStatus(..)
             | Action::ReceptionRecord(..)
+            | Action::ReceptionEarly(..)
             | Action::StartExport
             | Action::ReconcileOne
             | Action::ReconcileFile
@@ -277,6 +278,17 @@ impl StopgapApp {
             }
             Action::ReceptionScan(typed) => {
                 crate::ui::reception::look_up(&ready.store, &mut screens.reception, &typed)?;
+            }
+            Action::ReceptionEarly(id, draft) => {
+                let user = user.unwrap_or_default();
+                crate::ui::reception::record_early(
+                    &mut ready.store,
+                    &mut screens.reception,
+                    &id,
+                    &draft,
+                    &user,
+                    now,
+                )?;
             }
             Action::ReceptionRecord(uuid, transition) => {
                 let user = user.unwrap_or_default();

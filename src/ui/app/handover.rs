@@ -300,6 +300,13 @@ impl StopgapApp {
             {
                 self.notice = Some(Notice::error(error_chain(&e)));
             }
+            if r.changed
+                && let Ok(ready) = &self.ready
+                && let Ok(waiting) = ready.store.early_receipts()
+            {
+                // Samples received from paper forms may have been linked by the import.
+                self.screens.reception.waiting = waiting;
+            }
             self.screens.handover.refused = r.refused;
             self.screens.handover.add_visit(r.visit);
         }

@@ -6,10 +6,11 @@ use uuid::Uuid;
 
 use super::{Logged, Outcome, ReceptionState};
 use crate::domain::downtime_id::{DowntimeId, DowntimeIdError};
+use crate::domain::early::EarlyDraft;
 use crate::domain::event::EventKind;
 use crate::domain::status::{Status, Transition};
 use crate::error::error_chain;
-use crate::store::{RequestDetail, Store, StoreError};
+use crate::store::{EarlyOutcome, EarlyReceipt, RequestDetail, Store, StoreError};
 use crate::ui::fonts;
 
 /// Looks up what was scanned or typed. A misread or unknown ID, or a request that can no longer
@@ -19,6 +20,9 @@ pub fn look_up(store: &Store, state: &mut ReceptionState, typed: &str) -> Result
     state.input.clear();
     state.reject = None;
     state.focus_input = true;
+    state.unknown = None;
+    state.early = None;
+    state.waiting = store.early_receipts()?;
     if let Some(waiting) = state.shown.take().filter(|s| s.receivable) {
         // The next scan came before Receive: the sample on screen is left as it was.
         state.push(
@@ -49,14 +53,20 @@ pub fn look_up(store: &Store, state: &mut ReceptionState, typed: &str) -> Result
         }
     };
     let Some(detail) = store.find_by_downtime_id(&id)? else {
+        if let Some(early) = store.early_receipt(&id)? {
+            state.push(Outcome::Already, early_words(&early));
+            return Ok(());
+        }
         state.push(
             Outcome::NotFound,
             format!(
-                "{} is not on this PC: its request has not reached the lab. Keep the sample \
-                 with its paper form and scan it again after the next handover.",
+                "{} is not on this PC: its request has not reached the lab. Ctrl+R receives \
+                 it from its paper form (linked when the request arrives), or keep it with its \
+                 form and scan it again after the next handover.",
                 id.grouped()
             ),
         );
+        state.unknown = Some(id);
         return Ok(());
     };
     let receivable = detail.state.status.can_become(Status::Received);
@@ -117,6 +127,77 @@ pub fn record(
         }
     }
     Ok(())
+}
+
+/// Receives the sample `id` from the details typed from its paper form, under `user`. Problems
+/// with the details stay in the box beside their fields; a refusal is said on the screen.
+pub fn record_early(
+    store: &mut Store,
+    state: &mut ReceptionState,
+    id: &DowntimeId,
+    draft: &EarlyDraft,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let details = match draft.validate(now, &Local) {
+        Ok(d) => d,
+        Err(errors) => {
+            if let Some(form) = &mut state.early {
+                form.errors = errors;
+            }
+            return Ok(());
+        }
+    };
+    state.early = None;
+    state.unknown = None;
+    state.focus_input = true;
+    match store.receive_early(id, &details, user, now) {
+        Ok(_) => {
+            let at = now.with_timezone(&Local).format("%H:%M");
+            state.push(
+                Outcome::Received,
+                format!(
+                    "{} received {at} by {} from its paper form ({}): linked when its request \
+                     arrives",
+                    id.grouped(),
+                    fonts::display_text(user),
+                    fonts::display_text(&details.line())
+                ),
+            );
+        }
+        Err(e) => {
+            state.last = Some(Logged {
+                outcome: Outcome::Refused,
+                text: format!("Not recorded: {}", error_chain(&e)),
+            });
+        }
+    }
+    state.waiting = store.early_receipts()?;
+    Ok(())
+}
+
+/// What became of a sample received from its paper form, for a second scan of it.
+fn early_words(early: &EarlyReceipt) -> String {
+    let id = early.downtime_id.grouped();
+    let when = format!(
+        "{} by {}",
+        early
+            .received_at
+            .with_timezone(&Local)
+            .format("%H:%M %d/%m"),
+        fonts::display_text(&early.received_by.user)
+    );
+    match &early.outcome {
+        EarlyOutcome::Waiting => format!(
+            "{id} already received from its paper form {when}; waiting for its request: nothing \
+             recorded"
+        ),
+        EarlyOutcome::Linked { .. } => format!("{id} already received {when}: nothing recorded"),
+        EarlyOutcome::Mismatch { why, .. } => format!(
+            "{id} was received from its paper form {when} but does NOT match its request ({why}): \
+             nothing recorded; check the tube and the forms"
+        ),
+    }
 }
 
 /// "RXX-W07-000123-K already received 10:42 by J Smith": what has already happened to a request

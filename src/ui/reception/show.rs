@@ -94,7 +94,7 @@ pub(super) fn tally_ui(ui: &mut Ui, state: &ReceptionState) {
                 ("Received", t.received, widgets::OK_GREEN),
                 ("Rejected", t.rejected, widgets::WARNING_TEXT),
                 ("Not found", t.not_found, widgets::ERROR_RED),
-                ("Already received", t.already, widgets::MUTED),
+                ("Already done", t.already, widgets::MUTED),
             ]
             .into_iter()
             .enumerate()
@@ -111,6 +111,7 @@ pub(super) fn tally_ui(ui: &mut Ui, state: &ReceptionState) {
                 }
             }
         });
+    super::early::waiting_ui(ui, &state.waiting);
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("reception_log")
