@@ -101,6 +101,9 @@ impl Store {
                 incoming.workstation
             )));
         }
+        // Packing every payload is most of an import's work: done on every core before the
+        // write transaction, which then only inserts.
+        let packed = pack_all(incoming.events)?;
         self.write(|tx| {
             let mut report = Imported {
                 events: incoming.events.len() as u64,
@@ -118,8 +121,8 @@ impl Store {
             let mut fresh: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
             let mut touched_known = BTreeSet::new();
             let mut aside = Vec::new();
-            for e in incoming.events {
-                if rows::insert_event_if_new(tx, e)? {
+            for (e, packed) in incoming.events.iter().zip(&packed) {
+                if rows::insert_packed_if_new(tx, e, packed)? {
                     report.new_events += 1;
                     if known.contains(&e.request_uuid) {
                         touched_known.insert(e.request_uuid);
@@ -248,6 +251,32 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Every event's payload packed, in order, on as many threads as there are cores.
+fn pack_all(events: &[Event]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = events.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = events
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(|| {
+                    part.iter()
+                        .map(rows::pack_event)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(events.len());
+        for w in workers {
+            let part = w.join().map_err(|_| {
+                StoreError::Corrupt("a packing thread stopped unexpectedly".to_owned())
+            })??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
 }
 
 /// The event held under `id`, if any.

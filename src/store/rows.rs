@@ -32,10 +32,33 @@ pub(crate) fn insert_event_if_new(conn: &Connection, e: &Event) -> Result<bool, 
     Ok(insert_event_with(conn, e, "INSERT OR IGNORE")? == 1)
 }
 
-fn insert_event_with(conn: &Connection, e: &Event, verb: &str) -> Result<usize, StoreError> {
+/// [`insert_event_if_new`] with its payload already packed by [`pack_event`] (an import packs
+/// on every core before its write transaction).
+pub(crate) fn insert_packed_if_new(
+    conn: &Connection,
+    e: &Event,
+    packed: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(insert_packed_with(conn, e, packed, "INSERT OR IGNORE")? == 1)
+}
+
+/// An event's payload as stored: its JSON, packed.
+pub(crate) fn pack_event(e: &Event) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_string(&e.kind)?;
-    let packed = packed::pack(&json)
-        .map_err(|err| StoreError::Corrupt(format!("event {} could not be packed: {err}", e.id)))?;
+    packed::pack(&json)
+        .map_err(|err| StoreError::Corrupt(format!("event {} could not be packed: {err}", e.id)))
+}
+
+fn insert_event_with(conn: &Connection, e: &Event, verb: &str) -> Result<usize, StoreError> {
+    insert_packed_with(conn, e, &pack_event(e)?, verb)
+}
+
+fn insert_packed_with(
+    conn: &Connection,
+    e: &Event,
+    packed: &[u8],
+    verb: &str,
+) -> Result<usize, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
             "{verb} INTO events(id, request_uuid, workstation, user_name, at_ms, kind, payload,
