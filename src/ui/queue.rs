@@ -3,7 +3,7 @@
 //! urgent samples older than the lab's thresholds) are flagged in colour and words and, unless
 //! the lab turns it off, pinned to the top.
 //!
-//! Keyboard: Tab from the search box reaches the table; there Up/Down (Page Up/Down, Home/End)
+//! Keyboard: Tab or Down from the search box reaches the table; there Up/Down (Page Up/Down, Home/End)
 //! move the highlighted row and keep it in view, Enter opens it in the detail panel, and Escape
 //! (handled by the panel) closes it and gives the table the focus back.
 
@@ -309,6 +309,11 @@ fn search_ui(ui: &mut Ui, state: &mut QueueState, count: u64, actions: &mut Vec<
         if search.changed() {
             state.scroll = Some(Scroll::Top);
             actions.push(Action::QueueChanged);
+        }
+        // Down from the search box goes into the table, as Tab does: the first thing a hand
+        // on the arrow keys tries after typing a name.
+        if search.has_focus() && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::ArrowDown)) {
+            state.focus_table = true;
         }
     });
 }

@@ -238,6 +238,25 @@ fn down_and_enter_open_a_request_and_escape_closes_it_back_to_the_table() {
 }
 
 #[test]
+fn down_from_the_search_box_goes_into_the_table_and_highlights_a_row() {
+    // Found in use: after typing a name, Down did nothing; only Tab reached the table.
+    let (_dir, path) = configured_db();
+    let mut ids = Vec::new();
+    let mut app = queue_app(&path, |now| {
+        for (k, minutes) in [(1, 10), (2, 20)] {
+            ids.push(save(&path, now, k, "Alice", Priority::Routine, minutes));
+        }
+    });
+    app.type_into(SEARCH_LABEL, "Alice");
+    app.press(Key::ArrowDown);
+    assert!(app.h.get_by_label(TABLE_LABEL).is_focused());
+    assert_eq!(app.value(SEARCH_LABEL), "Alice", "the search is kept");
+    app.press(Key::ArrowDown);
+    app.press(Key::Enter);
+    app.h.get_by_label("Close");
+}
+
+#[test]
 fn a_partial_id_or_a_forename_finds_the_right_rows_and_a_new_search_starts_at_the_top() {
     let (_dir, path) = configured_db();
     let mut ids = Vec::new();
