@@ -382,9 +382,11 @@ impl Store {
 
     /// Records one more event of request `uuid` under this workstation and `user`, after
     /// `check` accepts the request's current state, and updates the request's row, in one
-    /// transaction. The event is never dated before the request's last change (which may come
-    /// from another PC's clock): the merged order, by time, then keeps it last, where it was
-    /// made, on every PC.
+    /// transaction. The event is dated after the request's last change (which may come from
+    /// another PC's clock, or be this PC's own a moment ago): the merged order, by time, then
+    /// keeps it last, where it was made, on every PC. Not merely "not before": two events in
+    /// the same millisecond are ordered by kind, and a status change would then fold before a
+    /// phoned result recorded just ahead of it.
     pub(crate) fn append_event(
         &mut self,
         uuid: Uuid,
@@ -405,7 +407,7 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                at: stored_time(now).max(state.updated_at),
+                at: stored_time(now).max(state.updated_at + chrono::Duration::milliseconds(1)),
                 kind,
             };
             state

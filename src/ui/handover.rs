@@ -196,8 +196,10 @@ pub fn handover_ui(
         let send = ui.add_enabled(!state.busy, egui::Button::new("Send to lab only"));
         let receive = ui.add_enabled(!state.busy, egui::Button::new("Receive from wards only"));
         if state.busy {
-            ui.spinner();
-            ui.label("Working…");
+            // Words, not a spinner: a spinner repaints every frame while a large import runs.
+            ui.label(
+                RichText::new("Working… (this may take a minute for a large bundle)").strong(),
+            );
         }
         [both.clicked(), send.clicked(), receive.clicked()]
     });
