@@ -4,6 +4,7 @@ mod backup;
 mod check;
 mod commands;
 mod handover;
+mod phoned;
 
 pub use handover::HandoverAction;
 
@@ -11,10 +12,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
-
-use chrono::NaiveDate;
 
 use crate::domain::downtime_id::Code3;
 use crate::domain::event::RequestState;
@@ -139,11 +138,11 @@ pub enum Command {
     },
     /// List the clashes between PCs' records that need a person (a receipt after a
     /// cancellation, one downtime ID on two requests, ...). Exit 0 when there are none, 1 when
-    /// there are.
-    Conflicts,
-    /// Turnaround and backlog: open requests by status and priority, overdue emergencies and
-    /// urgents, collection-to-receipt times (median and 90th percentile) per priority, overall
-    /// and per hour, and the backlog at each hour.
+    /// there are. `conflicts settle KEY --decision WORD` records a decision.
+    Conflicts(handover::ConflictsArgs),
+    /// Turnaround and backlog: open requests by status and priority, the overdue emergencies and
+    /// urgents (listed, oldest first), collection-to-receipt and receipt-to-phoned times (median
+    /// and 90th percentile) per priority, overall and per hour, and the backlog at each hour.
     Stats {
         /// Only this ward's requests.
         #[arg(long)]
@@ -152,6 +151,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Phoned(phoned::PhonedCommand),
     /// Replace the database with a backup. The file is checked first; the current database is
     /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
     Restore {
@@ -370,8 +371,9 @@ pub fn run(
                 out,
             ),
         },
-        Command::Conflicts => handover::conflicts(&store, out),
+        Command::Conflicts(args) => handover::conflicts(&mut store, args, now, out),
         Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),
+        Command::Phoned(c) => phoned::run(&mut store, c, now, out),
         // Handled before the store is opened.
         Command::Restore { .. } => Ok(Outcome::Success),
     }

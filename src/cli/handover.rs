@@ -1,4 +1,9 @@
-//! `stopgap handover export`, `stopgap handover import` and `stopgap conflicts`.
+//! `stopgap handover export`, `stopgap handover import` and `stopgap conflicts` (in
+//! `conflicts.rs`).
+
+mod conflicts;
+
+pub use conflicts::ConflictsArgs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,21 +118,14 @@ pub(super) fn import(
     Ok(outcome)
 }
 
-pub(super) fn conflicts(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
-    let all = store.conflicts()?;
-    if all.is_empty() {
-        writeln!(out, "No conflicts between PCs' records.")?;
-        return Ok(Outcome::Success);
-    }
-    writeln!(out, "{} conflicts need a person:", all.len())?;
-    for c in &all {
-        let who = c.downtime_id.as_ref().map_or_else(
-            || format!("request {}", c.request_uuid),
-            ToString::to_string,
-        );
-        writeln!(out, "  - {who}: {}", visible(&c.text))?;
-    }
-    Ok(Outcome::Problems)
+/// `stopgap conflicts [settle ...]`: the code is in `conflicts.rs`.
+pub(super) fn conflicts(
+    store: &mut Store,
+    args: ConflictsArgs,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    conflicts::run(store, args, now, out)
 }
 
 /// `stopgap stats`.
@@ -156,9 +154,27 @@ pub(super) fn stats(
     )?;
     writeln!(
         out,
-        "Overdue: {} emergency, {} urgent.",
-        f.overdue_emergency, f.overdue_urgent
+        "Overdue: {} emergency, {} urgent{}",
+        f.overdue_emergency,
+        f.overdue_urgent,
+        if f.overdue.is_empty() {
+            "."
+        } else {
+            " (oldest first):"
+        }
     )?;
+    for o in &f.overdue {
+        writeln!(
+            out,
+            "  {}  {:<9} {:<9} {:<20} collected {}, {} over",
+            o.downtime_id.grouped(),
+            o.priority.word(),
+            o.status.word(),
+            visible(&o.ward),
+            o.collected_at.format("%d/%m %H:%M UTC"),
+            crate::domain::overdue::age_words(chrono::Duration::seconds(o.overdue_by_seconds))
+        )?;
+    }
     writeln!(out, "Open:")?;
     for (status, by_priority) in &f.open {
         let parts: Vec<String> = by_priority
@@ -180,6 +196,32 @@ pub(super) fn stats(
     }
     writeln!(out, "Per hour of collection (UTC):")?;
     for h in &f.to_receipt_by_hour {
+        writeln!(
+            out,
+            "  {}  {:<9} {:>6} / {:>6}  ({})",
+            h.hour.format("%d/%m %H:00"),
+            h.priority.word(),
+            minutes(h.spread.median_seconds),
+            minutes(h.spread.p90_seconds),
+            h.spread.count
+        )?;
+    }
+    writeln!(
+        out,
+        "Receipt to first phoned result (median / 90th percentile):"
+    )?;
+    for (p, s) in &f.receipt_to_phoned {
+        writeln!(
+            out,
+            "  {:<9} {:>6} / {:>6}  ({} phoned)",
+            p.word(),
+            minutes(s.median_seconds),
+            minutes(s.p90_seconds),
+            s.count
+        )?;
+    }
+    writeln!(out, "Per hour of receipt (UTC):")?;
+    for h in &f.receipt_to_phoned_by_hour {
         writeln!(
             out,
             "  {}  {:<9} {:>6} / {:>6}  ({})",

@@ -40,16 +40,22 @@
 //!
 //! Across requests, two different requests carrying one downtime ID are found by
 //! [`duplicate_downtime_ids`].
+//!
+//! ## Settled conflicts
+//! A person settles a conflict with a new event on its request (`EventKind::ConflictSettled`,
+//! see [`super::settle`]): it changes no status and folds like any other event, and each conflict
+//! keeps every settlement that names its [`ConflictKey`], in the canonical order; the first
+//! counts ([`Conflict::settlement`]) and a settled conflict needs nobody. A settlement on a
+//! request whose creation has not arrived is held as applied, never as a new orphan.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, btree_map};
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::downtime_id::DowntimeId;
-use super::event::{Actor, Event, EventKind, FoldError, RequestState};
+use super::event::{Event, EventKind, FoldError, RequestState};
+use super::settle::{Clash, ConflictKey, Decision, Settlement};
 use super::status::{Status, Transition, TransitionError};
 
 /// The canonical order of events (see the module doc): creations first, then by time, then by
@@ -124,6 +130,9 @@ pub struct Conflict {
     pub other: Option<Event>,
     /// The request's status at `event`'s place in the order; `None` before any creation.
     pub status_before: Option<Status>,
+    /// The settlements naming this conflict, in the canonical order: the first counts, any
+    /// other is history (another PC decided differently before it saw the first).
+    pub settlements: Vec<Event>,
 }
 
 impl Conflict {
@@ -140,16 +149,76 @@ impl Conflict {
         }
     }
 
-    /// Whether a person has to look at it. An overtaken step only says that two PCs recorded
-    /// the same progress; it is kept for the history, not for the conflicts list.
+    /// Whether a person has to look at it: not once settled. An overtaken step only says that
+    /// two PCs recorded the same progress; it is kept for the history, not for the conflicts
+    /// list.
     pub fn needs_action(&self) -> bool {
+        self.is_listed() && self.settlements.is_empty()
+    }
+
+    /// Whether it belongs in the conflicts list (open or settled): every kind but an overtaken
+    /// step.
+    pub fn is_listed(&self) -> bool {
         !matches!(self.kind, ConflictKind::Overtaken)
     }
 
-    /// What names this conflict in a later resolving event: the UUID of `event`, the same on
-    /// every PC.
-    pub fn key(&self) -> Uuid {
-        self.event.id
+    /// What names this conflict in a settling event: the UUID of `event` and the kind of clash,
+    /// the same on every PC.
+    pub fn key(&self) -> ConflictKey {
+        ConflictKey {
+            event: self.event.id,
+            clash: self.clash(),
+        }
+    }
+
+    /// The kind of clash, as a settlement names it.
+    pub fn clash(&self) -> Clash {
+        match self.kind {
+            ConflictKind::SameIdDiffers => Clash::SameIdDiffers,
+            ConflictKind::Orphan => Clash::Orphan,
+            ConflictKind::CreatedTwice => Clash::CreatedTwice,
+            ConflictKind::OtherRequest => Clash::OtherRequest,
+            // Never listed, so never settled; named as the refusal it is.
+            ConflictKind::Overtaken | ConflictKind::Refused(_) => Clash::Refused,
+            ConflictKind::CancelledAfterReceipt => Clash::CancelledAfterReceipt,
+        }
+    }
+
+    /// The decisions a person may take (see [`super::settle`]): a receipt or re-entry refused
+    /// because the ward had cancelled is decided as a cancellation after receipt is.
+    pub fn decisions(&self) -> &'static [Decision] {
+        const ON_CANCELLED: &[Decision] = &[Decision::Discard, Decision::Test];
+        match &self.kind {
+            ConflictKind::CancelledAfterReceipt => ON_CANCELLED,
+            ConflictKind::Refused(_) => {
+                let lab_work = matches!(
+                    &self.event.kind,
+                    EventKind::StatusChanged {
+                        transition: Transition::Received | Transition::Reentered { .. }
+                    }
+                );
+                if lab_work && self.status_before == Some(Status::Cancelled) {
+                    ON_CANCELLED
+                } else {
+                    &[Decision::Noted]
+                }
+            }
+            ConflictKind::Orphan => &[Decision::Close],
+            ConflictKind::SameIdDiffers
+            | ConflictKind::CreatedTwice
+            | ConflictKind::OtherRequest => &[Decision::Noted],
+            ConflictKind::Overtaken => &[],
+        }
+    }
+
+    /// The settlement that counts, with its event, once there is one.
+    pub fn settlement(&self) -> Option<(&Event, &Settlement)> {
+        self.settlements.iter().find_map(|e| match &e.kind {
+            EventKind::ConflictSettled { settled } => Some((e, settled)),
+            EventKind::Created { .. }
+            | EventKind::StatusChanged { .. }
+            | EventKind::ResultPhoned { .. } => None,
+        })
     }
 }
 
@@ -203,7 +272,18 @@ impl fmt::Display for Conflict {
 
 /// One side of a conflict as a person reads it: what, where, who and when.
 fn describe(e: &Event) -> String {
-    let what = match &e.kind {
+    format!(
+        "{} on {} by {} at {}",
+        what(e),
+        e.actor.workstation,
+        e.actor.user,
+        e.at.format("%Y-%m-%d %H:%M:%S UTC")
+    )
+}
+
+/// What an event did, in words.
+pub fn what(e: &Event) -> String {
+    match &e.kind {
         EventKind::Created { downtime_id, .. } => format!("created as {downtime_id}"),
         EventKind::StatusChanged { transition } => match transition {
             Transition::Sent => "sent to lab".to_owned(),
@@ -214,13 +294,7 @@ fn describe(e: &Event) -> String {
         },
         EventKind::ResultPhoned { phoned } => phoned.line(),
         EventKind::ConflictSettled { settled } => settled.line(),
-    };
-    format!(
-        "{what} on {} by {} at {}",
-        e.actor.workstation,
-        e.actor.user,
-        e.at.format("%Y-%m-%d %H:%M:%S UTC")
-    )
+    }
 }
 
 fn inner_request(e: &Event) -> Uuid {
@@ -246,6 +320,8 @@ pub struct Merged {
     pub applied: Vec<Uuid>,
     /// Every clash, in the canonical order of its event.
     pub conflicts: Vec<Conflict>,
+    /// Every settlement applied (also held when no creation is known), in the canonical order.
+    pub settlements: Vec<Event>,
 }
 
 impl Merged {
@@ -269,6 +345,7 @@ pub fn fold_merged<'a>(request_uuid: Uuid, events: impl IntoIterator<Item = &'a 
         state: None,
         applied: Vec::with_capacity(sorted.len()),
         conflicts: Vec::new(),
+        settlements: Vec::new(),
     };
     let mut kept: BTreeMap<Uuid, &Event> = BTreeMap::new();
     let mut creation: Option<&Event> = None;
@@ -289,7 +366,18 @@ pub fn fold_merged<'a>(request_uuid: Uuid, events: impl IntoIterator<Item = &'a 
                 slot.insert(e);
             }
         }
+        let settlement =
+            matches!(e.kind, EventKind::ConflictSettled { .. }) && e.request_uuid == request_uuid;
+        if settlement {
+            merged.settlements.push(e.clone());
+        }
         let Some(state) = &mut merged.state else {
+            if settlement {
+                // A settlement changes no status: it needs no creation to be held as applied
+                // (an orphan closed before its creation came must not become a new orphan).
+                merged.applied.push(e.id);
+                continue;
+            }
             // Creations sort first: a status change reaching here has no creation to follow.
             let kind = match RequestState::created(e) {
                 Ok(s) if e.request_uuid == request_uuid && s.request.uuid == request_uuid => {
@@ -319,7 +407,11 @@ pub fn fold_merged<'a>(request_uuid: Uuid, events: impl IntoIterator<Item = &'a 
                         Some(before),
                     ));
                 }
-                last = Some(e);
+                // The other side of a later clash is the event that set the status, never a
+                // settlement or a phoned result in between.
+                if matches!(e.kind, EventKind::StatusChanged { .. }) {
+                    last = Some(e);
+                }
                 continue;
             }
             Err(FoldError::CreatedTwice(_)) => {
@@ -344,7 +436,21 @@ pub fn fold_merged<'a>(request_uuid: Uuid, events: impl IntoIterator<Item = &'a 
         };
         merged.conflicts.push(conflict(kind, e, last, Some(before)));
     }
+    for c in &mut merged.conflicts {
+        let key = c.key();
+        c.settlements = merged
+            .settlements
+            .iter()
+            .filter(|s| settles(s, key))
+            .cloned()
+            .collect();
+    }
     merged
+}
+
+/// Whether event `s` is a settlement of the conflict named `key`.
+pub fn settles(s: &Event, key: ConflictKey) -> bool {
+    matches!(&s.kind, EventKind::ConflictSettled { settled } if settled.key() == key)
 }
 
 fn conflict(
@@ -358,6 +464,7 @@ fn conflict(
         event: event.clone(),
         other: other.cloned(),
         status_before,
+        settlements: Vec::new(),
     }
 }
 
@@ -399,110 +506,12 @@ fn cancelled_after_receipt(before: Status, last: &Event, e: &Event) -> bool {
     cancels && before == Status::Received && last.actor.workstation != e.actor.workstation
 }
 
-/// A request as named in a duplicate-ID report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestRef {
-    pub request_uuid: Uuid,
-    pub created_by: Actor,
-    pub created_at: DateTime<Utc>,
-}
+mod duplicates;
 
-/// One downtime ID carried by two or more different requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DuplicateDowntimeId {
-    pub downtime_id: DowntimeId,
-    /// At least two, by request UUID.
-    pub requests: Vec<RequestRef>,
-}
-
-impl fmt::Display for DuplicateDowntimeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who: Vec<String> = self
-            .requests
-            .iter()
-            .map(|r| {
-                format!(
-                    "request {} created on {} by {} at {}",
-                    r.request_uuid,
-                    r.created_by.workstation,
-                    r.created_by.user,
-                    r.created_at.format("%Y-%m-%d %H:%M:%S UTC")
-                )
-            })
-            .collect();
-        write!(
-            f,
-            "downtime ID {} is on {} different requests ({}): a label or form may name the wrong \
-             request; check the paper forms and cancel the one typed in error",
-            self.downtime_id,
-            self.requests.len(),
-            who.join("; ")
-        )
-    }
-}
-
-/// Every downtime ID that two or more different requests (by request UUID) carry, in
-/// downtime-ID order. The same request given twice is one request.
-pub fn duplicate_downtime_ids<'a>(
-    states: impl IntoIterator<Item = &'a RequestState>,
-) -> Vec<DuplicateDowntimeId> {
-    let mut by_id: BTreeMap<&DowntimeId, BTreeMap<Uuid, &RequestState>> = BTreeMap::new();
-    for s in states {
-        by_id
-            .entry(&s.downtime_id)
-            .or_default()
-            .entry(s.request.uuid)
-            .or_insert(s);
-    }
-    by_id
-        .into_iter()
-        .filter(|(_, requests)| requests.len() > 1)
-        .map(|(id, requests)| DuplicateDowntimeId {
-            downtime_id: id.clone(),
-            requests: requests
-                .into_values()
-                .map(|s| RequestRef {
-                    request_uuid: s.request.uuid,
-                    created_by: s.created_by.clone(),
-                    created_at: s.created_at,
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// Every request of a set of events after the merged fold, and the downtime IDs on more than
-/// one of them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MergedSet {
-    pub requests: BTreeMap<Uuid, Merged>,
-    pub duplicate_ids: Vec<DuplicateDowntimeId>,
-}
-
-impl MergedSet {
-    /// Every conflict of every request, by request UUID.
-    pub fn conflicts(&self) -> impl Iterator<Item = &Conflict> {
-        self.requests.values().flat_map(|m| m.conflicts.iter())
-    }
-}
-
-/// [`fold_merged`] for each request of `events` (grouped by their request UUID), then
-/// [`duplicate_downtime_ids`] over the states.
-pub fn merge_all<'a>(events: impl IntoIterator<Item = &'a Event>) -> MergedSet {
-    let mut by_request: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
-    for e in events {
-        by_request.entry(e.request_uuid).or_default().push(e);
-    }
-    let requests: BTreeMap<Uuid, Merged> = by_request
-        .into_iter()
-        .map(|(uuid, events)| (uuid, fold_merged(uuid, events)))
-        .collect();
-    let duplicate_ids = duplicate_downtime_ids(requests.values().filter_map(|m| m.state.as_ref()));
-    MergedSet {
-        requests,
-        duplicate_ids,
-    }
-}
+pub use duplicates::{
+    DuplicateDowntimeId, MergedSet, RequestRef, duplicate_downtime_ids, duplicate_settlement,
+    merge_all,
+};
 
 #[cfg(test)]
 mod tests;

@@ -3,19 +3,24 @@
 //! and `stopgap stats`.
 //!
 //! - open requests by status and priority, and the overdue emergencies and urgents (thresholds
-//!   from the settings, as the queue's overdue block);
+//!   from the settings, as the queue's overdue block), counted and listed oldest first;
 //! - collection-to-receipt times per priority: count, median and 90th percentile, overall and
 //!   per hour of collection;
+//! - receipt-to-phoned times (receipt to the first result phoned to the ward) per priority, overall
+//!   and per hour of receipt;
 //! - the backlog (requests logged but not yet final) at each hour.
 //!
 //! Percentiles are by nearest rank on whole seconds: the median of 1, 2, 3, 4 minutes is 2
 //! minutes, the 90th percentile of ten values the ninth; no interpolation, so every figure is a
-//! time some sample really took.
+//! time some sample really took. Hours are UTC hours; a screen shows them in local time.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use uuid::Uuid;
 
+use super::downtime_id::DowntimeId;
 use super::overdue::{OverdueThresholds, overdue_by};
 use super::request::Priority;
 use super::status::Status;
@@ -23,13 +28,18 @@ use super::status::Status;
 /// One request's times, from its events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline {
+    pub uuid: Uuid,
+    pub downtime_id: DowntimeId,
     pub priority: Priority,
-    pub ward: String,
+    /// Shared between the requests of one ward: a million requests name a few dozen wards.
+    pub ward: Arc<str>,
     pub status: Status,
     pub collected_at: DateTime<Utc>,
     /// When it was saved (logged).
     pub created_at: DateTime<Utc>,
     pub received_at: Option<DateTime<Utc>>,
+    /// When the first result was phoned to the ward, as the person who phoned it recorded.
+    pub phoned_at: Option<DateTime<Utc>>,
     /// When it became final (re-entered, cancelled or rejected), if it has.
     pub final_at: Option<DateTime<Utc>>,
 }
@@ -63,12 +73,26 @@ impl Spread {
     }
 }
 
-/// Collection-to-receipt of one priority in one hour of collection.
+/// The spread of one priority in one hour: of collection for collection-to-receipt, of receipt
+/// for receipt-to-phoned.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HourSpread {
     pub hour: DateTime<Utc>,
     pub priority: Priority,
     pub spread: Spread,
+}
+
+/// An open emergency or urgent past its threshold: what the lab chases first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OverdueRequest {
+    pub uuid: Uuid,
+    pub downtime_id: DowntimeId,
+    pub ward: String,
+    pub priority: Priority,
+    pub status: Status,
+    pub collected_at: DateTime<Utc>,
+    /// How far past its threshold it is, in whole seconds.
+    pub overdue_by_seconds: i64,
 }
 
 /// The figures.
@@ -80,17 +104,66 @@ pub struct Figures {
     /// Open emergencies and urgents past their threshold.
     pub overdue_emergency: u64,
     pub overdue_urgent: u64,
+    /// The same requests, oldest collection first.
+    pub overdue: Vec<OverdueRequest>,
     /// Collection to receipt, per priority, over every received request.
     pub to_receipt: BTreeMap<Priority, Spread>,
     /// The same per hour of collection (UTC hours), oldest first.
     pub to_receipt_by_hour: Vec<HourSpread>,
+    /// Receipt to the first phoned result, per priority, over every request with both.
+    pub receipt_to_phoned: BTreeMap<Priority, Spread>,
+    /// The same per hour of receipt (UTC hours), oldest first.
+    pub receipt_to_phoned_by_hour: Vec<HourSpread>,
     /// Requests logged and not yet final at the end of each hour, from the first request's
     /// hour to now.
     pub backlog_by_hour: Vec<(DateTime<Utc>, u64)>,
 }
 
+/// Whole seconds from `from` to `to`, to the nearest: an event the store dated a millisecond
+/// after the one before it (to keep their order) must not lose a whole second.
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    ((to - from).num_milliseconds() + 500).div_euclid(1000)
+}
+
 fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::hours(1)).unwrap_or(t)
+}
+
+/// Durations gathered per priority and per (hour, priority), turned into spreads at the end.
+#[derive(Default)]
+struct Gathered {
+    overall: BTreeMap<Priority, Vec<i64>>,
+    by_hour: BTreeMap<(DateTime<Utc>, Priority), Vec<i64>>,
+}
+
+impl Gathered {
+    fn add(&mut self, priority: Priority, hour: DateTime<Utc>, seconds: i64) {
+        self.overall.entry(priority).or_default().push(seconds);
+        self.by_hour
+            .entry((hour_of(hour), priority))
+            .or_default()
+            .push(seconds);
+    }
+
+    fn spreads(self) -> (BTreeMap<Priority, Spread>, Vec<HourSpread>) {
+        let overall = self
+            .overall
+            .into_iter()
+            .filter_map(|(p, s)| Spread::of(s).map(|s| (p, s)))
+            .collect();
+        let by_hour = self
+            .by_hour
+            .into_iter()
+            .filter_map(|((hour, priority), s)| {
+                Spread::of(s).map(|spread| HourSpread {
+                    hour,
+                    priority,
+                    spread,
+                })
+            })
+            .collect();
+        (overall, by_hour)
+    }
 }
 
 /// The figures for `timelines` at `now`.
@@ -100,9 +173,9 @@ pub fn figures(
     thresholds: &OverdueThresholds,
 ) -> Figures {
     let mut open: BTreeMap<Status, BTreeMap<Priority, u64>> = BTreeMap::new();
-    let (mut overdue_emergency, mut overdue_urgent) = (0, 0);
-    let mut to_receipt: BTreeMap<Priority, Vec<i64>> = BTreeMap::new();
-    let mut by_hour: BTreeMap<(DateTime<Utc>, Priority), Vec<i64>> = BTreeMap::new();
+    let mut overdue = Vec::new();
+    let mut to_receipt = Gathered::default();
+    let mut to_phoned = Gathered::default();
     for t in timelines {
         if matches!(t.status, Status::Logged | Status::Sent | Status::Received) {
             *open
@@ -111,41 +184,42 @@ pub fn figures(
                 .entry(t.priority)
                 .or_default() += 1;
         }
-        if overdue_by(t.priority, t.status, t.collected_at, now, thresholds).is_some() {
-            match t.priority {
-                Priority::Emergency => overdue_emergency += 1,
-                Priority::Urgent => overdue_urgent += 1,
-                Priority::Routine => {}
-            }
+        if let Some(by) = overdue_by(t.priority, t.status, t.collected_at, now, thresholds) {
+            overdue.push(OverdueRequest {
+                uuid: t.uuid,
+                downtime_id: t.downtime_id.clone(),
+                ward: t.ward.to_string(),
+                priority: t.priority,
+                status: t.status,
+                collected_at: t.collected_at,
+                overdue_by_seconds: by.num_seconds(),
+            });
         }
         if let Some(received) = t.received_at {
-            let seconds = (received - t.collected_at).num_seconds();
-            to_receipt.entry(t.priority).or_default().push(seconds);
-            by_hour
-                .entry((hour_of(t.collected_at), t.priority))
-                .or_default()
-                .push(seconds);
+            let seconds = seconds_between(t.collected_at, received);
+            to_receipt.add(t.priority, t.collected_at, seconds);
+            if let Some(phoned) = t.phoned_at {
+                // The phoned-at time is typed by hand and may be a minute before the scan was
+                // recorded; that is "at once", not a negative wait.
+                let seconds = seconds_between(received, phoned).max(0);
+                to_phoned.add(t.priority, received, seconds);
+            }
         }
     }
+    overdue.sort_by(|a, b| (a.collected_at, &a.downtime_id).cmp(&(b.collected_at, &b.downtime_id)));
+    let count = |p: Priority| overdue.iter().filter(|o| o.priority == p).count() as u64;
+    let (to_receipt, to_receipt_by_hour) = to_receipt.spreads();
+    let (receipt_to_phoned, receipt_to_phoned_by_hour) = to_phoned.spreads();
     Figures {
         at: now,
         open,
-        overdue_emergency,
-        overdue_urgent,
-        to_receipt: to_receipt
-            .into_iter()
-            .filter_map(|(p, s)| Spread::of(s).map(|s| (p, s)))
-            .collect(),
-        to_receipt_by_hour: by_hour
-            .into_iter()
-            .filter_map(|((hour, priority), s)| {
-                Spread::of(s).map(|spread| HourSpread {
-                    hour,
-                    priority,
-                    spread,
-                })
-            })
-            .collect(),
+        overdue_emergency: count(Priority::Emergency),
+        overdue_urgent: count(Priority::Urgent),
+        overdue,
+        to_receipt,
+        to_receipt_by_hour,
+        receipt_to_phoned,
+        receipt_to_phoned_by_hour,
         backlog_by_hour: backlog(timelines, now),
     }
 }
@@ -166,9 +240,14 @@ fn backlog(timelines: &[Timeline], now: DateTime<Utc>) -> Vec<(DateTime<Utc>, u6
     let mut out = Vec::new();
     let mut open = 0i64;
     let mut pending = changes.into_iter().peekable();
-    let mut hour = hour_of(first);
-    // At most a month of hours: a clock far off must not make millions of points.
-    for _ in 0..24 * 31 {
+    // At most a month of hours, the latest: a clock far off, or one old request, must not make
+    // millions of points or hide today behind last month.
+    let earliest = hour_of(now) - Duration::hours(24 * 31 - 1);
+    let mut hour = hour_of(first).max(earliest);
+    while let Some((_, delta)) = pending.next_if(|(at, _)| *at < hour) {
+        open += delta;
+    }
+    loop {
         let end = hour + Duration::hours(1);
         while let Some((_, delta)) = pending.next_if(|(at, _)| *at < end) {
             open += delta;
@@ -183,100 +262,4 @@ fn backlog(timelines: &[Timeline], now: DateTime<Utc>) -> Vec<(DateTime<Utc>, u6
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    fn at(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 4, h, m, 0).unwrap()
-    }
-
-    fn timeline(priority: Priority, collected: DateTime<Utc>, received: Option<u32>) -> Timeline {
-        Timeline {
-            priority,
-            ward: "AMU".into(),
-            status: if received.is_some() {
-                Status::Received
-            } else {
-                Status::Logged
-            },
-            collected_at: collected,
-            created_at: collected + Duration::minutes(5),
-            received_at: received.map(|m| collected + Duration::minutes(i64::from(m))),
-            final_at: None,
-        }
-    }
-
-    #[test]
-    fn median_and_90th_percentile_are_times_a_sample_really_took() {
-        assert_eq!(Spread::of(vec![]), None);
-        let s = Spread::of(vec![240, 60, 180, 120]).unwrap();
-        assert_eq!((s.count, s.median_seconds, s.p90_seconds), (4, 120, 240));
-        let ten: Vec<i64> = (1..=10).map(|m| m * 60).collect();
-        let s = Spread::of(ten).unwrap();
-        assert_eq!((s.median_seconds, s.p90_seconds), (300, 540));
-        assert_eq!(Spread::of(vec![42]).unwrap().p90_seconds, 42);
-    }
-
-    #[test]
-    fn figures_on_a_known_set() {
-        let now = at(12, 0);
-        let set = vec![
-            // Emergencies collected 10:00-10:30, received after 20, 40 and 60 minutes.
-            timeline(Priority::Emergency, at(10, 0), Some(20)),
-            timeline(Priority::Emergency, at(10, 10), Some(40)),
-            timeline(Priority::Emergency, at(10, 30), Some(60)),
-            // An emergency not received, collected 11:00: 60 minutes old.
-            timeline(Priority::Emergency, at(11, 0), None),
-            // Urgents: one received after 90 minutes (09:00 hour), one open for 30 minutes.
-            timeline(Priority::Urgent, at(9, 15), Some(90)),
-            timeline(Priority::Urgent, at(11, 30), None),
-        ];
-        let f = figures(&set, now, &OverdueThresholds::default());
-        let e = f.to_receipt[&Priority::Emergency];
-        assert_eq!((e.count, e.median_seconds, e.p90_seconds), (3, 2400, 3600));
-        assert_eq!(f.to_receipt[&Priority::Urgent].median_seconds, 5400);
-        // Received is still open (no result yet): all four emergencies are past 30 minutes;
-        // of the urgents, the one from 09:15 is, the one from 11:30 (30 minutes) is not.
-        assert_eq!(f.overdue_emergency, 4);
-        assert_eq!(f.overdue_urgent, 1);
-        assert_eq!(f.open[&Status::Received][&Priority::Emergency], 3);
-        assert_eq!(f.open[&Status::Logged][&Priority::Urgent], 1);
-        let hours: Vec<_> = f
-            .to_receipt_by_hour
-            .iter()
-            .map(|h| (h.hour, h.priority, h.spread.count))
-            .collect();
-        assert_eq!(
-            hours,
-            [
-                (at(9, 0), Priority::Urgent, 1),
-                (at(10, 0), Priority::Emergency, 3),
-            ]
-        );
-        // Logged 09:20, 10:05, 10:15, 10:35, 11:05, 11:35; none final.
-        assert_eq!(
-            f.backlog_by_hour,
-            [
-                (at(9, 0), 1),
-                (at(10, 0), 4),
-                (at(11, 0), 6),
-                (at(12, 0), 6)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_final_request_leaves_the_backlog_in_the_hour_it_became_final() {
-        let mut t = timeline(Priority::Routine, at(8, 0), Some(30));
-        t.status = Status::Reentered;
-        t.final_at = Some(at(9, 45));
-        let f = figures(&[t], at(10, 30), &OverdueThresholds::default());
-        assert_eq!(
-            f.backlog_by_hour,
-            [(at(8, 0), 1), (at(9, 0), 0), (at(10, 0), 0)]
-        );
-        assert!(f.open.is_empty());
-    }
-}
+mod tests;

@@ -6,8 +6,9 @@
 //! Nothing a bundle carries is dropped: an event already held is counted, a new one is stored,
 //! and one that shares its UUID with a different event held here is kept aside in
 //! `handover_rejects` and listed as a conflict. A request whose events clash, or whose downtime
-//! ID another request already has, is listed by [`Store::conflicts`]; the clash itself is a
-//! function of the events, so every PC lists the same.
+//! ID another request already has, is listed by [`Store::conflicts`] (`settle.rs`, which also
+//! records their settling); the clash itself is a function of the events, so every PC lists the
+//! same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use super::rows::{self, EVENT_COLUMNS, RawEvent};
 use super::{Store, StoreError};
 use crate::domain::downtime_id::{Code3, DowntimeId};
-use crate::domain::event::{Event, EventKind, RequestState};
+use crate::domain::event::{Event, RequestState};
 use crate::domain::merge::fold_merged;
 
 /// What a bundle brings, as read and checked by `crate::handover`.
@@ -51,14 +52,6 @@ pub struct Imported {
     pub requests_changed: u64,
     /// The conflicts needing a person among the requests this import touched, in words.
     pub conflicts: Vec<String>,
-}
-
-/// One conflict as listed: the request it is on (when known) and what it is, in words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictLine {
-    pub downtime_id: Option<DowntimeId>,
-    pub request_uuid: Uuid,
-    pub text: String,
 }
 
 impl Store {
@@ -187,70 +180,6 @@ impl Store {
             Ok(report)
         })
     }
-
-    /// Every conflict that needs a person, on every request this PC holds events of: clashing
-    /// events (a receipt after a cancellation, a second creation...), events kept aside under a
-    /// UUID held with other content, status changes whose creation has not arrived, and
-    /// requests whose downtime ID another request already has.
-    pub fn conflicts(&self) -> Result<Vec<ConflictLine>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT DISTINCT request_uuid FROM events ORDER BY request_uuid")?;
-        let uuids = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::new();
-        for uuid in uuids {
-            let uuid = rows::parse_uuid(&uuid)?;
-            let events = rows::events_of(&self.conn, uuid)?;
-            let merged = fold_merged(uuid, &events);
-            let downtime_id = merged
-                .state
-                .as_ref()
-                .map(|s| s.downtime_id.clone())
-                .or_else(|| {
-                    events.iter().find_map(|e| match &e.kind {
-                        EventKind::Created { downtime_id, .. } => Some(downtime_id.clone()),
-                        EventKind::StatusChanged { .. }
-                        | EventKind::ResultPhoned { .. }
-                        | EventKind::ConflictSettled { .. } => None,
-                    })
-                });
-            for c in merged.conflicts.iter().filter(|c| c.needs_action()) {
-                out.push(ConflictLine {
-                    downtime_id: downtime_id.clone(),
-                    request_uuid: uuid,
-                    text: c.to_string(),
-                });
-            }
-            if let Some(state) = &merged.state
-                && let Some(other) = holder_of(&self.conn, &state.downtime_id, uuid)?
-            {
-                out.push(ConflictLine {
-                    downtime_id: downtime_id.clone(),
-                    request_uuid: uuid,
-                    text: duplicate_id_text(state, &other),
-                });
-            }
-            let aside: i64 = self.conn.query_row(
-                "SELECT count(*) FROM handover_rejects WHERE request_uuid = ?1",
-                [uuid.to_string()],
-                |r| r.get(0),
-            )?;
-            if aside > 0 {
-                out.push(ConflictLine {
-                    downtime_id: downtime_id.clone(),
-                    request_uuid: uuid,
-                    text: format!(
-                        "{aside} event(s) arrived under a UUID this PC holds with other content \
-                         (a damaged copy or a faulty program); the version held here counts: \
-                         report it"
-                    ),
-                });
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// Every event's payload packed, in order, on as many threads as there are cores.
@@ -347,6 +276,9 @@ pub(super) fn settle(
             .filter(|c| c.needs_action())
             .map(ToString::to_string),
     );
+    // A duplicate downtime ID already settled (the settlement came in the same bundle) is
+    // not reported again.
+    let settled_duplicate = crate::domain::merge::duplicate_settlement(&merged).is_some();
     let Some(state) = merged.state else {
         // Status changes whose creation has not arrived: held, applied when it comes.
         return Ok(());
@@ -356,7 +288,9 @@ pub(super) fn settle(
             if rows::insert_request_if_free(tx, &state, training)? {
                 report.requests_added += 1;
             } else if let Some(other) = holder_of(tx, &state.downtime_id, merged.request_uuid)? {
-                report.conflicts.push(duplicate_id_text(&state, &other));
+                if !settled_duplicate {
+                    report.conflicts.push(duplicate_id_text(&state, &other));
+                }
             } else {
                 return Err(StoreError::Corrupt(format!(
                     "request {} could not be added and no other request holds its downtime \

@@ -17,6 +17,7 @@ mod handover_folder;
 mod open;
 mod overdue;
 mod packed;
+mod phoned;
 mod queries;
 mod reconcile;
 mod restore;
@@ -25,6 +26,7 @@ pub mod schema;
 mod search;
 mod sessions;
 mod settings;
+mod settle;
 mod turnaround;
 mod verify;
 
@@ -54,18 +56,20 @@ pub use closeout::{
 };
 pub use early::{EarlyOutcome, EarlyReceipt, EarlyRefused};
 pub use export_run::{ExportClaimed, Reservation, Snapshot};
-pub use handover::{ConflictLine, Imported, Incoming};
+pub use handover::{Imported, Incoming};
 pub use handover_folder::{
     DEFAULT_HANDOVER_INTERVAL_MINUTES, HandoverSettings, HandoverSettingsError,
 };
 pub use open::ReadOnlyReason;
 pub use overdue::OverdueFirst;
+pub use phoned::{PhonedFilter, PhonedRefused, PhonedRow};
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
 pub use reconcile::{
     ReconcileError, ReconcileFileError, ReconcileReport, ReconcileRow, Reconciled, RowOutcome,
     RowProblem, RowReport, read_reconcile_csv,
 };
 pub use settings::Setup;
+pub use settle::{ConflictScan, ListedConflict, SettleError, SettleOutcome, SettledBy, Side};
 pub use verify::VerifyReport;
 
 /// Everything that can go wrong in the store, each with what the user should do.
@@ -130,6 +134,9 @@ pub enum StoreError {
     NotSetUp,
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A phoned result not recorded: the sample is not in the lab, or the result breaks a rule.
+    #[error(transparent)]
+    Phoned(#[from] PhonedRefused),
     #[error("no request with ID {0}")]
     UnknownRequest(String),
     #[error("request {0} was already saved with different details; the form was not saved again")]

@@ -18,8 +18,14 @@ pub enum Tab {
     Lab,
     /// The lab bench: scan each sample's label to receive or reject it.
     Reception,
+    /// Turnaround and backlog figures, overdue requests first (F5).
+    Dashboard,
+    /// Every result phoned to the wards, newest first (F9).
+    Phoned,
     /// Send to the lab / receive from the wards through the handover folder.
     Handover,
+    /// Clashes between PCs' records, each settled by a decision (F7).
+    Conflicts,
     Settings,
 }
 
@@ -102,6 +108,13 @@ pub enum Action {
     ReceptionScan(String),
     /// Reception: record the sample on screen as received or rejected, under the signed-in user.
     ReceptionRecord(Uuid, Transition),
+    /// Open the phoned-result form on the detail panel of this request (the signed-in user as
+    /// who phoned).
+    OpenPhoneForm(Uuid),
+    /// Record the phoned result typed on the detail panel for this request.
+    RecordPhoned(Uuid, crate::domain::phoned::PhonedDraft),
+    /// Read the phoned-results log again with its filter.
+    LoadPhoned,
     /// Reception: receive a sample whose request has not reached this PC, by its downtime ID,
     /// with the details typed from its paper form.
     ReceptionEarly(
@@ -122,5 +135,11 @@ pub enum Action {
         interval: String,
         send: bool,
         receive: bool,
+    },
+    /// Record a decision on a conflict, under the signed-in user.
+    SettleConflict {
+        key: crate::domain::settle::ConflictKey,
+        decision: crate::domain::settle::Decision,
+        note: String,
     },
 }

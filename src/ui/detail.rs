@@ -2,12 +2,18 @@
 //! out to fit the panel's width (470 px by default, at a 1366 px wide screen): long values wrap,
 //! and the history is a table whose columns share the width and wrap.
 //!
-//! Escape steps back: out of a status change being typed, else it closes the panel.
+//! Under the heading, the request's times (collected, sent, received, phoned, re-entered) as one
+//! strip; once the lab has the sample, "Log a phoned result" (Ctrl+L) opens the phoned-result
+//! form (`ui::phoned`), and the results phoned so far are listed above the tubes.
+//!
+//! Escape steps back: out of the phoned-result form or a status change being typed, else it
+//! closes the panel.
 
 use chrono::{DateTime, Local, Utc};
 use egui::{Key, Modifiers, RichText, Ui};
 
 use super::action::Action;
+use super::phoned::{self, PhoneForm};
 use super::{fonts, widgets};
 use crate::domain::catalogue::tubes_in_draw_order;
 use crate::domain::event::{Event, EventKind};
@@ -41,6 +47,10 @@ pub struct DetailState {
     /// Frames for which to put the cursor in the reason / accession field (the click on the
     /// button that opened it takes the focus back for a frame).
     pub focus_text: u8,
+    /// The phoned-result form, while open.
+    pub phone: Option<PhoneForm>,
+    /// Scroll the results phoned into sight on the next frame (one was just recorded).
+    pub reveal_results: bool,
 }
 
 pub fn detail_ui(
@@ -72,6 +82,7 @@ pub fn detail_ui(
             );
         }
     });
+    phoned::times_ui(ui, detail);
     if let Some(accession) = &s.accession {
         ui.add(egui::Label::new(format!("LIMS accession: {accession}")).wrap());
     }
@@ -84,12 +95,24 @@ pub fn detail_ui(
             .wrap(),
         );
     }
-    actions_ui(ui, state, detail, actions);
+    let log_phoned = actions_ui(ui, state, detail, actions);
+    phone_keys(ui, state, detail, log_phoned, actions);
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            // The form first, where the panel's own scroll keeps each field in sight.
+            if let Some(form) = &mut state.phone
+                && !phoned::phone_form_ui(ui, form, r, r.uuid, actions)
+            {
+                state.phone = None;
+            }
             fields_ui(ui, detail, now.with_timezone(&Utc));
+            ui.add_space(6.0);
+            let results = phoned::results_ui(ui, detail);
+            if std::mem::take(&mut state.reveal_results) {
+                results.scroll_to_me(Some(egui::Align::TOP));
+            }
             ui.add_space(6.0);
             ui.label(RichText::new("Tests and tubes (order of draw)").strong());
             for tube in tubes_in_draw_order(&r.tests) {
@@ -127,12 +150,40 @@ fn escape_ui(ui: &mut Ui, state: &mut DetailState, actions: &mut Vec<Action>) {
     if !ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
         return;
     }
-    if state.pending == Pending::Nothing {
+    if state.phone.is_some() {
+        state.phone = None;
+    } else if state.pending == Pending::Nothing {
         actions.push(Action::CloseDetail);
     } else {
         state.pending = Pending::Nothing;
         state.text.clear();
         state.error = None;
+    }
+}
+
+/// Whether a phoned result can be logged: once the lab has the sample.
+fn can_phone(status: Status) -> bool {
+    matches!(status, Status::Received | Status::Reentered)
+}
+
+/// Asks for the phoned-result form on "Log a phoned result" (`clicked`) or Ctrl+L, when the
+/// status allows it (the shell opens it with the signed-in user as who phoned); closes it when
+/// the status no longer does (another PC's change came in).
+fn phone_keys(
+    ui: &mut Ui,
+    state: &mut DetailState,
+    detail: &RequestDetail,
+    clicked: bool,
+    actions: &mut Vec<Action>,
+) {
+    if !can_phone(detail.state.status) {
+        state.phone = None;
+        return;
+    }
+    let in_front = ui.ctx().memory(|m| m.is_above_modal_layer(ui.layer_id()));
+    let shortcut = in_front && ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::L));
+    if state.phone.is_none() && (clicked || shortcut) {
+        actions.push(Action::OpenPhoneForm(detail.state.request.uuid));
     }
 }
 
@@ -260,18 +311,29 @@ fn describe(t: &Transition) -> String {
     }
 }
 
+/// The changes the status allows, and "Log a phoned result" once the lab has the sample.
+/// Returns whether that was clicked.
 fn actions_ui(
     ui: &mut Ui,
     state: &mut DetailState,
     detail: &RequestDetail,
     actions: &mut Vec<Action>,
-) {
+) -> bool {
     let status = detail.state.status;
     let uuid = detail.state.request.uuid;
     if status.is_final() {
-        ui.label(RichText::new("Nothing more can happen to this request.").color(widgets::MUTED));
+        let words = if can_phone(status) {
+            "Its status is final; a phoned result can still be logged."
+        } else {
+            "Nothing more can happen to this request."
+        };
+        ui.label(RichText::new(words).color(widgets::MUTED));
     }
+    let mut log_phoned = false;
     ui.horizontal_wrapped(|ui| {
+        if can_phone(status) && state.phone.is_none() {
+            log_phoned = ui.button(phoned::LOG_BUTTON).clicked();
+        }
         if status.can_become(Status::Sent) && ui.button("Mark sent to lab").clicked() {
             actions.push(Action::ChangeStatus(uuid, Transition::Sent));
         }
@@ -293,6 +355,7 @@ fn actions_ui(
                     .clicked()
             {
                 state.pending = pending;
+                state.phone = None;
                 state.text.clear();
                 state.error = None;
                 state.focus_text = 2;
@@ -366,6 +429,7 @@ fn actions_ui(
     if let Some(error) = &state.error {
         widgets::error_text(ui, &format!("Not changed: {error}"));
     }
+    log_phoned
 }
 
 /// A history line starting with a capital, as the other lines do.

@@ -274,7 +274,8 @@ fn visits_ui(ui: &mut Ui, visits: &[Visit], local_now: DateTime<Local>) {
                 widgets::warning_box(
                     ui,
                     &format!(
-                        "{} conflict(s) need a decision: open Conflicts (F7). {}",
+                        "{} conflict(s) need a person (Conflicts, F7; a sample received before \
+                         its request: Reception, F4). {}",
                         v.conflicts.len(),
                         v.conflicts.first().map(String::as_str).unwrap_or_default()
                     ),

@@ -5,13 +5,16 @@
 
 pub mod action;
 pub mod app;
+pub mod conflicts;
 pub mod damaged;
+pub mod dashboard;
 pub mod detail;
 pub mod export;
 pub mod first_run;
 pub mod fonts;
 pub mod form;
 pub mod handover;
+pub mod phoned;
 pub mod queue;
 pub mod reception;
 pub mod reconcile;

@@ -72,3 +72,90 @@ fn stats_give_the_known_median_and_90th_percentile_collection_to_receipt() {
         "{said}"
     );
 }
+
+#[test]
+fn stats_list_the_overdue_requests_oldest_first_and_give_receipt_to_phoned_times() {
+    let (_dir, mut store) = temp_store();
+    let mut emergency = crate::common::draft(1);
+    emergency.priority = Some(Priority::Emergency);
+    let emergency = emergency
+        .validate(
+            crate::common::now(),
+            &Utc,
+            &stopgap::domain::catalogue::Catalogue::default_uk().unwrap(),
+        )
+        .unwrap();
+    // Both collected 10:20 and still open: the emergency only logged, the urgent received at
+    // 10:50 with its result phoned at 11:05.
+    let collected = Utc.with_ymd_and_hms(2026, 6, 4, 10, 20, 0).unwrap();
+    let e = store
+        .save_request(&emergency, "Nurse A", collected + Duration::minutes(5))
+        .unwrap();
+    let urgent = request(2);
+    let u = store
+        .save_request(&urgent, "Nurse A", collected + Duration::minutes(5))
+        .unwrap();
+    let received = collected + Duration::minutes(30);
+    for t in [Transition::Sent, Transition::Received] {
+        store
+            .change_status(urgent.uuid, &t, "BMS C", received)
+            .unwrap();
+    }
+    let phoned = stopgap::domain::phoned::PhonedResult {
+        test: "FBC".into(),
+        summary: "Hb 62 g/L".into(),
+        phoned_at: received + Duration::minutes(15),
+        phoned_by: "BMS C".into(),
+        received_by: "Nurse A".into(),
+        read_back: true,
+    };
+    store
+        .record_phoned(
+            urgent.uuid,
+            &phoned,
+            "BMS C",
+            received + Duration::minutes(16),
+        )
+        .unwrap();
+    let path = store.path().to_owned();
+    drop(store);
+
+    let out = stopgap(&path, &["stats", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["receipt_to_phoned"]["urgent"]["median_seconds"], 900);
+    assert_eq!(json["receipt_to_phoned"]["urgent"]["count"], 1);
+    let overdue = json["overdue"].as_array().unwrap();
+    let listed: Vec<_> = overdue
+        .iter()
+        .map(|o| (o["downtime_id"].clone(), o["priority"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                serde_json::to_value(&e.downtime_id).unwrap(),
+                "emergency".into()
+            ),
+            (
+                serde_json::to_value(&u.downtime_id).unwrap(),
+                "urgent".into()
+            ),
+        ]
+    );
+    assert_eq!(overdue[1]["status"], "received");
+    assert_eq!(overdue[1]["ward"], "Ward 7");
+
+    let said = text(&stopgap(&path, &["stats"]).stdout);
+    assert!(
+        said.contains("Overdue: 1 emergency, 1 urgent (oldest first):"),
+        "{said}"
+    );
+    let e_line = said.find(&e.downtime_id.grouped()).unwrap();
+    let u_line = said.find(&u.downtime_id.grouped()).unwrap();
+    assert!(e_line < u_line, "oldest first, then by ID: {said}");
+    assert!(
+        said.contains("urgent    15 min / 15 min  (1 phoned)"),
+        "{said}"
+    );
+}

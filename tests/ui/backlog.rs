@@ -75,7 +75,7 @@ fn open_lab(h: &mut Harness<'_, StopgapApp>, view: &str) {
     type_into(h, "Your name or staff ID", "Lab Lead");
     h.key_press(egui::Key::Enter);
     h.run();
-    click(h, "Lab: export & reconcile");
+    click(h, "Lab export");
     click(h, view);
 }
 

@@ -456,7 +456,7 @@ fn the_reconcile_screen_shows_downtime_ids_in_the_id_font() {
     let mut app = App::open(&path);
     app.sign_in("Lab Manager");
     let id = save(&path, app.now(), 1, "Alice", Priority::Urgent, 30);
-    app.click("Lab: export & reconcile");
+    app.click("Lab export");
     app.click("Reconcile accessions");
     app.type_into("Downtime ID", &id);
     app.type_into("LIMS accession", "L26.0001234");

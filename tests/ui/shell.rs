@@ -70,7 +70,7 @@ fn the_export_count_is_read_again_when_typing_pauses_not_on_every_key() {
     }
     let mut app = App::open(&path);
     app.sign_in("Lab Lead");
-    app.click("Lab: export & reconcile");
+    app.click("Lab export");
     app.h.get_by_label("3 requests will be exported");
     // A ward no request has: while the name is being typed, the count stands.
     app.type_into("Ward (blank = any)", "ITU");

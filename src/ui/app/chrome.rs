@@ -26,6 +26,8 @@ pub(super) struct TopBar<'a> {
     pub local_now: DateTime<Local>,
     pub user: Option<&'a SignedIn>,
     pub backup: &'a BackupStatus,
+    /// Conflicts between PCs' records that need a person.
+    pub conflicts: usize,
 }
 
 pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action>) {
@@ -45,6 +47,7 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
         count_chip(ui, &format!("{emergency} open EMERGENCY"), fill, text);
         let (fill, text) = widgets::priority_colours(Priority::Urgent);
         count_chip(ui, &format!("{urgent} open Urgent"), fill, text);
+        conflicts_chip(ui, bar, actions);
         if bar.checking {
             ui.label(RichText::new("Checking the database file…").color(widgets::MUTED))
                 .on_hover_text("Saves go on meanwhile; damage found would be shown at once.");
@@ -72,26 +75,16 @@ pub(super) fn top_bar_ui(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action
     });
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        for (tab, text) in [
-            (Tab::Form, "New request (F2)"),
-            (Tab::Queue, "Queue (F3)"),
-            (Tab::Reception, "Reception (F4)"),
-            (Tab::Handover, "Handover (F6)"),
-            (Tab::Lab, "Lab: export & reconcile"),
-            (Tab::Settings, "Settings"),
-        ] {
-            let selected = bar.tab == tab;
-            let button =
-                egui::Button::selectable(selected, RichText::new(text).size(17.0).strong())
-                    .min_size(egui::vec2(150.0, 32.0));
-            let r = ui.add(button);
-            if r.clicked() && !selected {
-                actions.push(Action::ShowTab(tab));
-            }
-        }
         // Who is signed in, on the right of the tabs: always in sight, never crowding the counts.
+        // Placed first, so the tabs take the room left and wrap onto a second line on a narrow
+        // window rather than run under the name.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             user_ui(ui, bar.user, actions);
+            ui.add_space(8.0);
+            ui.with_layout(
+                egui::Layout::left_to_right(egui::Align::Center).with_main_wrap(true),
+                |ui| tabs_ui(ui, bar.tab, actions),
+            );
         });
     });
     ui.add_space(4.0);
@@ -235,13 +228,41 @@ pub(super) fn banners_ui(
 }
 
 /// Who is signed in (drawn right to left), with Change user and Sign out; or a Sign in button.
+/// The tabs, in the order of their keys. Conflicts (F7) is the button beside the counts.
+fn tabs_ui(ui: &mut Ui, current: Tab, actions: &mut Vec<Action>) {
+    // Tight enough for every tab and the signed-in name on one line of a 1366-pixel screen.
+    ui.spacing_mut().item_spacing.x = 4.0;
+    ui.spacing_mut().button_padding.x = 6.0;
+    for (tab, text) in [
+        (Tab::Form, "New request (F2)"),
+        (Tab::Queue, "Queue (F3)"),
+        (Tab::Reception, "Reception (F4)"),
+        (Tab::Dashboard, "Dashboard (F5)"),
+        (Tab::Handover, "Handover (F6)"),
+        (Tab::Phoned, "Phoned (F9)"),
+        (Tab::Lab, "Lab export"),
+        (Tab::Settings, "Settings"),
+    ] {
+        let selected = current == tab;
+        let button = egui::Button::selectable(selected, RichText::new(text).size(15.0).strong())
+            .min_size(egui::vec2(0.0, 32.0));
+        if ui.add(button).clicked() && !selected {
+            actions.push(Action::ShowTab(tab));
+        }
+    }
+}
+
 fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
     match user {
         Some(user) => {
             if ui.button("Sign out").clicked() {
                 actions.push(Action::SignOut);
             }
-            if ui.button("Change user (Ctrl+U)").clicked() {
+            if ui
+                .button("Change (Ctrl+U)")
+                .on_hover_text("Someone else at the keyboard: sign in under your own name")
+                .clicked()
+            {
                 actions.push(Action::ChangeUser);
             }
             ui.label(
@@ -286,5 +307,36 @@ pub(super) fn backup_text(status: &BackupStatus) -> Option<(String, Color32)> {
                 widgets::ERROR_RED,
             ))
         }
+    }
+}
+
+/// The Conflicts tab's button, in the top bar beside the counts (the tab row is full): amber
+/// "N conflicts (F7)" while any need a person, plain "Conflicts (F7)" otherwise.
+fn conflicts_chip(ui: &mut Ui, bar: &TopBar<'_>, actions: &mut Vec<Action>) {
+    let selected = bar.tab == Tab::Conflicts;
+    let chip = match bar.conflicts {
+        0 => egui::Button::selectable(selected, "Conflicts (F7)"),
+        n => {
+            let words = if n == 1 {
+                "1 conflict (F7)".to_owned()
+            } else {
+                format!("{n} conflicts (F7)")
+            };
+            let text = RichText::new(words).color(Color32::BLACK).strong();
+            let edge = if selected {
+                Color32::BLACK
+            } else {
+                widgets::URGENT_AMBER
+            };
+            egui::Button::new(text)
+                .fill(widgets::URGENT_AMBER)
+                .stroke(egui::Stroke::new(2.0, edge))
+        }
+    };
+    let r = ui
+        .add(chip)
+        .on_hover_text("Clashes between PCs' records, to settle");
+    if r.clicked() && !selected {
+        actions.push(Action::ShowTab(Tab::Conflicts));
     }
 }

@@ -23,6 +23,8 @@ fn needs_user(action: &Action) -> bool {
         Action::SaveRequest
             | Action::ChangeStatus(..)
             | Action::ReceptionRecord(..)
+            | Action::RecordPhoned(..)
+            | Action::SettleConflict { .. }
             | Action::ReceptionEarly(..)
             | Action::StartExport
             | Action::ReconcileOne
@@ -98,6 +100,11 @@ impl StopgapApp {
                 }
                 if tab == Tab::Reception {
                     self.screens.reception.focus_input = true;
+                }
+                if tab == Tab::Phoned {
+                    // Read again as it opens: bundles may have brought results meanwhile.
+                    self.screens.phoned.rows = None;
+                    self.screens.phoned.focus_table = true;
                 }
                 if tab == Tab::Handover && self.screens.handover.folder.is_empty() {
                     self.screens.handover.focus_folder = true;
@@ -311,6 +318,43 @@ impl StopgapApp {
                 ready.queue = QueueCache::default();
                 refresh(ready, &mut screens.queue, now)?;
             }
+            Action::RecordPhoned(uuid, draft) => {
+                let user = user.unwrap_or_default();
+                let (detail, log) = (&mut screens.detail, &mut screens.phoned);
+                let recorded = crate::ui::phoned::record(
+                    &mut ready.store,
+                    detail,
+                    log,
+                    uuid,
+                    draft,
+                    &user,
+                    now,
+                )?;
+                if let Some(d) = recorded {
+                    self.notice = Some(Notice::info(format!(
+                        "Phoned result recorded for {}.",
+                        d.state.downtime_id.grouped()
+                    )));
+                    ready.detail = Some(d);
+                }
+            }
+            Action::LoadPhoned => crate::ui::phoned::load(&ready.store, &mut screens.phoned),
+            Action::OpenPhoneForm(uuid) => {
+                let (detail, user) = (ready.detail.as_ref(), user.as_deref());
+                crate::ui::phoned::open(&mut screens.detail, detail, uuid, user, now);
+            }
+            Action::SettleConflict {
+                key,
+                decision,
+                note,
+            } => {
+                let user = user.unwrap_or_default();
+                let (cache, state) = (&mut ready.conflicts, &mut screens.conflicts);
+                let settle = (key, decision, note.as_str(), user.as_str());
+                if crate::ui::conflicts::settle(&mut ready.store, cache, state, settle, now)? {
+                    refresh(ready, &mut screens.queue, now)?;
+                }
+            }
             Action::ExportCatalogue(path) => {
                 let text = ready.catalogue.to_toml();
                 screens.settings.message = Some(match std::fs::write(&path, text) {
@@ -514,6 +558,8 @@ fn import_catalogue(
 /// Re-reads the counts, ward list and training flag.
 pub(super) fn refresh_counts(ready: &mut Ready) -> Result<(), StoreError> {
     ready.open_counts = ready.store.open_counts()?;
+    // What changed may have made or settled a conflict: read the list again, off the frame.
+    ready.conflicts.mark_stale();
     ready.training = ready.store.has_training_data()?;
     ready.wards_in_use = ready.store.wards_in_use()?;
     Ok(())

@@ -25,6 +25,7 @@ use chrono::{DateTime, Local, Utc};
 use egui::{Key, Modifiers, Ui};
 
 use super::action::{Action, Tab};
+use super::conflicts::ConflictsState;
 use super::detail::DetailState;
 use super::first_run::FirstRunState;
 use super::form::{FormData, FormState};
@@ -82,6 +83,7 @@ struct Ready {
     queue: QueueCache,
     detail: Option<RequestDetail>,
     lab: LabCache,
+    conflicts: super::conflicts::ConflictsCache,
 }
 
 /// The screens' own states.
@@ -93,7 +95,10 @@ struct Screens {
     detail: DetailState,
     settings: SettingsState,
     reception: ReceptionState,
+    dashboard: super::dashboard::DashboardState,
+    phoned: super::phoned::PhonedLogState,
     handover: HandoverState,
+    conflicts: super::conflicts::ConflictsState,
 }
 
 /// The whole app.
@@ -224,6 +229,7 @@ impl StopgapApp {
             queue: QueueCache::default(),
             detail: None,
             lab: LabCache::default(),
+            conflicts: super::conflicts::ConflictsCache::default(),
         };
         if let Some((draft, saved_at)) = ready.store.load_draft_at()? {
             self.screens.form = FormState::restored(draft, saved_at);
@@ -289,6 +295,9 @@ impl StopgapApp {
         self.expire_sign_in(now);
         self.poll_integrity(ui);
         self.poll_export(ui, now);
+        if let Ok(ready) = &mut self.ready {
+            ready.conflicts.tick(ui.ctx(), &self.db_path);
+        }
         if self.backups.poll() {
             ui.ctx().request_repaint();
         } else if self.backups.awaiting.get() {
@@ -351,8 +360,17 @@ impl StopgapApp {
             if i.consume_key(Modifiers::NONE, Key::F4) {
                 actions.push(Action::ShowTab(Tab::Reception));
             }
+            if i.consume_key(Modifiers::NONE, Key::F5) {
+                actions.push(Action::ShowTab(Tab::Dashboard));
+            }
             if i.consume_key(Modifiers::NONE, Key::F6) {
                 actions.push(Action::ShowTab(Tab::Handover));
+            }
+            if i.consume_key(Modifiers::NONE, Key::F7) {
+                actions.push(Action::ShowTab(Tab::Conflicts));
+            }
+            if i.consume_key(Modifiers::NONE, Key::F9) {
+                actions.push(Action::ShowTab(Tab::Phoned));
             }
             if i.consume_key(Modifiers::COMMAND, Key::U) {
                 actions.push(Action::ChangeUser);
@@ -400,6 +418,7 @@ impl StopgapApp {
                         local_now,
                         user: self.user.as_ref(),
                         backup: &self.backups.status,
+                        conflicts: ready.conflicts.open_count(),
                     },
                     actions,
                 );
@@ -461,11 +480,34 @@ impl StopgapApp {
                     reception::reception_ui(ui, &mut screens.reception, local_now, actions);
                 });
             }
+            Tab::Dashboard => {
+                let data = super::dashboard::DashboardData {
+                    wards: &setup.wards,
+                    wards_in_use: &ready.wards_in_use,
+                    db_path: &self.db_path,
+                    changes: ready.store.changes_made(),
+                    now,
+                };
+                egui::CentralPanel::default().show(ui, |ui| {
+                    super::dashboard::dashboard_ui(ui, &mut screens.dashboard, &data, actions);
+                });
+            }
+            Tab::Conflicts => {
+                let state = (&mut screens.conflicts, &ready.conflicts);
+                super::conflicts::conflicts_tab(ui, state, local_now, actions);
+            }
             Tab::Handover => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     super::handover::handover_ui(ui, &mut screens.handover, local_now, actions);
                 });
             }
+            Tab::Phoned => super::phoned::phoned_tab(
+                ui,
+                (&mut screens.phoned, &mut screens.detail),
+                (&ready.wards_in_use, ready.detail.as_ref()),
+                local_now,
+                actions,
+            ),
             Tab::Settings => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     settings::settings_ui(
@@ -523,9 +565,19 @@ impl StopgapApp {
         &self.screens.reception
     }
 
+    /// For tests: the dashboard (the figures shown, whether newer ones are being computed).
+    pub fn dashboard(&self) -> &super::dashboard::DashboardState {
+        &self.screens.dashboard
+    }
+
     /// For tests: the handover tab (its fields, the visits reported, refused files).
     pub fn handover(&self) -> &HandoverState {
         &self.screens.handover
+    }
+
+    /// For tests: the conflicts as last read (once the store is open) and the tab's state.
+    pub fn conflicts(&self) -> Option<(&super::conflicts::ConflictsCache, &ConflictsState)> {
+        (self.ready.as_ref().ok()).map(|r| (&r.conflicts, &self.screens.conflicts))
     }
 
     /// For tests: the form as typed.
