@@ -132,8 +132,9 @@ impl DashboardState {
         next.to_std().unwrap_or(std::time::Duration::from_secs(1))
     }
 
-    /// Forgets when the figures were read, so the next frame reads them again.
-    fn refresh(&mut self) {
+    /// Forgets when the figures were read, so the next frame it is shown reads them again (after
+    /// a Refresh, or an import by the handover thread, which this PC's change count misses).
+    pub fn refresh(&mut self) {
         self.started = None;
     }
 

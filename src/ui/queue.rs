@@ -79,6 +79,9 @@ pub struct QueueState {
     pub selected: Option<Uuid>,
     /// Give the table the keyboard focus on the next frame (after the detail panel closes).
     pub focus_table: bool,
+    /// Give the search box the keyboard focus on the next frame (the tab was just opened, F3):
+    /// type to search, Down goes into the table.
+    pub focus_search: bool,
     /// The highlighted row's request, once its row has been read.
     highlighted: Option<Uuid>,
     /// Where the highlighted row was last seen in the listing.
@@ -98,6 +101,7 @@ impl Default for QueueState {
             overdue_first: true,
             selected: None,
             focus_table: false,
+            focus_search: false,
             highlighted: None,
             highlighted_at: None,
             scroll: None,
@@ -299,6 +303,9 @@ fn search_ui(ui: &mut Ui, state: &mut QueueState, count: u64, actions: &mut Vec<
                     .desired_width(240.0),
             )
             .labelled_by(label.id);
+        if std::mem::take(&mut state.focus_search) {
+            search.request_focus();
+        }
         ui.label(
             RichText::new(format!(
                 "{count} request{}",

@@ -247,7 +247,11 @@ fn down_from_the_search_box_goes_into_the_table_and_highlights_a_row() {
             ids.push(save(&path, now, k, "Alice", Priority::Routine, minutes));
         }
     });
-    app.type_into(SEARCH_LABEL, "Alice");
+    // F3 puts the cursor in the search box: type, then Down.
+    app.press(Key::F2);
+    app.press(Key::F3);
+    assert!(app.h.get_by_label(SEARCH_LABEL).is_focused());
+    app.keys("Alice");
     app.press(Key::ArrowDown);
     assert!(app.h.get_by_label(TABLE_LABEL).is_focused());
     assert_eq!(app.value(SEARCH_LABEL), "Alice", "the search is kept");

@@ -101,6 +101,9 @@ impl StopgapApp {
                 if tab == Tab::Reception {
                     self.screens.reception.focus_input = true;
                 }
+                if tab == Tab::Queue {
+                    self.screens.queue.focus_search = true;
+                }
                 if tab == Tab::Phoned {
                     // Read again as it opens: bundles may have brought results meanwhile.
                     self.screens.phoned.rows = None;

@@ -300,6 +300,9 @@ impl StopgapApp {
             {
                 self.notice = Some(Notice::error(error_chain(&e)));
             }
+            if r.changed {
+                self.screens.dashboard.refresh();
+            }
             if r.changed
                 && let Ok(ready) = &self.ready
                 && let Ok(waiting) = ready.store.early_receipts()
