@@ -478,7 +478,8 @@ fn table_ui(
         .column(Column::remainder().at_least(140.0).clip(true))
         .column(Column::remainder().at_least(50.0).clip(true))
         .column(Column::exact(112.0))
-        .column(Column::exact(176.0))
+        // Wide enough for the longest overdue badge ("OVERDUE 23 h 59 min").
+        .column(Column::exact(196.0))
         .column(Column::remainder().at_least(50.0).clip(true))
         .column(Column::exact(118.0));
     if to_top {
