@@ -222,10 +222,17 @@ fn an_orphan_closed_before_its_creation_came_makes_no_new_orphan_and_applies_whe
 /// Two PCs set up with one workstation code (W01), each with a request: both are
 /// RXX-W01-000001. The lab took the first ward's bundle first.
 fn duplicate_ids() -> (tempfile::TempDir, Store, Store, Store, Uuid, Uuid) {
+    duplicate_ids_of(request(5))
+}
+
+/// Two PCs set up as W01: the ward saves request 4, its twin `dup`; both reach the lab.
+fn duplicate_ids_of(
+    dup: stopgap::domain::request::NewRequest,
+) -> (tempfile::TempDir, Store, Store, Store, Uuid, Uuid) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (mut ward, mut twin, mut lab) = (pc(d, "W01"), pc(d, "W01"), pc(d, "L01"));
-    let (kept, dup) = (request(4), request(5));
+    let kept = request(4);
     ward.save_request(&kept, "Nurse A", at(0)).unwrap();
     twin.save_request(&dup, "Nurse C", at(2)).unwrap();
     carry(d, &ward, &mut lab, at(3));
@@ -301,7 +308,12 @@ fn a_duplicate_id_shows_both_forms_and_different_patients_reregister_the_hidden_
 
 #[test]
 fn a_duplicate_id_that_is_the_same_sample_cancels_the_duplicate() {
-    let (dir, _ward, mut twin, mut lab, _kept, dup) = duplicate_ids();
+    // The same patient's request typed on both PCs.
+    let (dir, _ward, mut twin, mut lab, _kept, dup) =
+        duplicate_ids_of(stopgap::domain::request::NewRequest {
+            uuid: Uuid::new_v4(),
+            ..request(4)
+        });
     // The twin's sample had been received: the lab's cancellation of it is a cancellation after
     // receipt, which the decision settles with it.
     twin.change_status(dup, &Transition::Received, "Nurse C", at(5))
@@ -329,6 +341,24 @@ fn a_duplicate_id_that_is_the_same_sample_cancels_the_duplicate() {
     assert!(own.reason.unwrap().starts_with("duplicate downtime ID"));
     assert!(twin.conflicts().unwrap().is_empty());
     assert_sound(&twin);
+}
+
+#[test]
+fn same_sample_is_refused_for_two_different_patients_and_nothing_is_recorded() {
+    let (_dir, _ward, _twin, mut lab, _kept, dup) = duplicate_ids();
+    let c = only(&lab);
+    let events = lab.handover_events(None).unwrap().len();
+    let err = lab
+        .settle_conflict(&c.short_key, Decision::Same, "", "Lab Manager", at(10))
+        .unwrap_err();
+    assert!(err.to_string().contains("different patients"), "{err}");
+    assert_eq!(
+        lab.handover_events(None).unwrap().len(),
+        events,
+        "nothing written"
+    );
+    assert_eq!(lab.conflicts().unwrap().len(), 1, "still to settle");
+    assert_eq!(lab.conflicts().unwrap()[0].request_uuid, dup);
 }
 
 #[test]

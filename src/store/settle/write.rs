@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{ConflictScan, ListedConflict, listing, settlement};
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::event::{Actor, Event, EventKind};
+use crate::domain::identity::{patient_line, same_patient};
 use crate::domain::merge::fold_merged;
 use crate::domain::request::NewRequest;
 use crate::domain::settle::{Clash, ConflictKey, Decision};
@@ -55,10 +56,49 @@ pub enum SettleError {
         user: String,
         at: DateTime<Utc>,
     },
+    #[error(
+        "the two requests under {id} are for different patients ({this} and {other}), so they \
+         cannot be the same sample: check both paper forms and the tube, and choose \"different\" \
+         if they are two samples"
+    )]
+    NotTheSamePatient {
+        id: String,
+        this: String,
+        other: String,
+    },
     #[error("the note {0}")]
     Note(TextError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// "Same sample" for a duplicate downtime ID is refused when the request that keeps the ID is
+/// for another patient: one tube cannot belong to two people, and cancelling one of them as a
+/// copy would lose a real request.
+fn not_the_same_patient(
+    conn: &rusqlite::Connection,
+    c: &ListedConflict,
+) -> Result<Option<SettleError>, StoreError> {
+    let events = rows::events_of(conn, c.request_uuid)?;
+    let Some(this) = fold_merged(c.request_uuid, &events).state else {
+        return Ok(None);
+    };
+    let Some(kept) = rows::state_where(
+        conn,
+        "r.downtime_id = ?1 AND r.uuid <> ?2",
+        [this.downtime_id.canonical(), c.request_uuid.to_string()],
+    )?
+    else {
+        return Ok(None);
+    };
+    if same_patient(&this.request.patient, &kept.request.patient) {
+        return Ok(None);
+    }
+    Ok(Some(SettleError::NotTheSamePatient {
+        id: this.downtime_id.grouped(),
+        this: patient_line(&this.request.patient),
+        other: patient_line(&kept.request.patient),
+    }))
 }
 
 fn allowed_words(allowed: &[Decision]) -> String {
@@ -108,6 +148,12 @@ impl Store {
                 Ok(found) => found,
                 Err(refused) => return Ok(Err(refused)),
             };
+            if found.clash == Clash::DuplicateId
+                && decision == Decision::Same
+                && let Some(refused) = not_the_same_patient(&s.conn, &found)?
+            {
+                return Ok(Err(refused));
+            }
             s.record(&found, decision, &note, user, now).map(Ok)
         })?
     }
