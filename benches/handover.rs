@@ -25,7 +25,7 @@ use rusqlite::{Connection, params};
 use stopgap::domain::downtime_id::Code3;
 use stopgap::files::Overwrite;
 use stopgap::handover::{Bundle, export_bundle, read_bundle_file};
-use stopgap::store::{Incoming, Setup, Store};
+use stopgap::store::{Setup, Store};
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 4, 12, 0, 0)
@@ -126,16 +126,8 @@ fn main() {
     let import = median(|| {
         let path = fresh("import");
         let mut lab = Store::open(&path).unwrap();
-        let incoming = Incoming {
-            sha256: &b.summary.sha256,
-            site: &b.source.site,
-            workstation: &b.source.workstation,
-            written_at: b.source.written_at,
-            training: b.source.training,
-            events: &b.events,
-        };
         let start = Instant::now();
-        let report = lab.import_events(&incoming, "Porter A", now()).unwrap();
+        let report = lab.import_events(&b.incoming(), "Porter A", now()).unwrap();
         let took = start.elapsed();
         assert_eq!(report.new_events, b.events.len() as u64);
         took

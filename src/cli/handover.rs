@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Outcome, parse_user};
 use crate::domain::text::visible;
+use crate::domain::turnaround::{HourSpread, Spread};
 use crate::files::{Overwrite, size_in_words};
 use crate::store::Store;
 
@@ -129,6 +130,45 @@ pub(super) fn conflicts(
 }
 
 /// `stopgap stats`.
+/// Whole minutes of `seconds`, as the stats text shows them.
+fn minutes(seconds: i64) -> String {
+    format!("{} min", seconds / 60)
+}
+
+/// One turnaround time as text: per priority, then per hour. `words` are the title, what the
+/// count counts, and what the hour is of.
+fn spreads_text(
+    out: &mut dyn Write,
+    [title, counted, hour_of]: [&str; 3],
+    by_priority: &std::collections::BTreeMap<crate::domain::request::Priority, Spread>,
+    by_hour: &[HourSpread],
+) -> Result<()> {
+    writeln!(out, "{title} (median / 90th percentile):")?;
+    for (p, s) in by_priority {
+        writeln!(
+            out,
+            "  {:<9} {:>6} / {:>6}  ({} {counted})",
+            p.word(),
+            minutes(s.median_seconds),
+            minutes(s.p90_seconds),
+            s.count
+        )?;
+    }
+    writeln!(out, "Per hour of {hour_of} (UTC):")?;
+    for h in by_hour {
+        writeln!(
+            out,
+            "  {}  {:<9} {:>6} / {:>6}  ({})",
+            h.hour.format("%d/%m %H:00"),
+            h.priority.word(),
+            minutes(h.spread.median_seconds),
+            minutes(h.spread.p90_seconds),
+            h.spread.count
+        )?;
+    }
+    Ok(())
+}
+
 pub(super) fn stats(
     store: &Store,
     ward: Option<&str>,
@@ -143,7 +183,6 @@ pub(super) fn stats(
         writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?;
         return Ok(Outcome::Success);
     }
-    let minutes = |s: i64| format!("{} min", s / 60);
     writeln!(
         out,
         "{} requests{}; at {}.",
@@ -183,55 +222,18 @@ pub(super) fn stats(
             .collect();
         writeln!(out, "  {:<9} {}", status.word(), parts.join(", "))?;
     }
-    writeln!(out, "Collection to receipt (median / 90th percentile):")?;
-    for (p, s) in &f.to_receipt {
-        writeln!(
-            out,
-            "  {:<9} {:>6} / {:>6}  ({} received)",
-            p.word(),
-            minutes(s.median_seconds),
-            minutes(s.p90_seconds),
-            s.count
-        )?;
-    }
-    writeln!(out, "Per hour of collection (UTC):")?;
-    for h in &f.to_receipt_by_hour {
-        writeln!(
-            out,
-            "  {}  {:<9} {:>6} / {:>6}  ({})",
-            h.hour.format("%d/%m %H:00"),
-            h.priority.word(),
-            minutes(h.spread.median_seconds),
-            minutes(h.spread.p90_seconds),
-            h.spread.count
-        )?;
-    }
-    writeln!(
+    spreads_text(
         out,
-        "Receipt to first phoned result (median / 90th percentile):"
+        ["Collection to receipt", "received", "collection"],
+        &f.to_receipt,
+        &f.to_receipt_by_hour,
     )?;
-    for (p, s) in &f.receipt_to_phoned {
-        writeln!(
-            out,
-            "  {:<9} {:>6} / {:>6}  ({} phoned)",
-            p.word(),
-            minutes(s.median_seconds),
-            minutes(s.p90_seconds),
-            s.count
-        )?;
-    }
-    writeln!(out, "Per hour of receipt (UTC):")?;
-    for h in &f.receipt_to_phoned_by_hour {
-        writeln!(
-            out,
-            "  {}  {:<9} {:>6} / {:>6}  ({})",
-            h.hour.format("%d/%m %H:00"),
-            h.priority.word(),
-            minutes(h.spread.median_seconds),
-            minutes(h.spread.p90_seconds),
-            h.spread.count
-        )?;
-    }
+    spreads_text(
+        out,
+        ["Receipt to first phoned result", "phoned", "receipt"],
+        &f.receipt_to_phoned,
+        &f.receipt_to_phoned_by_hour,
+    )?;
     writeln!(out, "Backlog (logged, not yet final) at each hour's end:")?;
     for (hour, n) in &f.backlog_by_hour {
         writeln!(out, "  {}  {n}", hour.format("%d/%m %H:00"))?;

@@ -61,19 +61,27 @@ pub(super) fn check_dob<Tz: TimeZone>(
     }
 }
 
-/// The typed collection date and time in `tz` as UTC, or `None` after reporting each problem.
-pub(super) fn check_collected<Tz: TimeZone>(
+/// Which of a date field and a time field a problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrTime {
+    Date,
+    Time,
+}
+
+/// A date and a time typed on this PC, in `tz`, as UTC (with the date as typed), or `None`
+/// after reporting each problem: a date or time that does not parse, or a time the clocks
+/// skipped. The hour the clocks go back happens twice: the first is taken, and said nowhere —
+/// the time is kept with its offset, so nothing is lost.
+pub fn typed_moment<Tz: TimeZone>(
     typed_date: &str,
     typed_time: &str,
-    now: DateTime<Utc>,
     tz: &Tz,
-    dob: Option<NaiveDate>,
-    err: &mut dyn FnMut(Field, String),
-) -> Option<DateTime<Utc>> {
+    err: &mut dyn FnMut(DateOrTime, String),
+) -> Option<(NaiveDate, DateTime<Utc>)> {
     let date = parse_date(typed_date);
     if date.is_none() {
         err(
-            Field::CollectedDate,
+            DateOrTime::Date,
             format!(
                 "'{}' is not a date: type it as DD/MM/YYYY",
                 typed_date.trim()
@@ -83,7 +91,7 @@ pub(super) fn check_collected<Tz: TimeZone>(
     let time = parse_time(typed_time);
     if time.is_none() {
         err(
-            Field::CollectedTime,
+            DateOrTime::Time,
             format!(
                 "'{}' is not a time: type it as HH:MM (24-hour)",
                 typed_time.trim()
@@ -93,12 +101,10 @@ pub(super) fn check_collected<Tz: TimeZone>(
     let (date, time) = (date?, time?);
     let at = match tz.from_local_datetime(&date.and_time(time)) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
-        // The hour the clocks go back happens twice: take the first, and say so nowhere — the
-        // exported time carries its offset, so nothing is lost.
         LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
         LocalResult::None => {
             err(
-                Field::CollectedTime,
+                DateOrTime::Time,
                 format!(
                     "{} did not happen on {} (the clocks went forward)",
                     time.format("%H:%M"),
@@ -108,6 +114,25 @@ pub(super) fn check_collected<Tz: TimeZone>(
             return None;
         }
     };
+    Some((date, at))
+}
+
+/// The typed collection date and time in `tz` as UTC, or `None` after reporting each problem.
+pub(super) fn check_collected<Tz: TimeZone>(
+    typed_date: &str,
+    typed_time: &str,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    dob: Option<NaiveDate>,
+    err: &mut dyn FnMut(Field, String),
+) -> Option<DateTime<Utc>> {
+    let (date, at) = typed_moment(typed_date, typed_time, tz, &mut |which, message| {
+        let field = match which {
+            DateOrTime::Date => Field::CollectedDate,
+            DateOrTime::Time => Field::CollectedTime,
+        };
+        err(field, message);
+    })?;
     if let Err(e) = super::request::check_collection_time(at, now) {
         err(Field::CollectedTime, e.to_string());
         return None;

@@ -10,10 +10,10 @@
 
 use std::fmt;
 
-use chrono::{DateTime, LocalResult, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use super::catalogue::RequestedTest;
-use super::dates::{CLOCK_SKEW_MINUTES, parse_date, parse_time};
+use super::dates::{CLOCK_SKEW_MINUTES, DateOrTime, typed_moment};
 use super::event::{Event, EventKind};
 use super::request::NewRequest;
 use super::status::Transition;
@@ -243,44 +243,13 @@ impl PhonedDraft {
     where
         Tz::Offset: fmt::Display,
     {
-        let date = parse_date(&self.date);
-        if date.is_none() {
-            err(
-                PhonedField::Date,
-                format!(
-                    "'{}' is not a date: type it as DD/MM/YYYY",
-                    self.date.trim()
-                ),
-            );
-        }
-        let time = parse_time(&self.time);
-        if time.is_none() {
-            err(
-                PhonedField::Time,
-                format!(
-                    "'{}' is not a time: type it as HH:MM (24-hour)",
-                    self.time.trim()
-                ),
-            );
-        }
-        let (date, time) = (date?, time?);
-        let at = match tz.from_local_datetime(&date.and_time(time)) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            // The hour the clocks go back happens twice: the first is taken, as for a
-            // collection time.
-            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-            LocalResult::None => {
-                err(
-                    PhonedField::Time,
-                    format!(
-                        "{} did not happen on {} (the clocks went forward)",
-                        time.format("%H:%M"),
-                        date.format("%d/%m/%Y")
-                    ),
-                );
-                return None;
-            }
-        };
+        let (_, at) = typed_moment(&self.date, &self.time, tz, &mut |which, message| {
+            let field = match which {
+                DateOrTime::Date => PhonedField::Date,
+                DateOrTime::Time => PhonedField::Time,
+            };
+            err(field, message);
+        })?;
         match check_phoned_at(at, request.collected_at, now, tz) {
             Ok(()) => Some(at),
             Err(message) => {

@@ -96,13 +96,19 @@ pub fn import_bundle(
     now: DateTime<Utc>,
 ) -> Result<Imported, ExchangeError> {
     let bundle = read_bundle_file(path)?;
-    let incoming = Incoming {
-        sha256: &bundle.summary.sha256,
-        site: &bundle.source.site,
-        workstation: &bundle.source.workstation,
-        written_at: bundle.source.written_at,
-        training: bundle.source.training,
-        events: &bundle.events,
-    };
-    Ok(store.import_events(&incoming, user, now)?)
+    Ok(store.import_events(&bundle.incoming(), user, now)?)
+}
+
+impl super::Bundle {
+    /// The bundle as the store's import takes it.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            sha256: &self.summary.sha256,
+            site: &self.source.site,
+            workstation: &self.source.workstation,
+            written_at: self.source.written_at,
+            training: self.source.training,
+            events: &self.events,
+        }
+    }
 }

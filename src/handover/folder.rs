@@ -22,7 +22,7 @@ use super::exchange::{ExchangeError, Exported, export_bundle};
 use super::read::{read_bundle_file, read_source_file};
 use crate::domain::downtime_id::Code3;
 use crate::files::Overwrite;
-use crate::store::{Imported, Incoming, Store};
+use crate::store::{Imported, Store};
 
 /// The file-name extension of a bundle in a handover folder.
 pub const BUNDLE_EXTENSION: &str = "bundle";
@@ -79,6 +79,34 @@ impl Seen {
     pub fn refused(&self) -> &BTreeMap<PathBuf, String> {
         &self.refused
     }
+}
+
+/// What one visit to the folder did.
+#[derive(Debug)]
+pub struct Visited {
+    /// The bundles taken in or refused, or why the folder could not be read; `None` when only
+    /// sending.
+    pub received: Option<Result<Vec<Received>, ExchangeError>>,
+    /// The outbox, or why it was not written; `None` when only receiving, or when the folder
+    /// could not be read.
+    pub sent: Option<Result<Sent, ExchangeError>>,
+}
+
+/// One visit to `folder`: the bundles there taken in first (`receive`), then this PC's outbox
+/// written (`send`), so that it carries what just came in: a lab relays the wards' events to
+/// each other in one visit.
+pub fn visit(
+    store: &mut Store,
+    folder: &Path,
+    user: &str,
+    seen: &mut Seen,
+    (send_out, take_in): (bool, bool),
+    now: DateTime<Utc>,
+) -> Visited {
+    let received = take_in.then(|| receive(store, folder, user, seen, now));
+    let folder_failed = matches!(received, Some(Err(_)));
+    let sent = (send_out && !folder_failed).then(|| send(store, folder, seen, now));
+    Visited { received, sent }
 }
 
 /// Writes this PC's outbox into `folder`, unless the one there already holds everything.
@@ -171,17 +199,11 @@ fn receive_one(
     if store.bundle_imported(&bundle.summary.sha256)? {
         return Ok(ReceivedOutcome::AlreadyImported);
     }
-    let incoming = Incoming {
-        sha256: &bundle.summary.sha256,
-        site: &bundle.source.site,
-        workstation: &bundle.source.workstation,
-        written_at: bundle.source.written_at,
-        training: bundle.source.training,
-        events: &bundle.events,
-    };
-    Ok(ReceivedOutcome::Imported(
-        store.import_events(&incoming, user, now)?,
-    ))
+    Ok(ReceivedOutcome::Imported(store.import_events(
+        &bundle.incoming(),
+        user,
+        now,
+    )?))
 }
 
 fn check_folder(folder: &Path) -> Result<(), ExchangeError> {

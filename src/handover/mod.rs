@@ -56,7 +56,8 @@ use crate::files::{ReadError, size_in_words};
 
 pub use exchange::{ExchangeError, Exported, export_bundle, import_bundle};
 pub use folder::{
-    BUNDLE_EXTENSION, Received, ReceivedOutcome, Seen, Sent, outbox_name, receive, send,
+    BUNDLE_EXTENSION, Received, ReceivedOutcome, Seen, Sent, Visited, outbox_name, receive, send,
+    visit,
 };
 pub use read::{read_bundle, read_bundle_file, read_source_file};
 pub use write::{BundleWriter, WriteError, write_bundle};

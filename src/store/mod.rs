@@ -231,6 +231,15 @@ fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(t, 3)
 }
 
+/// The time of a new local event of a request whose last change was at `last`: now, but at
+/// least 1 ms after `last`, so the merged order (by time) folds it last, where it was made. At
+/// the same millisecond events are ordered by kind, and a status change would fold before a
+/// phoned result or a settlement recorded just ahead of it.
+fn next_event_at(now: DateTime<Utc>, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = stored_time(now);
+    last.map_or(now, |l| now.max(l + chrono::Duration::milliseconds(1)))
+}
+
 /// Whether a repeated save is the form already saved: equal except for the conflicting records
 /// the store wrote into the identity override the first time.
 fn same_form(stored: &NewRequest, again: &NewRequest) -> bool {
@@ -390,10 +399,7 @@ impl Store {
     /// Records one more event of request `uuid` under this workstation and `user`, after
     /// `check` accepts the request's current state, and updates the request's row, in one
     /// transaction. The event is dated after the request's last change (which may come from
-    /// another PC's clock, or be this PC's own a moment ago): the merged order, by time, then
-    /// keeps it last, where it was made, on every PC. Not merely "not before": two events in
-    /// the same millisecond are ordered by kind, and a status change would then fold before a
-    /// phoned result recorded just ahead of it.
+    /// another PC's clock, or be this PC's own a moment ago; see [`next_event_at`]).
     pub(crate) fn append_event(
         &mut self,
         uuid: Uuid,
@@ -414,7 +420,7 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                at: stored_time(now).max(state.updated_at + chrono::Duration::milliseconds(1)),
+                at: next_event_at(now, Some(state.updated_at)),
                 kind,
             };
             state

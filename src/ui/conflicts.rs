@@ -25,17 +25,6 @@ use crate::store::{ConflictScan, ListedConflict, Side, Store, StoreError};
 pub const NOTE_LABEL: &str = "Note (optional)";
 /// The confirm button's text.
 pub const CONFIRM: &str = "Record decision (Enter)";
-const NUMBER_KEYS: [Key; 9] = [
-    Key::Num1,
-    Key::Num2,
-    Key::Num3,
-    Key::Num4,
-    Key::Num5,
-    Key::Num6,
-    Key::Num7,
-    Key::Num8,
-    Key::Num9,
-];
 
 /// What a reading on the conflicts thread answers.
 type Reading = Result<(ConflictScan, Vec<ListedConflict>), StoreError>;
@@ -290,7 +279,7 @@ fn keys(
         let number = if typing {
             None
         } else {
-            NUMBER_KEYS
+            widgets::NUMBER_KEYS
                 .iter()
                 .position(|k| i.consume_key(Modifiers::NONE, *k))
         };

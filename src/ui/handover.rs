@@ -84,8 +84,9 @@ impl HandoverState {
     }
 }
 
-/// The typed settings, checked (the folder must exist when one is typed).
-pub fn parse_settings(
+/// The typed settings, checked as values (without looking at the disk: this runs in every
+/// frame, and a share that has gone away can take seconds to answer).
+pub fn typed_settings(
     folder: &str,
     watch: bool,
     interval: &str,
@@ -105,6 +106,16 @@ pub fn parse_settings(
         interval_minutes,
     };
     settings.check().map_err(|e| e.to_string())?;
+    Ok(settings)
+}
+
+/// The typed settings, checked, and the folder there when one is typed (before saving them).
+pub fn parse_settings(
+    folder: &str,
+    watch: bool,
+    interval: &str,
+) -> Result<HandoverSettings, String> {
+    let settings = typed_settings(folder, watch, interval)?;
     if let Some(f) = &settings.folder
         && !f.is_dir()
     {
@@ -157,7 +168,7 @@ pub fn handover_ui(
         ui.label("send this PC's bundle and receive the new ones by itself");
     });
     let typed = (state.folder.clone(), state.watch, state.interval.clone());
-    let changed = parse_settings(&typed.0, typed.1, &typed.2)
+    let changed = typed_settings(&typed.0, typed.1, &typed.2)
         .map(|s| s != state.stored)
         .unwrap_or(true);
     ui.horizontal(|ui| {

@@ -40,17 +40,6 @@ pub const REJECT_REASONS: [&str; 9] = [
     "Other",
 ];
 const OTHER: usize = REJECT_REASONS.len() - 1;
-const NUMBER_KEYS: [Key; 9] = [
-    Key::Num1,
-    Key::Num2,
-    Key::Num3,
-    Key::Num4,
-    Key::Num5,
-    Key::Num6,
-    Key::Num7,
-    Key::Num8,
-    Key::Num9,
-];
 /// Lines of the session's log kept on screen (the tally counts them all).
 const LOG_KEPT: usize = 200;
 
@@ -350,7 +339,7 @@ fn reject_keys(ui: &mut Ui, state: &mut ReceptionState, actions: &mut Vec<Action
             i.events.retain(
                 |e| !matches!(e, egui::Event::Text(t) if t.chars().all(|c| c.is_ascii_digit())),
             );
-            for (n, key) in NUMBER_KEYS.iter().enumerate() {
+            for (n, key) in widgets::NUMBER_KEYS.iter().enumerate() {
                 if i.consume_key(Modifiers::NONE, *key) {
                     reject.chosen = n;
                     // Its text came with it (and was dropped above), or is still to come.

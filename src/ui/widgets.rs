@@ -21,6 +21,20 @@ pub const MUTED: Color32 = Color32::from_rgb(0x55, 0x5F, 0x66);
 /// The keyboard focus ring: a strong blue that stands out from every priority colour.
 pub const FOCUS_BLUE: Color32 = Color32::from_rgb(0x00, 0x5E, 0xD8);
 
+/// The number keys 1 to 9, in order: a choice of up to nine (a reject reason, a decision, a
+/// test) is made by its number.
+pub const NUMBER_KEYS: [egui::Key; 9] = [
+    egui::Key::Num1,
+    egui::Key::Num2,
+    egui::Key::Num3,
+    egui::Key::Num4,
+    egui::Key::Num5,
+    egui::Key::Num6,
+    egui::Key::Num7,
+    egui::Key::Num8,
+    egui::Key::Num9,
+];
+
 /// The calm light theme, with text sized for a ward PC at arm's length.
 pub fn apply_theme(ctx: &egui::Context) {
     ctx.set_theme(egui::Theme::Light);

@@ -36,6 +36,20 @@ pub fn temp_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A new store in `dir` set up as RXX/`workstation` (a file of its own even when two PCs share
+/// a workstation code, as two mis-set-up PCs would).
+pub fn pc(dir: &std::path::Path, workstation: &str) -> Store {
+    let path = dir.join(format!("{workstation}-{}.db", Uuid::new_v4().simple()));
+    let mut store = Store::open_or_create(&path).unwrap();
+    store
+        .configure(&Setup {
+            workstation: Code3::workstation(workstation).unwrap(),
+            ..setup()
+        })
+        .unwrap();
+    store
+}
+
 /// A valid draft for synthetic patient number `n`.
 pub fn draft(n: u32) -> RequestDraft {
     // Serials without a valid check digit take the next number: the name follows the number

@@ -9,8 +9,6 @@
     reason = "a test fails loudly on purpose"
 )]
 
-use std::path::Path;
-
 use chrono::Duration;
 use stopgap::domain::downtime_id::{Code3, DowntimeId};
 use stopgap::domain::early::EarlyDraft;
@@ -19,15 +17,7 @@ use stopgap::domain::status::{Status, Transition};
 use stopgap::handover::{ReceivedOutcome, Seen, receive, send};
 use stopgap::store::{EarlyOutcome, EarlyRefused, Store, StoreError};
 
-use crate::common::{now, request, setup};
-
-fn pc(dir: &Path, workstation: &str) -> Store {
-    let mut store = Store::open_or_create(&dir.join(format!("{workstation}.db"))).unwrap();
-    let mut s = setup();
-    s.workstation = Code3::workstation(workstation).unwrap();
-    store.configure(&s).unwrap();
-    store
-}
+use crate::common::{now, pc, request};
 
 /// The paper form's details of synthetic patient 1 (see `common::draft`), as the lab types them.
 fn paper_form(dob: &str) -> stopgap::domain::early::EarlyDetails {

@@ -9,23 +9,10 @@
     reason = "a test fails loudly on purpose"
 )]
 
-use std::path::Path;
-
-use stopgap::domain::downtime_id::Code3;
 use stopgap::domain::status::{Status, Transition};
 use stopgap::handover::{ExchangeError, ReceivedOutcome, Seen, Sent, outbox_name, receive, send};
-use stopgap::store::Store;
 
-use crate::common::{now, request, setup};
-
-/// A store set up as RXX/`workstation` in `dir`.
-fn pc(dir: &Path, workstation: &str) -> Store {
-    let mut store = Store::open_or_create(&dir.join(format!("{workstation}.db"))).unwrap();
-    let mut s = setup();
-    s.workstation = Code3::workstation(workstation).unwrap();
-    store.configure(&s).unwrap();
-    store
-}
+use crate::common::{now, pc, request, setup};
 
 #[test]
 fn a_wards_requests_reach_the_lab_and_its_receipts_come_back_through_one_folder() {
@@ -177,4 +164,45 @@ fn a_missing_folder_says_to_plug_in_the_stick() {
     assert!(err.to_string().contains("plug in the USB stick"), "{err}");
     let err = receive(&mut ward, &gone, "N", &mut Seen::default(), now()).unwrap_err();
     assert!(matches!(err, ExchangeError::NoFolder { .. }), "{err:?}");
+}
+
+#[test]
+fn one_visit_takes_the_bundles_in_first_so_the_outbox_relays_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    let mut ward = pc(dir.path(), "W07");
+    let mut lab = pc(dir.path(), "L01");
+    ward.save_request(&request(1), "Nurse Bloggs", now())
+        .unwrap();
+    send(&ward, &stick, &mut Seen::default(), now()).unwrap();
+
+    let visited = stopgap::handover::visit(
+        &mut lab,
+        &stick,
+        "Lab A",
+        &mut Seen::default(),
+        (true, true),
+        now(),
+    );
+    assert_eq!(visited.received.unwrap().unwrap().len(), 1);
+    let Some(Ok(Sent::Written(made))) = visited.sent else {
+        panic!("the lab's outbox is written");
+    };
+    assert_eq!(made.events, 1, "the ward's event, relayed");
+
+    // A folder that is not there: nothing is sent either.
+    let gone = stopgap::handover::visit(
+        &mut lab,
+        &dir.path().join("gone"),
+        "Lab A",
+        &mut Seen::default(),
+        (true, true),
+        now(),
+    );
+    assert!(matches!(
+        gone.received,
+        Some(Err(ExchangeError::NoFolder { .. }))
+    ));
+    assert!(gone.sent.is_none());
 }

@@ -21,23 +21,10 @@ use stopgap::store::{ConflictScan, ListedConflict, SettleError, Setup, Store};
 use uuid::Uuid;
 
 use crate::common::cli::{stopgap, text};
-use crate::common::{now, request, setup};
+use crate::common::{now, pc, request, setup};
 
 fn at(minutes: i64) -> DateTime<Utc> {
     now() + Duration::minutes(minutes)
-}
-
-/// A PC set up as RXX/`workstation`.
-fn pc(dir: &Path, workstation: &str) -> Store {
-    let path = dir.join(format!("{workstation}-{}.db", Uuid::new_v4().simple()));
-    let mut store = Store::open_or_create(&path).unwrap();
-    store
-        .configure(&Setup {
-            workstation: Code3::workstation(workstation).unwrap(),
-            ..setup()
-        })
-        .unwrap();
-    store
 }
 
 /// Everything `from` holds, carried to `to` in a bundle file.

@@ -13,7 +13,7 @@ use crate::domain::request::NewRequest;
 use crate::domain::settle::{Clash, ConflictKey, Decision};
 use crate::domain::status::Transition;
 use crate::domain::text::{TextError, clean};
-use crate::store::{Store, StoreError, rows, stored_time};
+use crate::store::{Store, StoreError, next_event_at, rows};
 
 /// The longest note kept with a decision.
 pub const NOTE_MAX: usize = 500;
@@ -259,7 +259,7 @@ impl Store {
 
     /// One more event of request `uuid`: through [`Store::append_event`] when the request has
     /// a row here, or held with its other events when it has none (its creation never came, or
-    /// another request holds its downtime ID), never dated before the request's last event.
+    /// another request holds its downtime ID), dated after the request's last event.
     /// Returns the new event's UUID.
     fn append_anywhere(
         &mut self,
@@ -292,7 +292,7 @@ impl Store {
                     workstation: setup.workstation,
                     user: user.trim().to_owned(),
                 },
-                at: last.map_or(stored_time(now), |l| stored_time(now).max(l)),
+                at: next_event_at(now, last),
                 kind,
             };
             rows::insert_event(tx, &event)?;

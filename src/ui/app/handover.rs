@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{Notice, StopgapApp};
 use crate::error::error_chain;
 use crate::files::size_in_words;
-use crate::handover::{ReceivedOutcome, Seen, Sent, receive, send};
+use crate::handover::{self, ReceivedOutcome, Seen, Sent};
 use crate::store::{HandoverSettings, Store, StoreError};
 use crate::ui::handover::{FileLine, Visit, parse_settings};
 
@@ -145,9 +145,8 @@ fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let report = visit(
-            &mut store, &settings, &mut seen, send_out, take_in, &user, automatic,
-        );
+        let asked = (send_out, take_in);
+        let report = visit(&mut store, &settings, &mut seen, asked, &user, automatic);
         if reports.send(report).is_err() {
             return;
         }
@@ -177,28 +176,15 @@ fn file_name(p: &Path) -> String {
     )
 }
 
-/// One visit: send, then receive, as asked.
+/// One visit (`handover::visit`), in the words the tab shows.
 fn visit(
     store: &mut Store,
     settings: &HandoverSettings,
     seen: &mut Seen,
-    send_out: bool,
-    take_in: bool,
+    asked: (bool, bool),
     user: &str,
     automatic: bool,
 ) -> Report {
-    let Some(folder) = &settings.folder else {
-        return Report {
-            visit: Visit {
-                failed: Some(
-                    "no handover folder is set: type one (e.g. the USB stick) and save".to_owned(),
-                ),
-                ..failed_report(&StoreError::NotSetUp, automatic).visit
-            },
-            refused: Vec::new(),
-            changed: false,
-        };
-    };
     let now = super::clock();
     let mut v = Visit {
         at: now,
@@ -208,66 +194,72 @@ fn visit(
         failed: None,
         conflicts: Vec::new(),
     };
+    let Some(folder) = &settings.folder else {
+        v.failed =
+            Some("no handover folder is set: type one (e.g. the USB stick) and save".to_owned());
+        return Report {
+            visit: v,
+            refused: Vec::new(),
+            changed: false,
+        };
+    };
+    let visited = handover::visit(store, folder, user, seen, asked, now);
     let mut changed = false;
-    if take_in {
-        match receive(store, folder, user, seen, now) {
-            Ok(files) => {
-                for r in files {
-                    let name = file_name(&r.path);
-                    v.received.push(match r.outcome {
-                        Ok(ReceivedOutcome::Imported(i)) => {
-                            changed |= i.new_events > 0;
-                            v.conflicts.extend(i.conflicts);
-                            FileLine {
-                                name,
-                                ok: true,
-                                text: format!(
-                                    "{} new event(s) of {} in the bundle; {} request(s) new here, {} changed",
-                                    i.new_events, i.events, i.requests_added, i.requests_changed
-                                ),
-                            }
-                        }
-                        Ok(ReceivedOutcome::AlreadyImported) => FileLine {
+    match visited.received {
+        Some(Ok(files)) => {
+            for r in files {
+                let name = file_name(&r.path);
+                v.received.push(match r.outcome {
+                    Ok(ReceivedOutcome::Imported(i)) => {
+                        changed |= i.new_events > 0;
+                        v.conflicts.extend(i.conflicts);
+                        FileLine {
                             name,
                             ok: true,
-                            text: "taken in before: nothing new".to_owned(),
-                        },
-                        Err(e) => FileLine {
-                            name,
-                            ok: false,
-                            text: format!("refused, nothing of it taken in: {}", error_chain(&e)),
-                        },
-                    });
-                }
+                            text: format!(
+                                "{} new event(s) of {} in the bundle; {} request(s) new here, {} changed",
+                                i.new_events, i.events, i.requests_added, i.requests_changed
+                            ),
+                        }
+                    }
+                    Ok(ReceivedOutcome::AlreadyImported) => FileLine {
+                        name,
+                        ok: true,
+                        text: "taken in before: nothing new".to_owned(),
+                    },
+                    Err(e) => FileLine {
+                        name,
+                        ok: false,
+                        text: format!("refused, nothing of it taken in: {}", error_chain(&e)),
+                    },
+                });
             }
-            Err(e) => v.failed = Some(error_chain(&e)),
         }
+        Some(Err(e)) => v.failed = Some(error_chain(&e)),
+        None => {}
     }
-    // Sent after receiving: the outbox then carries what just came in (the lab relays).
-    if send_out && v.failed.is_none() {
-        v.sent = Some(match send(store, folder, seen, now) {
-            Ok(Sent::Written(made)) => FileLine {
-                name: file_name(&made.path),
-                ok: true,
-                text: format!(
-                    "{} event(s) of {} request(s) ({})",
-                    made.events,
-                    made.requests,
-                    size_in_words(made.bytes)
-                ),
-            },
-            Ok(Sent::UpToDate { path }) => FileLine {
-                name: file_name(&path),
-                ok: true,
-                text: "already up to date: nothing new since it was written".to_owned(),
-            },
-            Err(e) => FileLine {
-                name: "this PC's bundle".to_owned(),
-                ok: false,
-                text: format!("not written: {}", error_chain(&e)),
-            },
-        });
-    }
+    v.sent = visited.sent.map(|sent| match sent {
+        Ok(Sent::Written(made)) => FileLine {
+            name: file_name(&made.path),
+            ok: true,
+            text: format!(
+                "{} event(s) of {} request(s) ({})",
+                made.events,
+                made.requests,
+                size_in_words(made.bytes)
+            ),
+        },
+        Ok(Sent::UpToDate { path }) => FileLine {
+            name: file_name(&path),
+            ok: true,
+            text: "already up to date: nothing new since it was written".to_owned(),
+        },
+        Err(e) => FileLine {
+            name: "this PC's bundle".to_owned(),
+            ok: false,
+            text: format!("not written: {}", error_chain(&e)),
+        },
+    });
     let refused = seen
         .refused()
         .iter()

@@ -20,18 +20,6 @@ use crate::ui::widgets::{self, Choice};
 pub const LOG_BUTTON: &str = "Log a phoned result… (Ctrl+L)";
 /// Width of the form's fields in the detail panel.
 const FIELD_WIDTH: f32 = 250.0;
-/// Number keys choosing the request's tests in order, in the test choice.
-const NUMBER_KEYS: [Key; 9] = [
-    Key::Num1,
-    Key::Num2,
-    Key::Num3,
-    Key::Num4,
-    Key::Num5,
-    Key::Num6,
-    Key::Num7,
-    Key::Num8,
-    Key::Num9,
-];
 
 /// The form logging one phoned result, open on the detail panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,7 +195,11 @@ fn test_choice(ui: &mut Ui, form: &mut PhoneForm, request: &NewRequest) -> egui:
             if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
                 chosen = Some(chosen.map_or(0, |c| c.saturating_sub(1)));
             }
-            for (n, key) in NUMBER_KEYS.iter().enumerate().take(request.tests.len()) {
+            for (n, key) in widgets::NUMBER_KEYS
+                .iter()
+                .enumerate()
+                .take(request.tests.len())
+            {
                 if i.consume_key(Modifiers::NONE, *key) {
                     chosen = Some(n);
                 }
@@ -220,7 +212,7 @@ fn test_choice(ui: &mut Ui, form: &mut PhoneForm, request: &NewRequest) -> egui:
             Some(t) => t.name.clone(),
             None => format!(
                 "Left/Right or its number (1–{}) chooses",
-                request.tests.len().min(NUMBER_KEYS.len())
+                request.tests.len().min(widgets::NUMBER_KEYS.len())
             ),
         };
         ui.label(RichText::new(words).color(widgets::MUTED));
