@@ -332,7 +332,7 @@ fn place_without_replacing(tmp: &Path, target: &Path) -> Result<(), WriteError> 
 
 /// Flushes a folder's entries to disk, so a rename inside it survives a power cut (Unix only;
 /// Windows has no such call and makes renames durable itself).
-fn sync_folder(folder: &Path) -> io::Result<()> {
+pub(crate) fn sync_folder(folder: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(folder)?.sync_all()

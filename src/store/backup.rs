@@ -241,7 +241,7 @@ impl Store {
         check_folder(folder, &self.path)?;
         let tmp = TempFile::create(folder, "stopgap-backup")?;
         let (version, requests) = self.copy_snapshot(tmp.path(), folder)?;
-        let facts = read_facts(tmp.path()).map_err(|e| BackupError::CopyFailed {
+        let facts = read_facts(tmp.path(), &self.path).map_err(|e| BackupError::CopyFailed {
             details: crate::error::error_chain(&e),
         })?;
         if facts.version != version || facts.requests != requests || facts.setup != setup {
@@ -254,6 +254,11 @@ impl Store {
             .into());
         }
         let target = folder.join(backup_name(&setup, now));
+        // The key file goes with the backup (its slots are sealed): without it, only the
+        // recovery code would open the backup on another PC.
+        if super::keys::KeyFile::exists(&self.path) {
+            super::keys::KeyFile::read(&self.path)?.save_beside(&target)?;
+        }
         let bytes = tmp.place(&target)?;
         let pruned = prune(folder, &setup, keep as usize)?;
         if self.read_only.is_none() {
@@ -288,6 +293,7 @@ impl Store {
         let requests: i64 = tx.query_row("SELECT count(*) FROM requests", [], |r| r.get(0))?;
         let version = schema::user_version(&tx)?;
         let mut dst = Connection::open(dest).map_err(|e| folder_error(folder, e))?;
+        super::open::with_key_of(&dst, &self.path).map_err(|e| folder_error(folder, e))?;
         copy_all(&self.conn, &mut dst).map_err(|e| folder_error(folder, e))?;
         finish_copy(dst).map_err(|e| folder_error(folder, e))?;
         tx.commit()?;
@@ -318,7 +324,8 @@ pub(super) fn finish_copy(dst: Connection) -> rusqlite::Result<()> {
 
 /// Opens a copy read-only and reads what the checks need: sound (`quick_check`), a Stopgap
 /// database (schema version, a set-up), how many requests.
-pub(super) fn read_facts(path: &Path) -> Result<Facts, StoreError> {
+/// `db` is the database the file is a backup of (its key opens it).
+pub(super) fn read_facts(path: &Path, db: &Path) -> Result<Facts, StoreError> {
     let damaged = |details: String| StoreError::Damaged {
         path: path.into(),
         details,
@@ -331,6 +338,7 @@ pub(super) fn read_facts(path: &Path) -> Result<Facts, StoreError> {
         .into()
     };
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    super::open::with_key_of(&conn, db)?;
     let check: Vec<String> = conn
         .prepare("PRAGMA quick_check")
         .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
@@ -406,6 +414,8 @@ fn prune(folder: &Path, setup: &Setup, keep: usize) -> Result<Vec<PathBuf>, Stor
     for name in names.into_iter().skip(keep) {
         let path = folder.join(name);
         fs::remove_file(&path).map_err(io_err)?;
+        // Its key file copy goes with it (none beside a backup from before encryption).
+        let _ = fs::remove_file(super::keys::key_file_path(&path));
         pruned.push(path);
     }
     Ok(pruned)

@@ -190,6 +190,7 @@ impl Store {
     /// ones), with its final state, and the gaps in each sequence explained. Reads every request:
     /// about a second at 100,000.
     pub fn close_out(&self) -> Result<CloseOut, StoreError> {
+        self.require(crate::domain::access::Permission::CloseOut)?;
         let setup = self.setup()?;
         let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} '{v}'"));
         type Key = (String, String);

@@ -123,6 +123,7 @@ impl Store {
         selection: &ExportSelection,
         mut on_row: impl FnMut(u64, u64) -> Result<(), E>,
     ) -> Result<Snapshot, E> {
+        self.require(crate::domain::access::Permission::Export)?;
         let own = self.conn.is_autocommit();
         if own {
             self.conn.execute_batch("BEGIN DEFERRED").map_err(sql)?;
@@ -177,6 +178,7 @@ impl Store {
         temp: Option<&Path>,
         target: impl FnOnce(&BatchHeader) -> Result<PathBuf, E>,
     ) -> Result<Reservation, E> {
+        self.require(crate::domain::access::Permission::Export)?;
         let setup = self.require_setup()?;
         let mut failure: Option<E> = None;
         let result = self.write(|tx| {

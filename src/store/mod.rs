@@ -4,16 +4,19 @@
 //! not take effect are refused with a clear error, never a panic. Every change to a request is an
 //! event inserted in the same transaction as the cached current state it changes.
 
+mod accounts;
 mod backup;
 mod batches;
 mod closeout;
 mod early;
+mod encrypt;
 mod export_read;
 mod export_recover;
 mod export_run;
 mod form_lookups;
 mod handover;
 mod handover_folder;
+pub mod keys;
 mod open;
 mod overdue;
 mod packed;
@@ -43,6 +46,7 @@ use crate::domain::identity;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
+pub use accounts::{Account, AccountError, LOCKOUT_FAILURES, LOCKOUT_MS, NewAccount};
 pub use backup::{
     BackupError, BackupMade, BackupRecord, BackupSettings, BackupSettingsError,
     DEFAULT_BACKUP_INTERVAL_MINUTES, DEFAULT_BACKUP_KEEP, Restored,
@@ -55,12 +59,14 @@ pub use closeout::{
     CloseOut, CloseOutRow, CloseOutSummary, IdState, SkippedSequence, WorkstationCloseOut,
 };
 pub use early::{EarlyOutcome, EarlyReceipt, EarlyRefused};
+pub use encrypt::{Encrypted, recover_interrupted};
 pub use export_run::{ExportClaimed, Reservation, Snapshot};
 pub use handover::{Imported, Incoming};
 pub use handover_folder::{
     DEFAULT_HANDOVER_INTERVAL_MINUTES, HandoverSettings, HandoverSettingsError,
 };
-pub use open::ReadOnlyReason;
+pub use keys::{DbKey, KdfParams, KeyError, KeyFile, RecoveryCode};
+pub use open::{FileKind, ReadOnlyReason, file_kind, raw_connection};
 pub use overdue::OverdueFirst;
 pub use phoned::{PhonedFilter, PhonedRefused, PhonedRow};
 pub use queries::{QueueFilter, QueueRow, SortColumn, SortOrder};
@@ -177,6 +183,31 @@ pub enum StoreError {
     /// A backup or restore not made (the backup folder, or a refused file).
     #[error(transparent)]
     Backup(#[from] BackupError),
+    /// A key slot not opened: wrong password, unknown or removed account, missing or damaged
+    /// key file (each its own message).
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error(
+        "the database {path} is encrypted and nobody has signed in to this program yet: sign in with your staff ID and password"
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "the database {path} did not open with its key, although the password was right: the file is damaged or was altered. Do not keep using it: copy it and its .keys file aside for IT, restore the last backup, or use the paper procedure"
+    )]
+    Undecryptable { path: PathBuf },
+    #[error(
+        "{staff_id} is locked for {seconds} s after {} wrong passwords in a row: wait, or ask a manager to reset the password",
+        accounts::LOCKOUT_FAILURES
+    )]
+    AccountLocked { staff_id: String, seconds: i64 },
+    #[error("nobody is signed in (the screen is locked): sign in first")]
+    SignedOut,
+    #[error(transparent)]
+    Refused(#[from] crate::domain::access::Refused),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error("there is already a database at {path}: open it, or choose another file")]
+    AlreadyExists { path: PathBuf },
     #[error("database error")]
     Sql(#[source] rusqlite::Error),
 }
@@ -223,6 +254,8 @@ pub struct Store {
     write_depth: u32,
     /// Set when the file can only be read (see [`Store::read_only`]).
     read_only: Option<ReadOnlyReason>,
+    /// Whoever the store works for; `None` while the screen is locked (see `accounts`).
+    principal: Option<crate::domain::access::Principal>,
 }
 
 /// Event times are stored as whole milliseconds (`at_ms`); an event is built with its time already
@@ -289,6 +322,7 @@ impl Store {
         now: DateTime<Utc>,
         training: bool,
     ) -> Result<Saved, StoreError> {
+        self.require(crate::domain::access::Permission::CreateRequest)?;
         let setup = self.require_setup()?;
         self.write(|tx| Self::save_in(tx, &setup, request, user, now, training))
     }
@@ -388,6 +422,13 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestState, StoreError> {
+        use crate::domain::access::Permission;
+        self.require(match transition {
+            Transition::Sent => Permission::Print,
+            Transition::Cancelled { .. } => Permission::Cancel,
+            Transition::Received | Transition::Rejected { .. } => Permission::LabWork,
+            Transition::Reentered { .. } => Permission::Reconcile,
+        })?;
         let kind = EventKind::StatusChanged {
             transition: transition.clone(),
         };
@@ -434,6 +475,7 @@ impl Store {
 
     /// A request and its history.
     pub fn request_detail(&self, uuid: Uuid) -> Result<Option<RequestDetail>, StoreError> {
+        self.require(crate::domain::access::Permission::ViewQueue)?;
         let training: Option<i64> = self
             .conn
             .query_row(
@@ -459,6 +501,7 @@ impl Store {
         &self,
         id: &DowntimeId,
     ) -> Result<Option<RequestDetail>, StoreError> {
+        self.require(crate::domain::access::Permission::ViewQueue)?;
         let uuid: Option<String> = self
             .conn
             .query_row(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use super::keys::{self, DbKey};
 use super::{Store, StoreError, VerifyReport, schema};
 
 /// Required pragmas, read back after they are set.
@@ -171,6 +172,7 @@ impl Store {
     /// [`StoreError::Damaged`]; damaged requests in a sound file are in the report.
     pub fn check_integrity(path: &Path) -> Result<VerifyReport, StoreError> {
         let conn = read_only_connection(path, read_only_reason(path))?;
+        unlock_connection(&conn, path, false)?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
             .map_err(|e| classify(path, e))?;
         let report = super::verify::verify(&conn)?;
@@ -219,6 +221,7 @@ impl Store {
             Some(_) => read_only_connection(path, read_only)?,
         };
         let mut conn = conn;
+        unlock_connection(&conn, path, read_only.is_none())?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS as u64))
             .map_err(|e| classify(path, e))?;
         // 32 MB of pages, not SQLite's 2 MB: an export reads each request's row and its
@@ -252,8 +255,128 @@ impl Store {
             path: path.to_owned(),
             write_depth: 0,
             read_only,
+            // The library's own principal: the app and the CLI sign a person in, or lock.
+            principal: Some(crate::domain::access::Principal::System),
         })
     }
+
+    /// Makes the folder of a new database (0700), as the first save would.
+    pub(super) fn create_private_folder(path: &Path) -> Result<(), StoreError> {
+        refuse_network(path)?;
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::platform::create_private_dir(folder).map_err(|e| create_error(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// What the first bytes of a database file say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Missing or empty: a new database.
+    New,
+    /// A plain SQLite file (an older Stopgap's, before encryption): to be encrypted in place.
+    Plaintext,
+    /// Anything else: an encrypted database (SQLCipher's pages look random from byte 0).
+    Encrypted,
+}
+
+/// Reads the first 16 bytes of `path`: plain SQLite starts with its "SQLite format 3" header.
+pub fn file_kind(path: &Path) -> Result<FileKind, StoreError> {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
+        Err(source) => {
+            return Err(StoreError::CannotRead {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(source) => {
+                return Err(StoreError::CannotRead {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(match got {
+        0 => FileKind::New,
+        _ if &head == b"SQLite format 3\0" => FileKind::Plaintext,
+        _ => FileKind::Encrypted,
+    })
+}
+
+/// Gives a new connection the key this process holds for `path`, and proves it opens the file.
+/// An encrypted file with no key held is [`StoreError::Locked`]; one the key does not open
+/// (the key was proven by its slot) is damaged or altered. A plain file is opened as it is: the
+/// app and the CLI encrypt it in place before anyone works on it (`store::encrypt`). A new,
+/// empty file with no key held gets a random key known only to this process (tests, benches):
+/// a database for people is made by [`Store::create_protected`], which writes its key slots first.
+fn unlock_connection(conn: &Connection, path: &Path, may_create: bool) -> Result<(), StoreError> {
+    // SQLCipher logs a wrong key to stderr as "ERROR CORE": the error returned says it better.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")
+        .map_err(|e| classify(path, e))?;
+    let key = match (file_kind(path)?, keys::remembered(path)) {
+        (FileKind::Plaintext, _) => return Ok(()),
+        (_, Some(key)) => key,
+        (FileKind::New, None) if may_create => {
+            let key = DbKey::random()?;
+            keys::remember(path, key.clone());
+            key
+        }
+        (_, None) => {
+            return Err(StoreError::Locked {
+                path: path.to_owned(),
+            });
+        }
+    };
+    apply_key(conn, &key).map_err(|e| classify(path, e))?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+            Err(StoreError::Undecryptable {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => Err(classify(path, e)),
+    }
+}
+
+/// Gives a connection to `file` (a backup of the database at `db`, or a temporary copy beside
+/// it) the key this process holds for `db`: a backup is encrypted with its database's key. A
+/// plain database (no key held) gives plain copies.
+pub(crate) fn with_key_of(conn: &Connection, db: &Path) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    match keys::remembered(db) {
+        Some(key) => apply_key(conn, &key),
+        None => Ok(()),
+    }
+}
+
+/// A raw connection to the database at `path`, with the key this process holds for it: for
+/// tests that play an attacker with the key (raw SQL past the store) or a damaged disk.
+#[doc(hidden)]
+pub fn raw_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| classify(path, e))?;
+    with_key_of(&conn, path).map_err(|e| classify(path, e))?;
+    Ok(conn)
+}
+
+/// Sets `key` on a connection (before its first read).
+pub(crate) fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
+    let sql = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.pragma_value().as_str()));
+    conn.execute_batch(&sql)
 }
 
 #[derive(Clone, Copy)]
@@ -343,6 +466,9 @@ fn set_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     // FULL, not NORMAL: in WAL mode NORMAL can lose acknowledged commits on power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Sorts and temporary tables in memory: no temporary file of patient data beside the
+    // database, encrypted or not.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

@@ -196,6 +196,7 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<QueueRow>, StoreError> {
+        self.require(crate::domain::access::Permission::ViewQueue)?;
         let mut out = Vec::new();
         let Some(overdue) = overdue_first else {
             let page = sorted_page(filter, sort, order, None, offset, limit);

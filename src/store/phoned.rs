@@ -85,6 +85,7 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestState, StoreError> {
+        self.require(crate::domain::access::Permission::LabWork)?;
         let kind = EventKind::ResultPhoned {
             phoned: Box::new(phoned.clone()),
         };

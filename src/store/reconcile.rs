@@ -343,6 +343,7 @@ impl Store {
         user: &str,
         at: DateTime<Utc>,
     ) -> Result<Reconciled, ReconcileError> {
+        self.require(crate::domain::access::Permission::Reconcile)?;
         let row = ReconcileRow {
             row: 1,
             downtime_id: downtime_id.to_owned(),
@@ -378,6 +379,7 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<ReconcileReport, StoreError> {
+        self.require(crate::domain::access::Permission::Reconcile)?;
         self.in_transaction(|store| {
             let taken = accessions_on_file(&store.conn)?;
             let mut checked = Vec::with_capacity(rows.len());

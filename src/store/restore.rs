@@ -51,8 +51,8 @@ impl Store {
         }
         let folder = crate::files::folder_of(db);
         let tmp = TempFile::create(&folder, "stopgap-restore")?;
-        copy_backup_file(file, tmp.path(), &folder)?;
-        let facts = read_facts(tmp.path()).map_err(|e| refusal(file, e))?;
+        copy_backup_file(file, tmp.path(), &folder, db)?;
+        let facts = read_facts(tmp.path(), db).map_err(|e| refusal(file, e))?;
         let latest = schema::latest_version();
         if facts.version > latest {
             return Err(BackupError::Newer {
@@ -92,6 +92,7 @@ fn replace_live(
 ) -> Result<PathBuf, StoreError> {
     let folder = crate::files::folder_of(db);
     let mut live = Connection::open(db).map_err(|e| folder_error(&folder, e))?;
+    super::open::with_key_of(&live, db)?;
     live.busy_timeout(Duration::from_millis(LOCK_WAIT_MS))?;
     // Every connection to a WAL database holds a shared lock on the file while it is open, so
     // an exclusive lock is had only when no other connection (in any process) has it open; and
@@ -135,6 +136,7 @@ fn replace_live(
     let aside = set_aside(db, now)?;
     if readable {
         let source = Connection::open_with_flags(tmp.path(), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        super::open::with_key_of(&source, db)?;
         copy_all(&source, &mut live).map_err(|e| folder_error(&folder, e))?;
         live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         live.close().map_err(|(_, e)| StoreError::from(e))?;
@@ -182,7 +184,7 @@ fn set_aside(db: &Path, now: DateTime<Utc>) -> Result<PathBuf, StoreError> {
 
 /// Copies the backup `file` through SQLite into `dest` (so a file with its own write-ahead log
 /// is read whole), refusing what SQLite cannot read.
-fn copy_backup_file(file: &Path, dest: &Path, folder: &Path) -> Result<(), StoreError> {
+fn copy_backup_file(file: &Path, dest: &Path, folder: &Path, db: &Path) -> Result<(), StoreError> {
     let not_sqlite = |e: rusqlite::Error| -> StoreError {
         match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => BackupError::NotSqlite { path: file.into() }.into(),
@@ -196,7 +198,9 @@ fn copy_backup_file(file: &Path, dest: &Path, folder: &Path) -> Result<(), Store
     };
     let source =
         Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(not_sqlite)?;
+    super::open::with_key_of(&source, db).map_err(not_sqlite)?;
     let mut dst = Connection::open(dest).map_err(|e| folder_error(folder, e))?;
+    super::open::with_key_of(&dst, db).map_err(|e| folder_error(folder, e))?;
     copy_all(&source, &mut dst).map_err(not_sqlite)?;
     finish_copy(dst).map_err(|e| folder_error(folder, e))
 }

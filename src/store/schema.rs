@@ -379,6 +379,21 @@ pub const MIGRATIONS: &[&str] = &[
         OR NEW.user_name IS NOT OLD.user_name OR NEW.event_id IS NOT OLD.event_id
     BEGIN SELECT RAISE(ABORT, 'an early receipt is settled once and never changed'); END;
     "#,
+    // 12: accounts (see `store::accounts`): inside the encrypted file, so a role cannot be
+    // changed without the key. Never deleted: a removed account keeps its row for the history.
+    r#"
+    CREATE TABLE accounts (
+        staff_id    TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('ward', 'lab', 'manager')),
+        added_ms    INTEGER NOT NULL,
+        added_by    TEXT NOT NULL,
+        removed_ms  INTEGER,
+        removed_by  TEXT
+    ) STRICT;
+    CREATE TRIGGER accounts_are_never_deleted BEFORE DELETE ON accounts
+    BEGIN SELECT RAISE(ABORT, 'an account is never deleted: it is marked removed'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -45,6 +45,7 @@ impl Store {
     /// Saves the workstation's set-up, refusing a ward list with a code or a name twice (and
     /// then keeping the set-up as it was).
     pub fn configure(&mut self, setup: &Setup) -> Result<(), StoreError> {
+        self.require(crate::domain::access::Permission::Settings)?;
         check_list(&setup.wards)?;
         self.conn.execute(
             "INSERT INTO settings(key, value) VALUES ('setup', ?1)

@@ -22,6 +22,7 @@ mod phoned;
 mod power;
 mod queue;
 mod reconcile;
+mod security;
 mod settle;
 mod state_machine;
 mod stats;

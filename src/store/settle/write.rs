@@ -137,6 +137,7 @@ impl Store {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<SettleOutcome, SettleError> {
+        self.require(crate::domain::access::Permission::LabWork)?;
         let note = clean(note, NOTE_MAX, true).map_err(SettleError::Note)?;
         self.in_transaction(|s| {
             // Listed inside the write transaction: what is checked is what is settled.
