@@ -1,6 +1,7 @@
 //! The clinical domain: identifiers, the request model, its lifecycle and history. No I/O, no
 //! clock (time is a parameter), no egui.
 
+pub mod audit;
 pub mod catalogue;
 pub mod dates;
 pub mod downtime_id;

@@ -4,6 +4,7 @@
 //! not take effect are refused with a clear error, never a panic. Every change to a request is an
 //! event inserted in the same transaction as the cached current state it changes.
 
+mod audit;
 mod backup;
 mod batches;
 mod closeout;
@@ -43,6 +44,7 @@ use crate::domain::identity;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
+pub use audit::AuditFilter;
 pub use backup::{
     BackupError, BackupMade, BackupRecord, BackupSettings, BackupSettingsError,
     DEFAULT_BACKUP_INTERVAL_MINUTES, DEFAULT_BACKUP_KEEP, Restored,
