@@ -49,16 +49,16 @@ fn the_encoding_is_length_prefixed_so_moving_text_between_fields_changes_the_has
 #[test]
 fn every_field_is_covered_by_the_hash() {
     let r = chain(1).remove(0);
-    let changes: Vec<Box<dyn Fn(&mut AuditRecord)>> = vec![
-        Box::new(|r| r.seq += 1),
-        Box::new(|r| r.at_ms += 1),
-        Box::new(|r| r.workstation.push('X')),
-        Box::new(|r| r.staff_id.push('1')),
-        Box::new(|r| r.user_name.push('x')),
-        Box::new(|r| r.action = AuditAction::Printed),
-        Box::new(|r| r.subject.push('x')),
-        Box::new(|r| r.detail.push('x')),
-        Box::new(|r| r.prev_hash = "1".repeat(64)),
+    let changes: [fn(&mut AuditRecord); 9] = [
+        |r| r.seq += 1,
+        |r| r.at_ms += 1,
+        |r| r.workstation.push('X'),
+        |r| r.staff_id.push('1'),
+        |r| r.user_name.push('x'),
+        |r| r.action = AuditAction::Printed,
+        |r| r.subject.push('x'),
+        |r| r.detail.push('x'),
+        |r| r.prev_hash = "1".repeat(64),
     ];
     for change in changes {
         let mut t = r.clone();
