@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 
+use crate::domain::audit::AuditAction;
 use crate::domain::event::RequestState;
 use crate::domain::ward::Ward;
 use crate::error::error_chain;
@@ -325,10 +326,12 @@ pub fn close_out_file_name(format: ReportFormat, now: DateTime<Utc>) -> String {
 }
 
 /// Writes the close-out report to `file` (PDF or CSV, by its extension) and returns what it
-/// reported and what was written.
+/// reported and what was written. Once the file is in place the audit log records it, by
+/// `user`, with the chain head the report shows.
 pub fn close_out_to(
-    store: &Store,
+    store: &mut Store,
     file: &Path,
+    user: &str,
     now: DateTime<Utc>,
     overwrite: Overwrite,
 ) -> Result<(CloseOut, Written), BacklogError> {
@@ -350,6 +353,25 @@ pub fn close_out_to(
             write_atomic(file, overwrite, |w| w.write_all(&bytes))?
         }
     };
+    let s = &c.summary;
+    let detail = format!(
+        "{} downtime IDs issued, {} final, {} not final, {} missing; the report shows {}",
+        s.issued,
+        s.final_count(),
+        s.open,
+        s.missing,
+        c.audit_head
+            .as_ref()
+            .map_or_else(|| "no audit head".to_owned(), ToString::to_string)
+    );
+    store.audit(
+        AuditAction::ClosedOut,
+        "",
+        user,
+        &file_name_of(file),
+        &detail,
+        now,
+    )?;
     Ok((c, w))
 }
 

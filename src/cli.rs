@@ -1,5 +1,6 @@
 //! The command line: the same library calls as the app, for scripting, training and checks.
 
+mod audit;
 mod backup;
 mod check;
 mod commands;
@@ -60,8 +61,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check the database: file integrity, every current state equals the fold of its events,
-    /// and every issued downtime ID has a record. Exit 0 when sound, 1 otherwise.
+    /// Check the database: file integrity, every state equals the fold of its events, every
+    /// issued ID has a record, the audit chain is unbroken. Exit 0 when sound, 1 otherwise.
     Verify,
     /// Set this workstation's site and workstation codes and wards (as the first-run screen does).
     Setup {
@@ -153,6 +154,7 @@ pub enum Command {
     },
     #[command(flatten)]
     Phoned(phoned::PhonedCommand),
+    Audit(audit::AuditArgs),
     /// Replace the database with a backup. The file is checked first; the current database is
     /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
     Restore {
@@ -342,7 +344,7 @@ pub fn run(
             out,
         ),
         Command::CloseOut { out: file, force } => {
-            commands::close_out(&store, &file, force, now, out)
+            commands::close_out(&mut store, &file, force, now, out)
         }
         Command::Import {
             format: _,
@@ -374,6 +376,7 @@ pub fn run(
         Command::Conflicts(args) => handover::conflicts(&mut store, args, now, out),
         Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),
         Command::Phoned(c) => phoned::run(&mut store, c, now, out),
+        Command::Audit(args) => audit::run(&store, &args, out),
         // Handled before the store is opened.
         Command::Restore { .. } => Ok(Outcome::Success),
     }
@@ -526,9 +529,9 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
                     r.downtime_id.grouped(),
                     r.priority.word(),
                     r.status.word(),
-                    truncate(&patient, 28),
+                    commands::truncate(&patient, 28),
                     nhs,
-                    truncate(&visible(&r.tests.join(" ")), 24),
+                    commands::truncate(&visible(&r.tests.join(" ")), 24),
                     r.collected_at.format("%Y-%m-%d %H:%M")
                 )?;
                 Ok(())
@@ -537,16 +540,6 @@ fn list(store: &Store, status: Option<Status>, json: bool, out: &mut dyn Write) 
         writeln!(out, "{total} request(s).")?;
     }
     Ok(Outcome::Success)
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// A failure to open the database, naming it once: most open errors name the file themselves

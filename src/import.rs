@@ -26,6 +26,7 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::request::{ALL_SEXES, NewRequest, RequestDraft, Sex};
@@ -334,6 +335,8 @@ pub fn import_requests(
             already += usize::from(saved.already_saved);
             ids.push(saved.downtime_id);
         }
+        let detail = format!("{} requests, {} of them saved before", ids.len(), already);
+        s.audit(AuditAction::Imported, "", user, "CSV file", &detail, now)?;
         Ok(Imported {
             ids,
             already_saved: already,

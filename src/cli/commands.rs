@@ -13,7 +13,7 @@ use crate::backlog::{
 };
 use crate::domain::text::visible;
 use crate::files::Overwrite;
-use crate::report::{summary_line, verdict};
+use crate::report::{audit_head_line, summary_line, verdict};
 use crate::store::{
     BatchFile, BatchRecord, ExportOptions, ExportSelection, Store, read_reconcile_csv,
 };
@@ -138,6 +138,9 @@ pub(super) fn export(
         record.bytes,
         record.sha256
     )?;
+    if let Some(head) = &record.audit_head {
+        writeln!(out, "  Recorded as {head}: note it with the batch.")?;
+    }
     write_truncations(out, record, "  ")?;
     Ok(Outcome::Success)
 }
@@ -218,7 +221,7 @@ pub(super) fn batches(
             b.format,
             b.request_count,
             // Stored text is printed as it is seen, never as terminal commands.
-            super::truncate(&visible(&b.user), 16),
+            truncate(&visible(&b.user), 16),
             &b.sha256[..b.sha256.len().min(16)],
             // Batches from before versions were recorded.
             b.writer_version.as_deref().unwrap_or("-"),
@@ -272,15 +275,17 @@ pub(super) fn reconcile(
 }
 
 pub(super) fn close_out(
-    store: &Store,
+    store: &mut Store,
     file: &Path,
     force: bool,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let (c, w) = close_out_to(store, file, now, overwrite(force))?;
+    let user = super::default_user();
+    let (c, w) = close_out_to(store, file, &user, now, overwrite(force))?;
     writeln!(out, "{}", verdict(&c))?;
     writeln!(out, "{}.", summary_line(&c))?;
+    writeln!(out, "{}.", audit_head_line(&c))?;
     for ws in &c.workstations {
         let s = &ws.summary;
         writeln!(
@@ -347,7 +352,20 @@ pub(super) fn import(
 }
 
 /// `stopgap verify`.
+/// `stopgap verify`: the requests and their history, then the audit chain.
 pub(super) fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
+    let requests = verify_requests(store, out)?;
+    let audit = super::audit::verify(store, out)?;
+    Ok(
+        if requests == Outcome::Success && audit == Outcome::Success {
+            Outcome::Success
+        } else {
+            Outcome::Problems
+        },
+    )
+}
+
+fn verify_requests(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
     let report = store.verify()?;
     writeln!(
         out,
@@ -370,5 +388,16 @@ pub(super) fn verify(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
             "Keep this file as it is and call IT; do not re-enter requests from it until checked."
         )?;
         Ok(Outcome::Problems)
+    }
+}
+
+/// `s` cut to `n` characters, the last one an ellipsis when it was longer (`list`'s columns).
+pub(super) fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
     }
 }

@@ -2,6 +2,7 @@
 //! clock (time is a parameter), no egui.
 
 pub mod access;
+pub mod audit;
 pub mod catalogue;
 pub mod dates;
 pub mod downtime_id;

@@ -1,9 +1,11 @@
-//! The close-out report, rendered from [`CloseOut`] as CSV or as an A4 PDF.
+//! The close-out report, rendered from [`CloseOut`] as CSV or as an A4 PDF; the audit log as
+//! CSV (`audit.rs`).
 //!
 //! Pure: the generation time is a parameter; writers write into any `io::Write` or return bytes,
 //! and the shell writes the file. Privacy: only downtime IDs, states, accessions and reasons
 //! appear, never names or NHS numbers.
 
+mod audit;
 mod pdf;
 
 use std::io::{self, Write};
@@ -13,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::export::csv::neutralise;
 use crate::store::{CloseOut, IdState};
 
+pub use audit::{AUDIT_COLUMNS, write_audit_csv};
 pub use pdf::close_out_pdf;
 
 /// Columns of the close-out CSV.
@@ -77,8 +80,17 @@ pub fn verdict(c: &CloseOut) -> &'static str {
     }
 }
 
+/// The audit chain's head in words, as the reports print it.
+pub fn audit_head_line(c: &CloseOut) -> String {
+    match &c.audit_head {
+        Some(h) => format!("Audit chain head: {h}"),
+        None => "Audit chain head: not read".to_owned(),
+    }
+}
+
 /// Writes the close-out as CSV: one row per issued ID (those needing action first), then one row
-/// per sequence number skipped by rule. Cells a spreadsheet would run are neutralised.
+/// per sequence number skipped by rule, then one row with the audit chain's head. Cells a
+/// spreadsheet would run are neutralised.
 pub fn write_close_out_csv(c: &CloseOut, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -117,6 +129,26 @@ pub fn write_close_out_csv(c: &CloseOut, out: &mut dyn Write) -> io::Result<()> 
         ])
         .map_err(to_io)?;
     }
+    let (site, ws) = (
+        c.site.as_ref().map(|s| s.as_str()).unwrap_or_default(),
+        c.workstation
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or_default(),
+    );
+    let head = audit_head_line(c);
+    w.write_record([
+        site,
+        ws,
+        "",
+        "",
+        "audit_chain_head",
+        "",
+        "",
+        "",
+        head.as_str(),
+    ])
+    .map_err(to_io)?;
     w.flush()
 }
 

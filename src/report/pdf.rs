@@ -8,7 +8,7 @@ use printpdf::{
     Point, Pt, Rect, Rgb, TextItem,
 };
 
-use super::{note, shown_time, summary_line};
+use super::{audit_head_line, note, shown_time, summary_line};
 use crate::store::{CloseOut, CloseOutRow};
 
 const PAGE_W: f32 = 210.0;
@@ -201,6 +201,7 @@ pub fn close_out_pdf(c: &CloseOut, generated_at: DateTime<Utc>) -> Vec<u8> {
         false,
         &format!("Generated {}", shown_time(generated_at)),
     );
+    w.line(8.0, false, &audit_head_line(c));
     w.gap(3.0);
     let banner = if c.is_complete() {
         "COMPLETE: every downtime ID issued is accounted for"
@@ -286,6 +287,7 @@ pub fn close_out_pdf(c: &CloseOut, generated_at: DateTime<Utc>) -> Vec<u8> {
     }
     w.gap(3.0);
     w.line(8.0, false, &summary_line(c));
+    w.line(8.0, false, &audit_head_line(c));
 
     let total = w.pages.len();
     let pages: Vec<PdfPage> = w

@@ -19,6 +19,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{ReadOnlyReason, Setup, Store, StoreError, schema};
+use crate::domain::audit::{AuditAction, AuditEntry};
 
 /// Minutes between the app's backups until someone changes it.
 pub const DEFAULT_BACKUP_INTERVAL_MINUTES: u32 = 10;
@@ -272,6 +273,17 @@ impl Store {
                         requests as i64
                     ],
                 )?;
+                let entry = AuditEntry {
+                    action: AuditAction::BackupMade,
+                    staff_id: String::new(),
+                    user_name: String::new(),
+                    subject: target
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    detail: format!("{requests} requests, {bytes} bytes"),
+                };
+                super::audit::append_in(tx, &entry, now)?;
                 Ok(())
             })?;
         }

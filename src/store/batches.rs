@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::rows::{events_of, ms_to_time, parse_uuid};
 use super::{Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntry, ChainHead};
 use crate::domain::event::RequestState;
 use crate::domain::request::Priority;
 use crate::domain::status::Status;
@@ -104,6 +105,9 @@ pub struct BatchRecord {
     /// Values shortened to the receiver's limits, in the order the writer met them (only when
     /// the profile says to truncate rather than refuse).
     pub truncations: Vec<BatchTruncation>,
+    /// The audit chain's head once this batch's own `exported` record was appended (`None`: a
+    /// batch from before the audit log), so a later rewrite of the log is found against it.
+    pub audit_head: Option<ChainHead>,
 }
 
 impl BatchRecord {
@@ -234,6 +238,10 @@ fn batch_from_row(r: &Row<'_>) -> Result<BatchRecord, StoreError> {
             .unwrap_or_default(),
         writer_version: r.get("writer_version")?,
         truncations: Vec::new(),
+        audit_head: match (r.get("audit_seq")?, r.get("audit_hash")?) {
+            (Some(seq), Some(hash)) => Some(ChainHead { seq, hash }),
+            _ => None,
+        },
     })
 }
 
@@ -265,7 +273,7 @@ fn full_batch(conn: &Connection, r: &Row<'_>) -> Result<BatchRecord, StoreError>
 
 const BATCH_COLUMNS: &str = "number, batch_id, format, profile_name, profile_toml, options,
     selection, generated_ms, workstation, user_name, file_name, sha256, bytes, request_count,
-    writer_version";
+    writer_version, audit_seq, audit_hash";
 
 impl Store {
     /// The requests an export with `selection` would take now, in file order.
@@ -401,7 +409,24 @@ impl Store {
                 setup.workstation.as_str(),
                 user.trim(),
                 file,
-            )
+            )?;
+            let batch_id: String = tx.query_row(
+                "SELECT batch_id FROM export_batches WHERE number = ?1",
+                [number],
+                |r| r.get(0),
+            )?;
+            let entry = AuditEntry {
+                action: AuditAction::Rerun,
+                staff_id: String::new(),
+                user_name: user.to_owned(),
+                subject: batch_id,
+                detail: format!(
+                    "written again to {}, SHA-256 {}",
+                    file.file_name, file.sha256
+                ),
+            };
+            super::audit::append_in(tx, &entry, at)?;
+            Ok(())
         })
     }
 
@@ -429,8 +454,8 @@ pub(super) fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), Sto
     conn.execute(
         "INSERT INTO export_batches(number, batch_id, format, profile_name, profile_toml, options,
             selection, generated_ms, workstation, user_name, file_name, sha256, bytes,
-            request_count, writer_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            request_count, writer_version, audit_seq, audit_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             b.number,
             b.batch_id,
@@ -447,6 +472,8 @@ pub(super) fn insert_batch(conn: &Connection, b: &BatchRecord) -> Result<(), Sto
             i64::try_from(b.bytes).unwrap_or(i64::MAX),
             i64::try_from(b.request_count).unwrap_or(i64::MAX),
             b.writer_version,
+            b.audit_head.as_ref().map(|h| h.seq),
+            b.audit_head.as_ref().map(|h| h.hash.as_str()),
         ],
     )?;
     let mut st = conn.prepare(

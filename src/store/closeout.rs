@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{Store, StoreError};
+use crate::domain::audit::ChainHead;
 use crate::domain::downtime_id::{Code3, DowntimeId};
 use crate::domain::status::Status;
 
@@ -164,6 +165,9 @@ pub struct CloseOut {
     /// Explained gaps.
     pub skipped: Vec<SkippedSequence>,
     pub summary: CloseOutSummary,
+    /// The audit chain's head as the report was made (`None` only in a `CloseOut` not read
+    /// from a store), printed on the report so a later rewrite of the log is found against it.
+    pub audit_head: Option<ChainHead>,
 }
 
 impl CloseOut {
@@ -250,6 +254,7 @@ impl Store {
         let mut out = CloseOut {
             site: setup.as_ref().map(|s| s.site.clone()),
             workstation: setup.as_ref().map(|s| s.workstation.clone()),
+            audit_head: Some(self.audit_head()?),
             ..CloseOut::default()
         };
         for (key, mut have) in known {

@@ -160,7 +160,7 @@ impl Store {
                 items
             };
             let target = Path::new(&target);
-            let record = BatchRecord {
+            let mut record = BatchRecord {
                 number,
                 batch_id,
                 format,
@@ -183,6 +183,7 @@ impl Store {
                     Some(t) => truncations_from_json(&t)?,
                     None => Vec::new(),
                 },
+                audit_head: None,
             };
             let log = ExportLog {
                 action: "recovered",
@@ -190,7 +191,7 @@ impl Store {
                 workstation: &workstation,
                 user: user.trim(),
             };
-            record_reserved(tx, &record, target, &items, &log)?;
+            record_reserved(tx, &mut record, target, &items, &log)?;
             Ok(record)
         })
     }

@@ -36,6 +36,7 @@ use super::batches::{WRITER_VERSION, insert_batch, log_export};
 use super::export_read::read_selected;
 use super::rows::ms_to_time;
 use super::{Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::event::RequestState;
 use crate::store::{
     BatchFile, BatchHeader, BatchRecord, BatchSpec, BatchTruncation, ExportSelection, batch_id_text,
@@ -259,7 +260,7 @@ impl Store {
         truncations: &[BatchTruncation],
     ) -> Result<BatchRecord, StoreError> {
         let number = reservation.header.number;
-        let record = BatchRecord {
+        let mut record = BatchRecord {
             number,
             batch_id: reservation.header.batch_id.clone(),
             format: spec.format.clone(),
@@ -276,18 +277,20 @@ impl Store {
             request_count: states.len() as u64,
             writer_version: Some(WRITER_VERSION.to_owned()),
             truncations: truncations.to_vec(),
+            audit_head: None,
         };
         let items: Vec<(String, String)> = states
             .iter()
             .map(|s| (s.request.uuid.to_string(), s.last_event.to_string()))
             .collect();
+        let (workstation, user) = (record.workstation.clone(), record.user.clone());
         let log = ExportLog {
             action: "export",
             at: spec.generated_at,
-            workstation: &record.workstation,
-            user: &record.user,
+            workstation: &workstation,
+            user: &user,
         };
-        self.write(|tx| record_reserved(tx, &record, &reservation.target, &items, &log))?;
+        self.write(|tx| record_reserved(tx, &mut record, &reservation.target, &items, &log))?;
         Ok(record)
     }
 
@@ -441,9 +444,11 @@ pub(super) struct ExportLog<'a> {
 
 /// Records reserved batch `record` (written to `path`; empty: not known) with its requests
 /// `(uuid, last_event)` in file order, and the log, and ends the reservation and its claims.
+/// Appends the batch's `exported` audit record first, in the same transaction, and records
+/// the chain head it makes with the batch (and in `record`).
 pub(super) fn record_reserved(
     tx: &Connection,
-    record: &BatchRecord,
+    record: &mut BatchRecord,
     path: &Path,
     items: &[(String, String)],
     log: &ExportLog<'_>,
@@ -459,6 +464,22 @@ pub(super) fn record_reserved(
             "batch {number} was not reserved, or was recorded already"
         )));
     }
+    let recovered = if log.action == "recovered" {
+        format!(", recovered by {} after an interrupted export", log.user)
+    } else {
+        String::new()
+    };
+    let entry = AuditEntry {
+        action: AuditAction::Exported,
+        staff_id: String::new(),
+        user_name: record.user.clone(),
+        subject: record.batch_id.clone(),
+        detail: format!(
+            "{}, {} requests, file {}, SHA-256 {}{recovered}",
+            record.format, record.request_count, record.file_name, record.sha256
+        ),
+    };
+    record.audit_head = Some(super::audit::append_in(tx, &entry, log.at)?);
     insert_batch(tx, record)?;
     if !path.as_os_str().is_empty() {
         tx.execute(

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::rows::{self, EVENT_COLUMNS, RawEvent};
 use super::{Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::downtime_id::{Code3, DowntimeId};
 use crate::domain::event::{Event, RequestState};
 use crate::domain::merge::fold_merged;
@@ -152,6 +153,23 @@ impl Store {
                 ],
             )?;
             let import = tx.last_insert_rowid();
+            let entry = AuditEntry {
+                action: AuditAction::Imported,
+                staff_id: String::new(),
+                user_name: user.to_owned(),
+                subject: format!(
+                    "handover bundle from {}/{}",
+                    incoming.site, incoming.workstation
+                ),
+                detail: format!(
+                    "{} events, {} new, {} kept aside; SHA-256 {}",
+                    report.events,
+                    report.new_events,
+                    aside.len(),
+                    incoming.sha256
+                ),
+            };
+            super::audit::append_in(tx, &entry, now)?;
             for e in aside {
                 tx.execute(
                     "INSERT INTO handover_rejects(import, event_id, request_uuid, event_json)

@@ -5,6 +5,7 @@
 //! event inserted in the same transaction as the cached current state it changes.
 
 mod accounts;
+mod audit;
 mod backup;
 mod batches;
 mod closeout;
@@ -47,6 +48,7 @@ use crate::domain::request::NewRequest;
 use crate::domain::status::{Transition, TransitionError};
 
 pub use accounts::{Account, AccountError, LOCKOUT_FAILURES, LOCKOUT_MS, NewAccount};
+pub use audit::AuditFilter;
 pub use backup::{
     BackupError, BackupMade, BackupRecord, BackupSettings, BackupSettingsError,
     DEFAULT_BACKUP_INTERVAL_MINUTES, DEFAULT_BACKUP_KEEP, Restored,

@@ -15,6 +15,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Connection;
 
 use super::{Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::downtime_id::{DowntimeId, DowntimeIdError};
 use crate::domain::event::RequestState;
 use crate::domain::request::CLOCK_SKEW_MINUTES;
@@ -356,12 +357,23 @@ impl Store {
             (RowOutcome::Invalid(problems), _) => Err(ReconcileError::Refused(problems)),
             (RowOutcome::AlreadyDone { .. }, Some(s)) => Ok(Reconciled::AlreadyDone(s)),
             (RowOutcome::Apply { accession, .. }, Some(s)) => {
-                let state = self.change_status(
-                    s.request.uuid,
-                    &Transition::Reentered { accession },
-                    user,
-                    at,
-                )?;
+                let state = self.in_transaction(|store| {
+                    let entry = AuditEntry {
+                        action: AuditAction::Reconciled,
+                        staff_id: String::new(),
+                        user_name: user.to_owned(),
+                        subject: s.downtime_id.canonical(),
+                        detail: format!("re-entered in the LIMS under accession {accession}"),
+                    };
+                    let state = store.change_status(
+                        s.request.uuid,
+                        &Transition::Reentered { accession },
+                        user,
+                        at,
+                    )?;
+                    super::audit::append_in(&store.conn, &entry, at)?;
+                    Ok(state)
+                })?;
                 Ok(Reconciled::Reentered(state))
             }
             _ => Err(StoreError::Corrupt("reconciliation row without a request".into()).into()),
@@ -427,6 +439,20 @@ impl Store {
                     )?;
                 }
             }
+            let entry = AuditEntry {
+                action: AuditAction::Reconciled,
+                staff_id: String::new(),
+                user_name: user.to_owned(),
+                subject: "reconciliation file".into(),
+                detail: format!(
+                    "{} rows: {} re-entered, {} already done, {} invalid rows skipped",
+                    report.rows.len(),
+                    report.applied_count(),
+                    report.already_done_count(),
+                    report.invalid_count()
+                ),
+            };
+            super::audit::append_in(&store.conn, &entry, now)?;
             Ok(report)
         })
     }

@@ -19,6 +19,7 @@ use super::backup::{
     read_facts, side_file, sync_folder,
 };
 use super::{Setup, Store, StoreError, schema};
+use crate::domain::audit::AuditAction;
 
 /// How long a restore waits for another process to let go of the database before refusing.
 const LOCK_WAIT_MS: u64 = 500;
@@ -70,8 +71,26 @@ impl Store {
             tmp.place(db)?;
             None
         };
-        // Opened as every command opens it: checked, and brought up to this schema.
-        drop(Store::open(db)?);
+        // Opened as every command opens it: checked, and brought up to this schema. The
+        // restored log says so: its records after the backup's are in the file set aside.
+        let mut restored = Store::open(db)?;
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let detail = match &aside {
+            Some(a) => format!(
+                "{} requests; the database before it is kept as {}",
+                facts.requests,
+                name(a)
+            ),
+            None => format!("{} requests", facts.requests),
+        };
+        if restored.read_only().is_none() {
+            restored.audit(AuditAction::Restored, "", "", &name(file), &detail, now)?;
+        }
+        drop(restored);
         Ok(Restored {
             aside,
             requests: facts.requests,

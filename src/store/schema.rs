@@ -379,6 +379,31 @@ pub const MIGRATIONS: &[&str] = &[
         OR NEW.user_name IS NOT OLD.user_name OR NEW.event_id IS NOT OLD.event_id
     BEGIN SELECT RAISE(ABORT, 'an early receipt is settled once and never changed'); END;
     "#,
+    // 11: the tamper-evident audit log (see `domain::audit`, `store::audit`): every record
+    // chained to the one before by SHA-256, never changed or deleted; and the chain head each
+    // export batch carries (NULL for batches recorded before the log existed).
+    r#"
+    CREATE TABLE audit_log (
+        seq          INTEGER PRIMARY KEY,   -- 1, 2, 3 ... with no gaps
+        at_ms        INTEGER NOT NULL,      -- Unix ms, UTC; never before the previous record's
+        workstation  TEXT NOT NULL,
+        staff_id     TEXT NOT NULL,         -- '' until accounts supply one
+        user_name    TEXT NOT NULL,
+        action       TEXT NOT NULL,         -- stable word of domain::audit::AuditAction
+        subject      TEXT NOT NULL,         -- a downtime ID, batch ID or file name; no patient data
+        detail       TEXT NOT NULL,
+        prev_hash    TEXT NOT NULL,         -- lowercase hex; 64 zeros for the first record
+        hash         TEXT NOT NULL UNIQUE   -- SHA-256 of the record's canonical encoding
+    ) STRICT;
+    CREATE INDEX audit_log_by_time ON audit_log(at_ms);
+    CREATE INDEX audit_log_by_action ON audit_log(action, at_ms);
+    CREATE TRIGGER audit_log_is_never_changed BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is never changed'); END;
+    CREATE TRIGGER audit_log_is_never_deleted BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is never deleted'); END;
+    ALTER TABLE export_batches ADD COLUMN audit_seq INTEGER;
+    ALTER TABLE export_batches ADD COLUMN audit_hash TEXT;
+    "#,
     // 12: accounts (see `store::accounts`): inside the encrypted file, so a role cannot be
     // changed without the key. Never deleted: a removed account keeps its row for the history.
     r#"

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::Code3;
 use crate::domain::ward::{Ward, check_list};
@@ -85,16 +86,27 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         catalogue.check()?;
-        self.conn.execute(
-            "INSERT INTO catalogue_versions(toml, set_ms, set_by) VALUES (?1, ?2, ?3)",
-            params![catalogue.to_toml(), now.timestamp_millis(), by],
-        )?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO catalogue_versions(toml, set_ms, set_by) VALUES (?1, ?2, ?3)",
+                params![catalogue.to_toml(), now.timestamp_millis(), by],
+            )?;
+            let entry = AuditEntry {
+                action: AuditAction::SettingsChanged,
+                staff_id: String::new(),
+                user_name: by.to_owned(),
+                subject: "test catalogue".into(),
+                detail: format!("version {}", tx.last_insert_rowid()),
+            };
+            super::audit::append_in(tx, &entry, now)?;
+            Ok(())
+        })
     }
 }
 
 /// Writes one workstation setting and records it in the settings log (who, when, the new value),
-/// inside the caller's write transaction: a setting never changes without its record.
+/// and in the audit log, inside the caller's write transaction: a setting never changes without
+/// its records.
 pub(super) fn set_logged(
     tx: &rusqlite::Connection,
     key: &str,
@@ -119,5 +131,13 @@ pub(super) fn set_logged(
             user.trim()
         ],
     )?;
+    let entry = AuditEntry {
+        action: AuditAction::SettingsChanged,
+        staff_id: String::new(),
+        user_name: user.to_owned(),
+        subject: key.to_owned(),
+        detail: value.to_owned(),
+    };
+    super::audit::append_in(tx, &entry, now)?;
     Ok(())
 }

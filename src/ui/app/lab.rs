@@ -172,7 +172,9 @@ impl StopgapApp {
                 reconcile_file(ready, &mut lab.reconcile, &user, now)?;
                 refresh_lab(ready, &lab.export, now);
             }
-            Action::SaveCloseOut(format) => save_close_out(ready, lab, format, now),
+            Action::SaveCloseOut(format) => {
+                save_close_out(ready, lab, format, user.as_deref().unwrap_or_default(), now);
+            }
             _ => {}
         }
         Ok(())
@@ -310,7 +312,13 @@ fn reconcile_file(
     super::dispatch::refresh_counts(ready)
 }
 
-fn save_close_out(ready: &mut Ready, lab: &mut LabState, format: ReportFormat, now: DateTime<Utc>) {
+fn save_close_out(
+    ready: &mut Ready,
+    lab: &mut LabState,
+    format: ReportFormat,
+    user: &str,
+    now: DateTime<Utc>,
+) {
     let overwrite = if lab.close_out.replace {
         Overwrite::Replace
     } else {
@@ -319,7 +327,7 @@ fn save_close_out(ready: &mut Ready, lab: &mut LabState, format: ReportFormat, n
     let path = PathBuf::from(lab.export.out_folder.trim())
         .join(crate::backlog::close_out_file_name(format, now));
     lab.close_out.saved = Some(
-        match crate::backlog::close_out_to(&ready.store, &path, now, overwrite) {
+        match crate::backlog::close_out_to(&mut ready.store, &path, user, now, overwrite) {
             Ok((c, w)) => {
                 ready.lab.close_out = Some(Ok(c));
                 Ok(format!(
