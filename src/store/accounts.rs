@@ -15,6 +15,7 @@ use rusqlite::{OptionalExtension, params};
 use super::keys::{self, DbKey, KdfParams, KeyError, KeyFile, RecoveryCode};
 use super::{Store, StoreError};
 use crate::domain::access::{Permission, Principal, Role, check_new_password, parse_staff_id};
+use crate::domain::audit::AuditAction;
 
 /// Failed sign-ins in a row that lock an account.
 pub const LOCKOUT_FAILURES: u32 = 5;
@@ -62,6 +63,8 @@ pub enum AccountError {
     LastManager(String),
     #[error("you cannot remove your own account: ask another manager")]
     Yourself,
+    #[error("the screen locks after 1 to 60 minutes away; {0} is not allowed")]
+    BadLockMinutes(i64),
 }
 
 impl NewAccount {
@@ -145,11 +148,12 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let staff_id = parse_staff_id(staff_id).unwrap_or_else(|| staff_id.trim().to_owned());
         let mut file = KeyFile::read(path)?;
-        let key = Self::try_slot(&mut file, &staff_id, password, now)?;
+        let (key, failures) = Self::try_slot(&mut file, &staff_id, password, now)?;
         keys::remember(path, key);
         let mut store = Store::open_beside(path)?;
         let principal = store.account_principal(&staff_id)?;
-        store.principal = Some(principal);
+        store.principal = Some(principal.clone());
+        store.audit_sign_in(&principal, failures, now)?;
         Ok(store)
     }
 
@@ -175,7 +179,7 @@ impl Store {
         staff_id: &str,
         password: &str,
         now: DateTime<Utc>,
-    ) -> Result<DbKey, StoreError> {
+    ) -> Result<(DbKey, Option<u32>), StoreError> {
         let ms = now.timestamp_millis();
         if let Some(until) = file.locked_until(staff_id, ms) {
             return Err(StoreError::AccountLocked {
@@ -185,10 +189,11 @@ impl Store {
         }
         match file.unlock(staff_id, password) {
             Ok(key) => {
-                if file.clear_failures(staff_id) {
+                let failures = file.clear_failures(staff_id);
+                if failures.is_some() {
                     file.save()?;
                 }
-                Ok(key)
+                Ok((key, failures))
             }
             Err(e @ KeyError::WrongPassword { .. }) => {
                 file.record_failure(staff_id, ms, LOCKOUT_FAILURES, LOCKOUT_MS);
@@ -209,26 +214,105 @@ impl Store {
     ) -> Result<Principal, StoreError> {
         let staff_id = parse_staff_id(staff_id).unwrap_or_else(|| staff_id.trim().to_owned());
         let mut file = KeyFile::read(&self.path)?;
-        Self::try_slot(&mut file, &staff_id, password, now)?;
+        let failures = match Self::try_slot(&mut file, &staff_id, password, now) {
+            Ok((_, failures)) => failures,
+            Err(e) => {
+                // The database is open here, so a refusal is audited at once.
+                let action = match &e {
+                    StoreError::AccountLocked { .. } => AuditAction::AccountLocked,
+                    _ => AuditAction::SignInFailed,
+                };
+                if self.read_only.is_none() {
+                    self.audit(
+                        action,
+                        &staff_id,
+                        "",
+                        "",
+                        &crate::error::error_chain(&e),
+                        now,
+                    )?;
+                }
+                return Err(e);
+            }
+        };
         let principal = self.account_principal(&staff_id)?;
         self.principal = Some(principal.clone());
+        self.audit_sign_in(&principal, failures, now)?;
         Ok(principal)
     }
 
     /// A nurse with no account logs an urgent request: only requests can be made, and only their
     /// confirmations seen, until someone signs in.
-    pub fn start_emergency(&mut self, staff_id: &str, name: &str) -> Result<Principal, StoreError> {
+    pub fn start_emergency(
+        &mut self,
+        staff_id: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, StoreError> {
         let staff_id = parse_staff_id(staff_id)
             .ok_or_else(|| AccountError::BadStaffId(staff_id.to_owned()))?;
         let name = clean_name(name)?;
         let principal = Principal::Emergency { staff_id, name };
         self.principal = Some(principal.clone());
+        if self.read_only.is_none() {
+            self.audit(
+                AuditAction::EmergencySession,
+                principal.staff_id(),
+                &principal.recorded_name(),
+                "",
+                "no account on this PC: may only log requests; check this person with the ward",
+                now,
+            )?;
+        }
         Ok(principal)
     }
 
     /// Nobody is signed in (the screen locked): every guarded call is refused until a sign-in.
+    /// `why` (if given) is audited as a lock: "after 5 minutes away", "by the user".
     pub fn sign_out(&mut self) {
         self.principal = None;
+    }
+
+    /// Locks: audited with who was signed in and why, then nobody is.
+    pub fn lock(&mut self, why: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(p) = self.principal.take()
+            && self.read_only.is_none()
+            && !matches!(p, Principal::System)
+        {
+            self.audit(
+                AuditAction::Locked,
+                p.staff_id(),
+                &p.recorded_name(),
+                "",
+                why,
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn audit_sign_in(
+        &mut self,
+        p: &Principal,
+        failures: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if self.read_only.is_some() {
+            return Ok(());
+        }
+        let detail = match failures {
+            Some(n) if n > 0 => format!("after {n} failed sign-ins in a row"),
+            _ => String::new(),
+        };
+        self.audit(
+            AuditAction::SignIn,
+            p.staff_id(),
+            &p.recorded_name(),
+            "",
+            &detail,
+            now,
+        )?;
+        Ok(())
     }
 
     /// Who the store is working for; `None` while locked.
@@ -339,7 +423,11 @@ impl Store {
             return Err(AccountError::Exists(new.staff_id.clone()).into());
         }
         let key = self.current_key()?;
-        let mut file = KeyFile::read(&self.path)?;
+        // A database made without accounts (tests, tools) gets its key file with the first one.
+        let mut file = match KeyFile::read(&self.path) {
+            Err(KeyError::MissingKeyFile { .. }) => KeyFile::new(&self.path),
+            other => other?,
+        };
         let ms = now.timestamp_millis();
         file.set_account(&new.staff_id, password, &key, kdf, ms, true)?;
         let by = self.by_whom();
@@ -354,6 +442,23 @@ impl Store {
             // Saved inside the transaction: if the key file cannot be written, no account row.
             file.save()?;
             Ok(())
+        })?;
+        let (id, name) = self.who();
+        let detail = format!("{} ({} account)", new.name, new.role);
+        self.audit(
+            AuditAction::UserAdded,
+            &id,
+            &name,
+            &new.staff_id,
+            &detail,
+            now,
+        )?;
+        Ok(())
+    }
+
+    fn who(&self) -> (String, String) {
+        self.principal.as_ref().map_or_else(Default::default, |p| {
+            (p.staff_id().to_owned(), p.recorded_name())
         })
     }
 
@@ -379,6 +484,15 @@ impl Store {
         file.set_account(staff_id, password, &key, kdf, now.timestamp_millis(), true)?;
         file.clear_failures(staff_id);
         file.save()?;
+        let (id, name) = self.who();
+        self.audit(
+            AuditAction::PasswordReset,
+            &id,
+            &name,
+            staff_id,
+            "new key slot",
+            now,
+        )?;
         Ok(())
     }
 
@@ -412,7 +526,53 @@ impl Store {
             )?;
             file.save()?;
             Ok(())
-        })
+        })?;
+        let (id, name) = self.who();
+        self.audit(
+            AuditAction::UserRemoved,
+            &id,
+            &name,
+            staff_id,
+            "key slot deleted",
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// Minutes away after which the app locks (default 5).
+    pub fn auto_lock_minutes(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .setting("auto_lock_minutes")?
+            .and_then(|v| v.parse().ok())
+            .filter(|m| (1..=60).contains(m))
+            .unwrap_or(5))
+    }
+
+    /// Sets the minutes away after which the app locks: 1 to 60 (a manager only).
+    pub fn set_auto_lock_minutes(
+        &mut self,
+        minutes: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.require(Permission::Settings)?;
+        if !(1..=60).contains(&minutes) {
+            return Err(AccountError::BadLockMinutes(minutes).into());
+        }
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('auto_lock_minutes', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [minutes.to_string()],
+        )?;
+        let (id, name) = self.who();
+        self.audit(
+            AuditAction::SettingsChanged,
+            &id,
+            &name,
+            "auto-lock",
+            &format!("{minutes} minutes"),
+            now,
+        )?;
+        Ok(())
     }
 
     /// A new recovery code (the old one stops working), shown once (a manager only).

@@ -495,11 +495,15 @@ impl KeyFile {
         a.failures
     }
 
-    /// Forgets `staff_id`'s failures after a good sign-in; whether there were any to forget.
-    pub fn clear_failures(&mut self, staff_id: &str) -> bool {
-        let before = self.json.attempts.len();
-        self.json.attempts.retain(|a| a.staff_id != staff_id);
-        before != self.json.attempts.len()
+    /// Forgets `staff_id`'s failures after a good sign-in; how many there were in a row
+    /// (`None` when nothing was recorded).
+    pub fn clear_failures(&mut self, staff_id: &str) -> Option<u32> {
+        let pos = self
+            .json
+            .attempts
+            .iter()
+            .position(|a| a.staff_id == staff_id)?;
+        Some(self.json.attempts.remove(pos).failures)
     }
 
     /// Writes the key file atomically, 0600, replacing the earlier one.

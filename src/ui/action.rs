@@ -52,8 +52,35 @@ pub enum Action {
     /// Save the backup settings typed in settings: folder, minutes between backups, how many kept.
     SetBackup([String; 3]),
     ShowTab(Tab),
-    /// Sign in the person at the keyboard (name or staff ID, as typed).
-    SignIn(String),
+    /// Sign in the person at the keyboard with their account (staff ID and password as typed).
+    SignIn {
+        staff_id: String,
+        password: zeroize::Zeroizing<String>,
+    },
+    /// A nurse with no account on this PC logs urgent requests (name and staff ID as typed).
+    StartEmergency {
+        staff_id: String,
+        name: String,
+    },
+    /// Lock the screen now (every patient detail hidden until a password is entered).
+    Lock,
+    /// Open the encrypted database with an account (the gate, before anything is open).
+    Unlock {
+        staff_id: String,
+        password: zeroize::Zeroizing<String>,
+    },
+    /// Open it with the recovery code.
+    UnlockWithRecovery(zeroize::Zeroizing<String>),
+    /// Make the first manager of a new database, or of a plain one being encrypted.
+    CreateFirstManager {
+        encrypt: bool,
+        staff_id: String,
+        name: String,
+        password: zeroize::Zeroizing<String>,
+        again: zeroize::Zeroizing<String>,
+    },
+    /// The recovery code is written down: on to the app.
+    GateContinue,
     /// Ask who is at the keyboard (the sign-in box opens).
     ChangeUser,
     SignOut,

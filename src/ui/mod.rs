@@ -13,6 +13,7 @@ pub mod export;
 pub mod first_run;
 pub mod fonts;
 pub mod form;
+pub mod gate;
 pub mod handover;
 pub mod phoned;
 pub mod queue;

@@ -17,6 +17,46 @@ pub struct App<'a> {
     clock: Rc<Cell<DateTime<Utc>>>,
     /// Key presses sent through [`App::press`], [`App::chord`] and [`App::keys`].
     pub presses: u32,
+    pub path: std::path::PathBuf,
+}
+
+/// Every test account's password (accounts are made with the fast key derivation).
+pub const TEST_PASSWORD: &str = "test password for the ward";
+
+/// The staff ID a test gives a person: the letters and digits of the name, upper case.
+pub fn staff_id_of(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+/// Adds an account for `name` with `role` to the database at `path` (this test process holds
+/// its key), unless there is one.
+pub fn add_account(path: &std::path::Path, name: &str, role: stopgap::domain::access::Role) {
+    let mut store = Store::open(path).unwrap();
+    let staff_id = staff_id_of(name);
+    if store
+        .accounts()
+        .unwrap()
+        .iter()
+        .any(|a| a.staff_id == staff_id && a.removed_ms.is_none())
+    {
+        return;
+    }
+    let account = stopgap::store::NewAccount {
+        staff_id,
+        name: name.to_owned(),
+        role,
+    };
+    store
+        .add_account(
+            &account,
+            TEST_PASSWORD,
+            stopgap::store::KdfParams::FAST_FOR_TESTS,
+            real_now(),
+        )
+        .unwrap();
 }
 
 /// A set-up store file (RXX/W07, wards "Ward 7" and "AMU") in a temporary directory.
@@ -57,6 +97,7 @@ impl<'a> App<'a> {
             h,
             clock,
             presses: 0,
+            path: path.to_owned(),
         }
     }
 
@@ -74,15 +115,25 @@ impl<'a> App<'a> {
         self.h.state()
     }
 
-    /// Signs in through the box that opens at start (not counted: once per shift).
+    /// Signs in through the box that opens at start (not counted: once per shift), as a
+    /// manager account made for `name` (every tab and action allowed).
     pub fn sign_in(&mut self, name: &str) {
-        self.h.get_by_label("Your name or staff ID").focus();
-        self.h.run();
-        self.h.get_by_label("Your name or staff ID").type_text(name);
-        self.h.run();
+        self.sign_in_as(name, stopgap::domain::access::Role::Manager);
+    }
+
+    /// Signs in as `name` with an account of `role` (made if missing).
+    pub fn sign_in_as(&mut self, name: &str, role: stopgap::domain::access::Role) {
+        add_account(&self.path.clone(), name, role);
+        self.type_into("Staff ID", &staff_id_of(name));
+        self.type_into("Password", TEST_PASSWORD);
         self.h.key_press(Key::Enter);
         self.h.run();
-        assert_eq!(self.state().signed_in_user(), Some(name));
+        assert_eq!(
+            self.state().signed_in_user(),
+            Some(name),
+            "{:?}",
+            self.state().form_problems()
+        );
     }
 
     /// Focuses the field named `label` (as a click would) and types `text` into it. Not counted.
@@ -146,4 +197,28 @@ impl<'a> App<'a> {
     pub fn value(&self, label: &str) -> String {
         self.h.get_by_label(label).value().unwrap_or_default()
     }
+}
+
+/// The first manager typed on a new database's first screen, its recovery code acknowledged:
+/// the app then shows the workstation set-up. Not counted (once per PC).
+pub fn make_first_manager(h: &mut Harness<'_, StopgapApp>) {
+    for (label, text) in [
+        ("Staff ID", "M0001"),
+        ("Full name", "Mina Manager"),
+        ("Password", "copper kettle under moss"),
+        ("Password again", "copper kettle under moss"),
+    ] {
+        h.get_by_label(label).focus();
+        h.run();
+        h.get_by_label(label).type_text(text);
+        h.run();
+    }
+    h.key_press(Key::Enter);
+    h.run();
+    h.get_by_label("Write down the recovery code");
+    h.key_press(Key::Space);
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().signed_in_user(), Some("Mina Manager"));
 }

@@ -105,7 +105,12 @@ fn the_four_open_failures_are_four_different_messages() {
     drop(store);
     forget(&path);
 
-    let wrong = refused(Store::unlock(&path, "M0001", "not the password at all", now()));
+    let wrong = refused(Store::unlock(
+        &path,
+        "M0001",
+        "not the password at all",
+        now(),
+    ));
     assert!(
         matches!(wrong, StoreError::Key(KeyError::WrongPassword { .. })),
         "{wrong}"
@@ -188,7 +193,12 @@ fn key_slots_added_user_opens_recovery_code_opens_removed_user_cannot() {
     drop(recovered);
     forget(&path);
 
-    let removed = refused(Store::unlock(&path, "N1001", "violet harbour lantern", now()));
+    let removed = refused(Store::unlock(
+        &path,
+        "N1001",
+        "violet harbour lantern",
+        now(),
+    ));
     assert!(
         matches!(removed, StoreError::Key(KeyError::Removed { .. })),
         "{removed}"
@@ -260,7 +270,9 @@ fn a_ward_account_is_refused_export_reconcile_and_lab_work_by_the_library() {
 fn an_emergency_session_creates_requests_but_sees_no_queue_or_other_patient() {
     let (_dir, mut store) = common::temp_store();
     store.save_request(&request(3), "Someone", now()).unwrap();
-    let e = store.start_emergency("agency-77", "Ola Agency").unwrap();
+    let e = store
+        .start_emergency("agency-77", "Ola Agency", now())
+        .unwrap();
     let saved = store
         .save_request(&request(4), &e.recorded_name(), now())
         .unwrap();
@@ -278,7 +290,7 @@ fn an_emergency_session_creates_requests_but_sees_no_queue_or_other_patient() {
         Err(StoreError::Refused(_))
     ));
     assert!(matches!(
-        store.start_emergency("x", "Ola"),
+        store.start_emergency("x", "Ola", now()),
         Err(StoreError::Account(AccountError::BadStaffId(_)))
     ));
     store.sign_out();

@@ -25,7 +25,10 @@ fn harness<'a>(app: StopgapApp) -> Harness<'a, StopgapApp> {
 
 /// Signs in through the box that opens when the app starts.
 fn sign_in(h: &mut Harness<'_, StopgapApp>, name: &str) {
-    type_into(h, "Your name or staff ID", name);
+    let path = h.state().db_path().to_owned();
+    crate::common::ui::add_account(&path, name, stopgap::domain::access::Role::Manager);
+    type_into(h, "Staff ID", &crate::common::ui::staff_id_of(name));
+    type_into(h, "Password", crate::common::ui::TEST_PASSWORD);
     h.key_press(Key::Enter);
     h.run();
 }
@@ -100,7 +103,7 @@ fn a_filled_form_is_saved_confirmed_and_queued() {
         .expect("the request is in the store");
     assert_eq!(saved.state.request.patient.surname, "Testpatient");
     assert_eq!(saved.state.request.test_codes(), ["FBC"]);
-    assert_eq!(saved.state.created_by.user, "N Bloggs");
+    assert_eq!(saved.state.created_by.user, "N Bloggs (NBLOGGS)");
     // The fresh form is empty and the draft is gone.
     assert!(h.state().store().unwrap().load_draft().unwrap().is_none());
 
@@ -130,23 +133,37 @@ fn an_nhs_number_failing_its_check_digit_is_shown_and_nothing_is_stored() {
 }
 
 #[test]
-fn saving_needs_someone_signed_in_and_sign_out_forgets_them() {
+fn locking_hides_every_patient_keeps_the_draft_and_needs_a_password() {
     let (_dir, path) = configured_db();
     let mut h = harness(StopgapApp::from_path(&path));
+    // Nothing but the sign-in at start: the form is not even drawn.
+    h.get_by_label("Requests are hidden while Stopgap is locked");
+    assert!(h.query_by_label("NHS number").is_none());
     sign_in(&mut h, "N Bloggs");
-    click(&mut h, "Sign out");
+    type_into(&mut h, "Surname", "Zebedee");
+    assert!(
+        h.query_by_label_contains("Zebedee").is_some()
+            || h.state().form_draft().surname == "Zebedee"
+    );
+    click(&mut h, "Lock screen");
     assert_eq!(h.state().signed_in_user(), None);
-    click(&mut h, "Not now (Esc)");
-    h.get_by_label("Nobody signed in");
-    type_into(&mut h, "NHS number", "999 000 0018");
-    fill_rest_of_form(&mut h);
-    click(&mut h, "Save request (Ctrl+Enter)");
-    h.get_by_label_contains("Sign in first");
-    assert_eq!(request_count(&path), 0);
-    // An empty name is refused in the box.
+    h.get_by_label("Requests are hidden while Stopgap is locked");
+    assert!(
+        h.query_by_label("Surname").is_none(),
+        "the form is hidden while locked"
+    );
+    // A wrong password is refused and said; the right one brings the draft back.
+    type_into(&mut h, "Staff ID", "NBLOGGS");
+    type_into(&mut h, "Password", "not the password");
     h.key_press(Key::Enter);
     h.run();
-    h.get_by_label("Type your name or staff ID");
+    h.get_by_label_contains("wrong password for NBLOGGS");
+    assert_eq!(h.state().signed_in_user(), None);
+    type_into(&mut h, "Password", crate::common::ui::TEST_PASSWORD);
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().signed_in_user(), Some("N Bloggs"));
+    assert_eq!(h.state().form_draft().surname, "Zebedee");
     assert_eq!(request_count(&path), 0);
 }
 
@@ -155,6 +172,7 @@ fn first_run_sets_up_the_workstation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let mut h = harness(StopgapApp::from_path(&path));
+    crate::common::ui::make_first_manager(&mut h);
     h.get_by_label("Set up this workstation");
     // Nothing pre-filled that every PC would accept; the cursor starts in the first field.
     assert_eq!(
@@ -199,8 +217,8 @@ fn first_run_sets_up_the_workstation() {
     assert_eq!(setup.site.as_str(), "RXX");
     assert_eq!(setup.workstation.as_str(), "W09");
     assert!(setup.wards.iter().any(|w| w.name() == "ED Majors"));
-    h.get_by_label("Who is using this PC?");
-    sign_in(&mut h, "N Bloggs");
+    // The first manager stays signed in through the set-up.
+    assert_eq!(h.state().signed_in_user(), Some("Mina Manager"));
     h.get_by_label("NHS number");
     h.get_by_label_contains("LIMS DOWNTIME");
 }
@@ -275,7 +293,8 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
         // The app closes normally: the draft is kept, the session ends cleanly.
         h.state_mut().shutdown();
     }
-    let h = harness(StopgapApp::from_path(&path));
+    let mut h = harness(StopgapApp::from_path(&path));
+    sign_in(&mut h, "N Bloggs");
     assert_eq!(
         h.get_by_label("NHS number").value().as_deref(),
         Some("999 000 0018")
@@ -296,7 +315,8 @@ fn the_form_being_typed_survives_a_restart_and_an_unclean_exit_is_flagged() {
         .save_request(&crate::common::request(5), "Nurse A", chrono::Utc::now())
         .unwrap();
     drop(store);
-    let h = harness(StopgapApp::from_path(&path));
+    let mut h = harness(StopgapApp::from_path(&path));
+    sign_in(&mut h, "N Bloggs");
     h.get_by_label_contains("Saved just before the app closed");
     h.get_by_label_contains(&saved.downtime_id.grouped());
 }
@@ -328,7 +348,7 @@ fn the_window_opens_before_the_file_check_and_damaged_records_are_named_when_it_
         ids.push(saved.downtime_id);
     }
     drop(store);
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    let conn = stopgap::store::raw_connection(&path).unwrap();
     let trigger: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'requests_change_only_with_an_event'",

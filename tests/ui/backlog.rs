@@ -72,7 +72,10 @@ fn click(h: &mut Harness<'_, StopgapApp>, label: &str) {
 }
 
 fn open_lab(h: &mut Harness<'_, StopgapApp>, view: &str) {
-    type_into(h, "Your name or staff ID", "Lab Lead");
+    let path = h.state().db_path().to_owned();
+    crate::common::ui::add_account(&path, "Lab Lead", stopgap::domain::access::Role::Manager);
+    type_into(h, "Staff ID", "LABLEAD");
+    type_into(h, "Password", crate::common::ui::TEST_PASSWORD);
     h.key_press(egui::Key::Enter);
     h.run();
     click(h, "Lab export");
@@ -156,7 +159,7 @@ fn export_writes_a_csv_in_the_background_and_records_the_batch() {
     let batches = Store::open_or_create(&path).unwrap().batches().unwrap();
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].request_count, 20);
-    assert_eq!(batches[0].user, "Lab Lead");
+    assert_eq!(batches[0].user, "Lab Lead (LABLEAD)");
     assert_eq!(batches[0].format, "csv");
 }
 

@@ -67,8 +67,17 @@ fn the_top_bar_says_when_the_last_good_backup_was_made_once_a_folder_is_set() {
         std::thread::sleep(Duration::from_millis(50));
         app.h.run();
     }
-    let files: Vec<_> = std::fs::read_dir(usb.path()).unwrap().collect();
-    assert_eq!(files.len(), 1, "one checked backup, no temporary file left");
+    let mut files: Vec<String> = std::fs::read_dir(usb.path())
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        2,
+        "one checked backup and its key file, no temporary file left: {files:?}"
+    );
+    assert_eq!(files[1], format!("{}.keys", files[0]));
     let last = Store::open(&db).unwrap().last_backup().unwrap().unwrap();
     assert!(last.path.starts_with(usb.path()));
 }

@@ -145,7 +145,7 @@ fn f7_lists_both_sides_and_number_keys_settle_each_conflict_until_the_list_is_em
             (c.key, by.decision, by.user)
         })
         .collect();
-    let user = "Lab Manager".to_owned();
+    let user = "Lab Manager (LABMANAGER)".to_owned();
     assert!(decided.contains(&(keys[1], Decision::Discard, user.clone())));
     assert!(decided.contains(&(keys[0], Decision::Test, user)));
 }

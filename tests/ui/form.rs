@@ -111,24 +111,26 @@ fn created_event(path: &std::path::Path, id: &str) -> (String, Option<String>) {
 }
 
 #[test]
-fn the_name_typed_after_a_refused_save_is_recorded_whole() {
+fn the_staff_id_and_password_typed_key_by_key_sign_in_and_the_save_is_theirs() {
     let (_dir, path) = configured_db();
+    crate::common::ui::add_account(&path, "Nurse Bloggs", stopgap::domain::access::Role::Ward);
     let mut app = App::open(&path);
-    // Nobody signs in at first.
-    app.press(Key::Escape);
     assert_eq!(app.state().signed_in_user(), None);
+    // The cursor starts in the staff ID; Enter moves on to the password, Enter signs in.
+    app.keys("NURSEBLOGGS");
+    app.press(Key::Enter);
+    app.keys(crate::common::ui::TEST_PASSWORD);
+    app.press(Key::Enter);
+    assert_eq!(app.state().signed_in_user(), Some("Nurse Bloggs"));
+    let sign_in_keys = app.presses;
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
-    assert_eq!(request_count(&path), 0, "nothing is saved without a name");
-    app.h.get_by_label_contains("Sign in first");
-    // The name box has the focus: the name is typed key by key.
-    app.keys("Nurse Bloggs");
-    app.press(Key::Enter);
     let id = saved_id(&app);
     let (user, _) = created_event(&path, &id);
-    assert_eq!(user, "Nurse Bloggs");
-    assert_eq!(app.state().signed_in_user(), Some("Nurse Bloggs"));
+    assert_eq!(user, "Nurse Bloggs (NURSEBLOGGS)");
+    println!("sign-in: {sign_in_keys} key presses");
+    assert!(sign_in_keys <= 40, "{sign_in_keys}");
 }
 
 #[test]
@@ -202,8 +204,9 @@ fn the_collection_time_follows_the_clock_until_saved() {
     app.sign_in("N Bloggs");
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
-    // The nurse is interrupted for 19 minutes before saving.
+    // The nurse is interrupted for 19 minutes before saving: the screen locked meanwhile.
     app.advance(Duration::minutes(19));
+    app.sign_in("N Bloggs");
     let shown = app.now().with_timezone(&Local).format("%H:%M").to_string();
     assert_eq!(app.value("Collected at"), shown);
     app.chord(Modifiers::COMMAND, Key::Enter);
@@ -235,10 +238,12 @@ fn a_typed_collection_time_is_kept_and_a_restored_draft_says_so() {
         app.h.get_by_label("Collected at").type_text("07:58");
         app.h.run();
         app.advance(Duration::minutes(30));
+        app.sign_in("N Bloggs");
         assert_eq!(app.value("Collected at"), "07:58");
         app.h.state_mut().shutdown();
     }
-    let app = App::open(&path);
+    let mut app = App::open(&path);
+    app.sign_in("N Bloggs");
     app.h
         .get_by_label_contains("restored — check the collection time");
     assert_eq!(app.value("Collected at"), "07:58");
@@ -372,7 +377,7 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
     assert_eq!(r.ward, "Ward 7");
     assert_eq!(r.requester_contact, "4306");
     assert_eq!(r.collected_by, "N Bloggs");
-    assert_eq!(saved.created_by.user, "N Bloggs");
+    assert_eq!(saved.created_by.user, "N Bloggs (NBLOGGS)");
 
     app.presses = 0;
     app.keys("9990000026");
@@ -408,23 +413,28 @@ fn reference_requests_need_at_most_60_and_25_key_presses() {
 }
 
 #[test]
-fn a_user_away_from_the_keyboard_is_signed_out_so_the_next_save_is_not_theirs() {
+fn a_user_away_from_the_keyboard_is_locked_out_so_the_next_save_is_not_theirs() {
     let (_dir, path) = configured_db();
     let mut app = App::open(&path);
     app.sign_in("Nurse Day");
-    app.advance(Duration::minutes(29));
+    app.type_into("Surname", "Zebedee");
+    app.advance(Duration::minutes(4));
     assert_eq!(app.state().signed_in_user(), Some("Nurse Day"));
     app.advance(Duration::minutes(2));
     assert_eq!(app.state().signed_in_user(), None);
-    app.h
-        .get_by_label_contains("Nurse Day was signed out after 30 minutes away");
-    // The next person signs in and their save is recorded under their own name.
-    app.keys("Nurse Night");
-    app.press(Key::Enter);
+    app.h.get_by_label_contains(
+        "Locked after 5 minutes away from the keyboard (Nurse Day was signed in)",
+    );
+    // While locked no patient detail is drawn: the surname typed is not on screen.
+    assert!(app.h.query_by_label_contains("Zebedee").is_none());
+    assert!(app.h.query_by_label("Surname").is_none());
+    // The next person signs in: the draft is still there, and the save is recorded as theirs.
+    app.sign_in("Nurse Night");
+    assert_eq!(app.state().form_draft().surname, "Zebedee");
     app.type_into("NHS number", "999 000 0026");
     fill_bloggs(&mut app);
     app.chord(Modifiers::COMMAND, Key::Enter);
     let id = saved_id(&app);
-    assert_eq!(created_event(&path, &id).0, "Nurse Night");
+    assert_eq!(created_event(&path, &id).0, "Nurse Night (NURSENIGHT)");
     assert_eq!(app.state().form_draft().collected_by, "Nurse Night");
 }

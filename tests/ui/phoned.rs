@@ -127,7 +127,7 @@ fn a_phoned_result_logged_by_keyboard_from_the_detail_shows_there_and_in_the_f9_
     app.chord(Modifiers::COMMAND, Key::L);
     // Two tests: none is assumed, and the cursor is on the choice.
     assert!(app.h.get_by_label("Test: none chosen").is_focused());
-    assert_eq!(app.value("Phoned by"), "Lab Scientist");
+    assert_eq!(app.value("Phoned by"), "Lab Scientist (LABSCIENTIST)");
     app.keys("1");
     app.h.get_by_label("Test: FBC");
     app.press(Key::Tab);
@@ -142,11 +142,11 @@ fn a_phoned_result_logged_by_keyboard_from_the_detail_shows_there_and_in_the_f9_
     let recorded = phoned_events(&path, uuid);
     assert_eq!(recorded.len(), 1, "one result, recorded once");
     let (user, p) = &recorded[0];
-    assert_eq!(user, "Lab Scientist");
+    assert_eq!(user, "Lab Scientist (LABSCIENTIST)");
     assert_eq!((p.test.as_str(), p.summary.as_str()), ("FBC", "Hb 62 g/L"));
     assert_eq!(
         (p.phoned_by.as_str(), p.received_by.as_str()),
-        ("Lab Scientist", "Nurse Ade")
+        ("Lab Scientist (LABSCIENTIST)", "Nurse Ade")
     );
     assert!(p.read_back);
     assert!(
@@ -166,7 +166,7 @@ fn a_phoned_result_logged_by_keyboard_from_the_detail_shows_there_and_in_the_f9_
         ),
         1
     );
-    assert!(shows(&app, "phoned by Lab Scientist to Nurse Ade") >= 1);
+    assert!(shows(&app, "phoned by Lab Scientist (LABSCIENTIST) to Nurse Ade") >= 1);
 
     // Escape closes the detail; F9 shows the log with the result, and Enter opens it again.
     app.press(Key::Escape);
@@ -175,7 +175,10 @@ fn a_phoned_result_logged_by_keyboard_from_the_detail_shows_there_and_in_the_f9_
     assert!(app.h.get_by_label(LOG_TABLE_LABEL).is_focused());
     assert_eq!(exactly(&app, "FBC: Hb 62 g/L"), 1);
     assert_eq!(exactly(&app, &id), 1);
-    assert_eq!(shows(&app, "by Lab Scientist to Nurse Ade"), 1);
+    assert_eq!(
+        shows(&app, "by Lab Scientist (LABSCIENTIST) to Nurse Ade"),
+        1
+    );
     app.press(Key::ArrowDown);
     app.press(Key::Enter);
     app.h.get_by_label("Close");

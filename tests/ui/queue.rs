@@ -157,8 +157,9 @@ fn an_urgent_request_past_its_threshold_is_flagged_overdue_above_a_newer_routine
     );
 
     // Fifteen minutes on, the second urgent request is overdue too and moves up, below the one
-    // that has been overdue longer.
+    // that has been overdue longer. (The screen locked meanwhile: the lab signs in again.)
     app.advance(Duration::minutes(15));
+    app.sign_in("Lab Manager");
     app.h.get_by_label("OVERDUE 1 h 27 min");
     app.h.get_by_label("OVERDUE 1 h 5 min");
     app.h.get_by_label("25 min ago");

@@ -79,7 +79,7 @@ fn a_scanned_id_shows_the_request_and_enter_receives_it_under_the_signed_in_user
     let d = detail(&path, uuid);
     assert_eq!(d.state.status, Status::Received);
     let last = d.events.last().unwrap();
-    assert_eq!(last.actor.user, "J Smith");
+    assert_eq!(last.actor.user, "J Smith (JSMITH)");
     assert_eq!(
         last.kind,
         EventKind::StatusChanged {
@@ -178,7 +178,7 @@ fn reject_with_a_reason_chosen_by_keyboard_records_that_reason() {
     let d = detail(&path, first);
     assert_eq!(d.state.status, Status::Rejected);
     assert_eq!(d.state.reason.as_deref(), Some("Haemolysed"));
-    assert_eq!(d.events.last().unwrap().actor.user, "J Smith");
+    assert_eq!(d.events.last().unwrap().actor.user, "J Smith (JSMITH)");
     assert!(shows(&app, &format!("{first_id} rejected")));
 
     // "Other" asks for the reason in words; Enter records it.
@@ -233,22 +233,32 @@ fn many_samples_in_a_row_take_one_key_press_each_beyond_the_scan() {
 }
 
 #[test]
-fn nothing_is_received_with_nobody_signed_in_until_someone_signs_in() {
+fn nothing_is_received_while_locked_and_the_next_sign_in_is_who_receives() {
     let (_dir, path) = configured_db();
     let (uuid, id) = saved(&path, 1);
     let mut app = App::open(&path);
     app.sign_in("J Smith");
     app.press(Key::F4);
-    app.click("Sign out");
-    // The sign-in box opens at sign-out; closed, the screen is left with nobody signed in.
+    app.click("Lock screen");
+    // Locked, the box cannot be closed and the reception screen is not drawn.
     app.press(Key::Escape);
     assert_eq!(app.state().signed_in_user(), None);
+    assert!(
+        app.h
+            .query_by_label(stopgap::ui::reception::SCAN_LABEL)
+            .is_none()
+    );
+    assert_eq!(detail(&path, uuid).state.status, Status::Logged);
+    app.sign_in("K Patel");
+    assert!(
+        app.h
+            .get_by_label(stopgap::ui::reception::SCAN_LABEL)
+            .is_focused(),
+        "after the sign-in the cursor is back in the scan field"
+    );
     scan(&mut app, &id);
     app.press(Key::Enter);
-    assert_eq!(detail(&path, uuid).state.status, Status::Logged);
-    // The sign-in box asks; signing in carries the receive on under the new name.
-    app.sign_in("K Patel");
     let d = detail(&path, uuid);
     assert_eq!(d.state.status, Status::Received);
-    assert_eq!(d.events.last().unwrap().actor.user, "K Patel");
+    assert_eq!(d.events.last().unwrap().actor.user, "K Patel (KPATEL)");
 }

@@ -68,7 +68,7 @@ fn a_sample_whose_request_has_not_come_is_received_from_its_paper_form_by_keyboa
         .unwrap()
         .expect("recorded");
     assert_eq!(early.outcome, EarlyOutcome::Waiting);
-    assert_eq!(early.received_by.user, "J Smith");
+    assert_eq!(early.received_by.user, "J Smith (JSMITH)");
     assert_eq!(early.details.surname, "Testpatient");
     assert!(app.state().reception().early.is_none(), "the box closed");
     assert!(shows(&app, "from its paper form"));

@@ -17,7 +17,7 @@ use stopgap::ui::queue::{QueueCache, QueueState};
 
 /// Makes every write of the draft fail, as a full disk would, through a second connection.
 fn break_draft_writes(path: &std::path::Path) {
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let conn = stopgap::store::raw_connection(path).unwrap();
     conn.execute_batch(
         "CREATE TRIGGER test_no_draft_insert BEFORE INSERT ON drafts
              BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;

@@ -120,6 +120,7 @@ fn first_run_takes_each_wards_code_beside_its_name_and_refuses_a_bad_one_inline(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let mut app = App::open(&path);
+    crate::common::ui::make_first_manager(&mut app.h);
     app.type_into("Site code", "RXX");
     app.type_into("Workstation code", "W07");
     app.type_into("Ward 1 name", "ED Majors");

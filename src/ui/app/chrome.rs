@@ -255,8 +255,12 @@ fn tabs_ui(ui: &mut Ui, current: Tab, actions: &mut Vec<Action>) {
 fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
     match user {
         Some(user) => {
-            if ui.button("Sign out").clicked() {
-                actions.push(Action::SignOut);
+            if ui
+                .button("Lock screen")
+                .on_hover_text("Hide every patient until a password is typed; the form is kept")
+                .clicked()
+            {
+                actions.push(Action::Lock);
             }
             if ui
                 .button("Change (Ctrl+U)")
@@ -265,6 +269,11 @@ fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
             {
                 actions.push(Action::ChangeUser);
             }
+            let role = match &user.principal {
+                crate::domain::access::Principal::Account { role, .. } => role.word(),
+                _ => "EMERGENCY, requests only",
+            };
+            ui.label(RichText::new(role).color(widgets::MUTED));
             ui.label(
                 RichText::new(fonts::display_text(&user.name).into_owned())
                     .strong()

@@ -40,7 +40,7 @@ fn needs_user(action: &Action) -> bool {
 impl StopgapApp {
     /// After a box closes, the cursor goes back to the form's first field (if the form is shown
     /// and nothing else asked for the focus).
-    fn refocus_form(&mut self) {
+    pub(super) fn refocus_form(&mut self) {
         let form = &mut self.screens.form;
         if self.tab == Tab::Form && form.focus.is_none() {
             form.focus = Some(form.first_focus());
@@ -57,7 +57,8 @@ impl StopgapApp {
     }
 
     fn try_apply(&mut self, action: Action, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let user = self.user.as_ref().map(|u| u.name.clone());
+        // Events record the account: "N Bloggs (N1001)".
+        let user = self.user.as_ref().map(SignedIn::recorded);
         if user.is_none() && needs_user(&action) {
             // Ask who is at the keyboard, then carry on with what they asked for.
             self.sign_in.open(Some(action));
@@ -66,31 +67,20 @@ impl StopgapApp {
             return Ok(());
         }
         match action {
-            Action::SignIn(name) => {
-                self.user = Some(SignedIn::new(name, now));
-                let then = self.sign_in.then.take();
-                self.sign_in.close();
-                let name = self.user.as_ref().map(|u| u.name.as_str());
-                self.screens.form.set_user(name);
-                self.refocus_form();
-                if let Some(then) = then {
-                    return self.try_apply(*then, now);
-                }
-                return Ok(());
-            }
-            Action::ChangeUser => {
-                self.sign_in.open(None);
-                return Ok(());
-            }
-            Action::SignOut => {
-                self.user = None;
-                self.screens.form.set_user(None);
-                self.sign_in.open(None);
-                return Ok(());
-            }
-            Action::CancelSignIn => {
-                self.sign_in.close();
-                self.refocus_form();
+            Action::SignIn { .. }
+            | Action::StartEmergency { .. }
+            | Action::Lock
+            | Action::ChangeUser
+            | Action::SignOut
+            | Action::CancelSignIn
+            | Action::Unlock { .. }
+            | Action::UnlockWithRecovery(_)
+            | Action::CreateFirstManager { .. }
+            | Action::GateContinue => return self.access_action(action, now),
+            Action::ShowTab(tab) if !self.may_show(tab) => {
+                self.notice = Some(Notice::error(
+                    "An emergency session can only log requests: ask a colleague with an account to sign in for anything else.",
+                ));
                 return Ok(());
             }
             Action::ShowTab(tab) if tab != Tab::Lab => {
@@ -237,7 +227,12 @@ impl StopgapApp {
             }
             Action::SaveRequest => {
                 let user = user.unwrap_or_default();
-                if save_request(ready, &mut screens.form, &user, now)? {
+                let name = self
+                    .user
+                    .as_ref()
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default();
+                if save_request(ready, &mut screens.form, (&user, &name), now)? {
                     self.draft.forget();
                     refresh(ready, &mut screens.queue, now)?;
                 }
@@ -374,7 +369,13 @@ impl StopgapApp {
                 screens.settings.message = Some(import_catalogue(ready, &path, &user, now)?);
             }
             // Handled above, before the store was needed.
-            Action::SignIn(_)
+            Action::SignIn { .. }
+            | Action::StartEmergency { .. }
+            | Action::Lock
+            | Action::Unlock { .. }
+            | Action::UnlockWithRecovery(_)
+            | Action::CreateFirstManager { .. }
+            | Action::GateContinue
             | Action::ChangeUser
             | Action::SignOut
             | Action::CancelSignIn
@@ -402,10 +403,11 @@ impl StopgapApp {
 /// Validates and saves the form. Refused fields are shown at the fields and beside Save; an
 /// identity mismatch opens the box that asks for a reason; a saved request leaves a fresh form
 /// with the confirmation above it. Returns whether the request was saved.
+/// `who`: the account as events record it, and the name the next form's "Collected by" takes.
 fn save_request(
     ready: &mut Ready,
     form: &mut FormState,
-    user: &str,
+    (user, name): (&str, &str),
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     form.follow_clock(now);
@@ -441,7 +443,7 @@ fn save_request(
     *form = FormState::next(
         now,
         Some(request.ward.clone()),
-        Some(user),
+        Some(name),
         Some(crate::ui::form::Confirmation::new(&saved, &request)),
     );
     Ok(true)
@@ -495,7 +497,12 @@ pub(super) fn recheck_form(
         Ok(request) => {
             // The requests on file under this identifier are someone else's while the details
             // disagree: never call them "this patient's" (the mismatch box says what is wrong).
-            let history = if form.mismatches.is_empty() {
+            // An emergency session sees no other request of anyone, this patient's included.
+            let emergency = matches!(
+                ready.store.principal(),
+                Some(crate::domain::access::Principal::Emergency { .. })
+            );
+            let history = if form.mismatches.is_empty() && !emergency {
                 ready
                     .store
                     .patient_history(&request.patient, request.uuid)?
@@ -574,6 +581,13 @@ pub(super) fn refresh(
     queue: &mut QueueState,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if matches!(
+        ready.store.principal(),
+        Some(crate::domain::access::Principal::Emergency { .. }) | None
+    ) {
+        // Nothing of the queue is read for an emergency session or a locked screen.
+        return Ok(());
+    }
     refresh_counts(ready)?;
     ready
         .queue

@@ -11,30 +11,32 @@
 //! - `backup.rs`: backups every N minutes and on exit, on their own thread.
 //! - `handover.rs`: visits to the handover folder, by hand or watched, on their own thread.
 
+mod access;
 mod backup;
 mod chrome;
 mod dispatch;
 mod draft;
+mod draw;
 mod handover;
 mod integrity;
 mod lab;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use egui::{Key, Modifiers, Ui};
 
 use super::action::{Action, Tab};
 use super::conflicts::ConflictsState;
 use super::detail::DetailState;
 use super::first_run::FirstRunState;
-use super::form::{FormData, FormState};
+use super::form::FormState;
 use super::handover::HandoverState;
 use super::queue::{QueueCache, QueueState};
 use super::reception::ReceptionState;
 use super::settings::SettingsState;
 use super::sign_in::{SignInState, SignedIn};
-use super::{damaged, detail, first_run, form, queue, reception, settings, sign_in, widgets};
+use super::widgets;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::overdue::OverdueThresholds;
@@ -122,6 +124,10 @@ pub struct StopgapApp {
     /// The handover thread (send to the lab, receive from the wards).
     exchanger: handover::Exchanger,
     themed: bool,
+    /// The screen before the database is open (sign in, first manager, recovery code).
+    gate: Option<super::gate::Gate>,
+    /// The database just made, held while its recovery code is shown.
+    gate_store: Option<Store>,
 }
 
 /// The one place the UI reads the clock.
@@ -138,7 +144,27 @@ impl StopgapApp {
     /// problem screen, never a panic. The whole-file check runs meanwhile on its own thread
     /// (see [`integrity`]), so the window and queue appear at once at any file size.
     pub fn from_path(path: &Path) -> Self {
-        let store = Store::open_or_create_checking_later(path);
+        match access::gate_for(path) {
+            Ok(None) => {}
+            Ok(Some(gate)) => {
+                let mut app = Self::new(Err(StoreError::Locked {
+                    path: path.to_owned(),
+                }));
+                app.db_path = path.to_owned();
+                app.gate = Some(gate);
+                return app;
+            }
+            Err(e) => {
+                let mut app = Self::new(Err(e));
+                app.db_path = path.to_owned();
+                return app;
+            }
+        }
+        Self::opened(path, Store::open_or_create_checking_later(path))
+    }
+
+    /// The app over the store opened at `path`, with its threads started.
+    fn opened(path: &Path, store: Result<Store, StoreError>) -> Self {
         let opened = store.is_ok();
         let mut app = Self::new(store);
         app.db_path = path.to_owned();
@@ -204,6 +230,8 @@ impl StopgapApp {
             backups: Backups::default(),
             exchanger: handover::Exchanger::default(),
             themed: false,
+            gate: None,
+            gate_store: None,
         };
         app.ready = store.and_then(|store| app.load(store, now));
         if let Ok(ready) = &app.ready {
@@ -263,8 +291,11 @@ impl StopgapApp {
         }
         dispatch::refresh(ready, &mut self.screens.queue, now)?;
         form.focus = Some(form.first_focus());
-        // Every change is recorded under a name: ask for it before anything else.
-        self.sign_in.open(None);
+        // Nothing is shown or recorded until someone signs in (the gate signs its user in after).
+        if self.user.is_none() {
+            ready.store.sign_out();
+            self.sign_in.open_locked(None);
+        }
         Ok(())
     }
 
@@ -333,18 +364,6 @@ impl StopgapApp {
             .request_repaint_after(std::time::Duration::from_secs(15));
     }
 
-    /// Signs out whoever has been away too long, so the next change is not recorded under them.
-    fn expire_sign_in(&mut self, now: DateTime<Utc>) {
-        if let Some(user) = &self.user
-            && let Some(why) = user.expired(now)
-        {
-            self.user = None;
-            self.screens.form.set_user(None);
-            self.sign_in.open(None);
-            self.sign_in.reason = Some(why);
-        }
-    }
-
     /// Shortcuts, taken before any widget sees the keys (so Ctrl+Enter never adds a new line).
     fn keyboard(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
         if !matches!(&self.ready, Ok(r) if r.setup.is_some()) || self.sign_in.is_open() {
@@ -381,149 +400,6 @@ impl StopgapApp {
         });
     }
 
-    fn draw(&mut self, ui: &mut Ui, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let ready = match &mut self.ready {
-            Err(error) => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    damaged::problem_ui(ui, error, &self.db_path, self.backups.status.last());
-                });
-                return;
-            }
-            Ok(ready) => ready,
-        };
-        let Some(setup) = &ready.setup else {
-            egui::CentralPanel::default().show(ui, |ui| {
-                first_run::first_run_ui(ui, &mut self.screens.first_run, &self.db_path, actions);
-            });
-            return;
-        };
-        let local_now = now.with_timezone(&Local);
-        egui::Panel::top("top_bar")
-            .frame(
-                egui::Frame::new()
-                    .fill(egui::Color32::WHITE)
-                    .inner_margin(egui::Margin::symmetric(14, 8)),
-            )
-            .show(ui, |ui| {
-                chrome::top_bar_ui(
-                    ui,
-                    &chrome::TopBar {
-                        setup,
-                        open_counts: ready.open_counts,
-                        training: ready.training,
-                        read_only: ready.store.read_only(),
-                        checking: self.integrity.is_running(),
-                        damaged: &self.damaged,
-                        tab: self.tab,
-                        local_now,
-                        user: self.user.as_ref(),
-                        backup: &self.backups.status,
-                        conflicts: ready.conflicts.open_count(),
-                    },
-                    actions,
-                );
-                chrome::banners_ui(ui, self.notice.as_ref(), &ready.recovered, actions);
-            });
-        let screens = &mut self.screens;
-        match self.tab {
-            Tab::Form => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    form::form_ui(
-                        ui,
-                        &mut screens.form,
-                        &FormData {
-                            catalogue: &ready.catalogue,
-                            wards: &setup.wards,
-                            user: self.user.as_ref().map(|u| u.name.as_str()),
-                            now,
-                        },
-                        actions,
-                    );
-                });
-            }
-            Tab::Queue => {
-                if let Some(detail) = &ready.detail {
-                    egui::Panel::right("detail")
-                        .default_size(470.0)
-                        .size_range(380.0..=620.0)
-                        .frame(
-                            egui::Frame::new()
-                                .fill(egui::Color32::WHITE)
-                                .inner_margin(egui::Margin::same(14)),
-                        )
-                        .show(ui, |ui| {
-                            detail::detail_ui(ui, &mut screens.detail, detail, local_now, actions);
-                        });
-                }
-                egui::CentralPanel::default().show(ui, |ui| {
-                    queue::queue_ui(
-                        ui,
-                        &mut screens.queue,
-                        &ready.queue,
-                        &queue::QueueData {
-                            wards: &ready.wards_in_use,
-                            thresholds: &ready.thresholds,
-                            now,
-                            detail_open: ready.detail.is_some(),
-                        },
-                        actions,
-                    );
-                });
-            }
-            Tab::Lab => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    lab::lab_ui(ui, &mut self.lab, &ready.lab, actions);
-                });
-            }
-            Tab::Reception => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    reception::reception_ui(ui, &mut screens.reception, local_now, actions);
-                });
-            }
-            Tab::Dashboard => {
-                let data = super::dashboard::DashboardData {
-                    wards: &setup.wards,
-                    wards_in_use: &ready.wards_in_use,
-                    db_path: &self.db_path,
-                    changes: ready.store.changes_made(),
-                    now,
-                };
-                egui::CentralPanel::default().show(ui, |ui| {
-                    super::dashboard::dashboard_ui(ui, &mut screens.dashboard, &data, actions);
-                });
-            }
-            Tab::Conflicts => {
-                let state = (&mut screens.conflicts, &ready.conflicts);
-                super::conflicts::conflicts_tab(ui, state, local_now, actions);
-            }
-            Tab::Handover => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    super::handover::handover_ui(ui, &mut screens.handover, local_now, actions);
-                });
-            }
-            Tab::Phoned => super::phoned::phoned_tab(
-                ui,
-                (&mut screens.phoned, &mut screens.detail),
-                (&ready.wards_in_use, ready.detail.as_ref()),
-                local_now,
-                actions,
-            ),
-            Tab::Settings => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    settings::settings_ui(
-                        ui,
-                        &mut screens.settings,
-                        &ready.catalogue,
-                        setup,
-                        &self.db_path,
-                        actions,
-                    );
-                });
-            }
-        }
-        sign_in::sign_in_ui(ui, &mut self.sign_in, actions);
-    }
-
     /// For tests: whether an export is running in the background.
     pub fn exporting(&self) -> bool {
         self.lab.job.is_some()
@@ -537,6 +413,11 @@ impl StopgapApp {
             .as_ref()
             .filter(|c| !c.is_previous)
             .map(|c| c.downtime_id.as_str())
+    }
+
+    /// The database file the app is on.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
     }
 
     /// For tests: who is signed in.
