@@ -65,7 +65,7 @@ fn smith_jane() -> RequestDraft {
 }
 
 /// Fills every required field (but the identifiers) by label, as a mouse user would.
-fn fill_bloggs(app: &mut App<'_>) {
+pub fn fill_bloggs(app: &mut App<'_>) {
     app.type_into("Surname", "Bloggs");
     app.type_into("Forename", "Fred");
     app.type_into("Date of birth", "01/01/1980");
