@@ -220,6 +220,7 @@ impl StopgapApp {
                         .iter()
                         .map(ToString::to_string)
                         .collect(),
+                    sealed: e.record.options.sealed,
                     sha256: e.record.sha256,
                 })
                 .map_err(|e| backlog_message(&e)),
@@ -318,8 +319,19 @@ fn save_close_out(ready: &mut Ready, lab: &mut LabState, format: ReportFormat, n
     };
     let path = PathBuf::from(lab.export.out_folder.trim())
         .join(crate::backlog::close_out_file_name(format, now));
+    // As the export screen chose: the profile's key for the lab, a passphrase, or unencrypted.
+    let sealing = crate::backlog::load_profile(lab.export.profile_file().as_deref())
+        .map_err(|e| error_chain(&e))
+        .and_then(|p| lab.export.sealing(p.age_recipient()));
+    let sealing = match sealing {
+        Ok(s) => s,
+        Err(e) => {
+            lab.close_out.saved = Some(Err(format!("on the export screen: {e}")));
+            return;
+        }
+    };
     lab.close_out.saved = Some(
-        match crate::backlog::close_out_to(&ready.store, &path, now, overwrite) {
+        match crate::backlog::close_out_to(&ready.store, &path, now, overwrite, &sealing) {
             Ok((c, w)) => {
                 ready.lab.close_out = Some(Ok(c));
                 Ok(format!(
@@ -346,6 +358,10 @@ fn refresh_lab(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
 /// preview.
 fn refresh_export(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
     let cache = &mut ready.lab.export;
+    // A profile that cannot be read says so in the preview; here it only names no key.
+    cache.age_recipient = crate::backlog::load_profile(state.profile_file().as_deref())
+        .ok()
+        .and_then(|p| p.age_recipient);
     let selection = match state.selection() {
         Ok(s) => s,
         Err(e) => {
@@ -406,6 +422,7 @@ fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
     let selection = state.selection()?;
     let profile = crate::backlog::load_profile(state.profile_file().as_deref())
         .map_err(|e| error_chain(&e))?;
+    let sealing = state.sealing(profile.age_recipient())?;
     let out = PathBuf::from(state.out_folder.trim());
     if !out.is_dir() {
         return Err(format!(
@@ -425,6 +442,7 @@ fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
         } else {
             Overwrite::Refuse
         },
+        sealing,
     })
 }
 
