@@ -280,6 +280,7 @@ fn export_beside_ward_saves(db: &Path, n: usize) {
         user: "Bench".into(),
         out: dir.path().to_owned(),
         overwrite: Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     };
     let t = Instant::now();
     let exported =

@@ -18,7 +18,7 @@ use crate::export::{
     CsvOptions, ExportContext, ExportError, Format, Profile, UnknownFormat, check_mappings,
     write_export,
 };
-use crate::files::{Overwrite, WriteError, Written, write_atomic};
+use crate::files::{AGE_SUFFIX, Overwrite, Sealing, WriteError, Written, write_atomic_sealed};
 use crate::report::{ReportFormat, close_out_pdf, write_close_out_csv};
 use crate::store::{BatchRecord, CloseOut, ExportOptions, ExportSelection, Store, StoreError};
 
@@ -85,7 +85,7 @@ pub enum BacklogError {
 }
 
 /// Everything an export needs besides the store and the time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ExportJob {
     pub selection: ExportSelection,
     pub format: Format,
@@ -96,6 +96,9 @@ pub struct ExportJob {
     /// A folder (the file gets the automatic name) or the file path itself.
     pub out: PathBuf,
     pub overwrite: Overwrite,
+    /// Encrypted for the lab (or to a passphrase), or plain text as confirmed; recorded in the
+    /// batch's options.
+    pub sealing: Sealing,
 }
 
 /// A recorded export and the file it wrote.
@@ -275,12 +278,14 @@ impl ExportProgress {
     }
 }
 
-/// Writes a recorded batch again, from the requests as they were at export time.
+/// Writes a recorded batch again, from the requests as they were at export time, through
+/// `sealing` (its name ends `.age` when encrypted, whatever the original's did).
 pub fn reproduce(
     store: &Store,
     record: &BatchRecord,
     out: &Path,
     overwrite: Overwrite,
+    sealing: &Sealing,
 ) -> Result<(PathBuf, Written), BacklogError> {
     let bad = |message: String| BacklogError::BadBatch {
         batch: record.batch_id.clone(),
@@ -309,8 +314,12 @@ pub fn reproduce(
         ..ctx
     };
     check_mappings(format, &states, &ctx.profile)?;
-    let target = target_path(out, &record.file_name)?;
-    let w = write_atomic(&target, overwrite, |w| {
+    let plain_name = record
+        .file_name
+        .strip_suffix(AGE_SUFFIX)
+        .unwrap_or(&record.file_name);
+    let target = target_path(out, &sealing.file_name(plain_name))?;
+    let w = write_atomic_sealed(&target, overwrite, sealing, |w| {
         write_export(format, &states, &ctx, w)
     })?;
     Ok((target, w))
@@ -325,18 +334,22 @@ pub fn close_out_file_name(format: ReportFormat, now: DateTime<Utc>) -> String {
     format!("stopgap-close-out-{}.{ext}", now.format("%Y%m%d-%H%M%S"))
 }
 
-/// Writes the close-out report to `file` (PDF or CSV, by its extension) and returns what it
-/// reported and what was written. Once the file is in place the audit log records it, by
-/// `user`, with the chain head the report shows.
+/// Writes the close-out report to `file` (PDF or CSV, by its extension; `.age` appended when
+/// `sealing` encrypts) and returns what it reported and what was written. Once the file is in
+/// place the audit log records it, by `user`, with the chain head the report shows.
 pub fn close_out_to(
     store: &mut Store,
     file: &Path,
     user: &str,
     now: DateTime<Utc>,
     overwrite: Overwrite,
+    sealing: &Sealing,
 ) -> Result<(CloseOut, Written), BacklogError> {
+    let name = file_name_of(file);
+    let plain = file.with_file_name(name.strip_suffix(AGE_SUFFIX).unwrap_or(&name));
     let format =
-        ReportFormat::from_path(file).ok_or_else(|| BacklogError::NotAReportName(file.into()))?;
+        ReportFormat::from_path(&plain).ok_or_else(|| BacklogError::NotAReportName(file.into()))?;
+    let file = &plain.with_file_name(sealing.file_name(&file_name_of(&plain)));
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
@@ -347,10 +360,12 @@ pub fn close_out_to(
     }
     let c = store.close_out()?;
     let w = match format {
-        ReportFormat::Csv => write_atomic(file, overwrite, |w| write_close_out_csv(&c, w))?,
+        ReportFormat::Csv => {
+            write_atomic_sealed(file, overwrite, sealing, |w| write_close_out_csv(&c, w))?
+        }
         ReportFormat::Pdf => {
             let bytes = close_out_pdf(&c, now);
-            write_atomic(file, overwrite, |w| w.write_all(&bytes))?
+            write_atomic_sealed(file, overwrite, sealing, |w| w.write_all(&bytes))?
         }
     };
     let s = &c.summary;
@@ -418,6 +433,7 @@ mod tests {
                 per_test,
                 excel_bom: false,
                 mllp,
+                sealed: None,
             };
             let ctx = export_context(Profile::default_profile(), options, now, 1, Vec::new());
             let mut bytes = Vec::new();

@@ -6,6 +6,7 @@ mod check;
 mod commands;
 mod handover;
 mod phoned;
+mod seal;
 
 pub use handover::HandoverAction;
 
@@ -107,6 +108,8 @@ pub enum Command {
         /// Replace the file if it exists.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        seal: seal::SealArgs,
     },
     /// Import requests typed elsewhere (e.g. paper forms typed into a spreadsheet), in the
     /// columns of the CSV export. Every row is validated as the form does; any bad row refuses
@@ -225,6 +228,8 @@ pub struct ExportArgs {
     /// tables; FHIR R4 schema). Lists every finding; exit 1 if there is one.
     #[arg(long, conflicts_with_all = ["rerun", "out", "force"])]
     pub check: bool,
+    #[command(flatten)]
+    pub seal: seal::SealArgs,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -343,9 +348,11 @@ pub fn run(
             now,
             out,
         ),
-        Command::CloseOut { out: file, force } => {
-            commands::close_out(&mut store, &file, force, now, out)
-        }
+        Command::CloseOut {
+            out: file,
+            force,
+            seal,
+        } => commands::close_out(&mut store, &file, force, &seal, now, out),
         Command::Import {
             format: _,
             file,
@@ -359,20 +366,7 @@ pub fn run(
         ),
         Command::Backup { to } => backup::backup(&mut store, to.as_deref(), now, out),
         Command::Backups => backup::backups(&store, out),
-        Command::Handover { action } => match action {
-            HandoverAction::Export {
-                out: file,
-                since,
-                force,
-            } => handover::export(&store, &file, since, force, now, out),
-            HandoverAction::Import { files, user } => handover::import(
-                &mut store,
-                &files,
-                &user.unwrap_or_else(default_user),
-                now,
-                out,
-            ),
-        },
+        Command::Handover { action } => handover::run(&mut store, action, now, out),
         Command::Conflicts(args) => handover::conflicts(&mut store, args, now, out),
         Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),
         Command::Phoned(c) => phoned::run(&mut store, c, now, out),

@@ -89,7 +89,11 @@ pub fn export_with_progress(
         // With the workstation's ward codes of the moment, so a re-run after a code changed
         // still writes what this export wrote.
         profile_toml: with_ward_codes(&job.profile, &wards).to_toml(),
-        options: job.options,
+        // How the file is sealed goes in the options' JSON, so the batch says it.
+        options: ExportOptions {
+            sealed: Some(job.sealing.kind()),
+            ..job.options
+        },
         generated_at: now,
         user: job.user.clone(),
     };
@@ -98,7 +102,10 @@ pub fn export_with_progress(
     let mut staging = Staging::create(&export_folder(&job.out)?, EXPORT_TEMP_LABEL)?;
     // Claims the requests too: refused, before a file is named, if another export has any.
     let reservation = store.reserve_export(&spec, &snapshot, Some(staging.path()), |header| {
-        let target = target_path(&job.out, &export_file_name(&header.batch_id, job.format))?;
+        let name = job
+            .sealing
+            .file_name(&export_file_name(&header.batch_id, job.format));
+        let target = target_path(&job.out, &name)?;
         // Refused before a number is taken; the rename checks again.
         if job.overwrite == Overwrite::Refuse && target.exists() {
             return Err(BacklogError::Write(WriteError::Exists(target)));
@@ -263,7 +270,7 @@ fn write_file(
     let (total, mut counter) = records(job.format, job.options, states);
     progress.set(ExportPhase::Writing, 0, total);
     let mut truncations = Vec::new();
-    let result = staging.fill(|w| {
+    let result = staging.fill_sealed(&job.sealing, |w| {
         let mut watched = WatchedWriter::new(w, &progress.cancel, |bytes| {
             counter.feed(bytes);
             progress

@@ -12,7 +12,7 @@ use crate::backlog::{
     reproduce,
 };
 use crate::domain::text::visible;
-use crate::files::Overwrite;
+use crate::files::{Overwrite, Sealed};
 use crate::report::{audit_head_line, summary_line, verdict};
 use crate::store::{
     BatchFile, BatchRecord, ExportOptions, ExportSelection, Store, read_reconcile_csv,
@@ -44,6 +44,7 @@ pub(super) fn selection_and_options(
         per_test: args.per_test,
         excel_bom: args.excel,
         mllp: args.mllp,
+        sealed: None,
     };
     Ok((selection, options))
 }
@@ -98,6 +99,7 @@ pub(super) fn export(
     let profile = load_profile(args.profile.as_deref())?;
     let user = args.user.clone().unwrap_or_else(super::default_user);
     let (selection, options) = selection_and_options(args)?;
+    let sealing = args.seal.sealing(profile.age_recipient(), "the export")?;
     let job = ExportJob {
         selection,
         format,
@@ -109,6 +111,7 @@ pub(super) fn export(
             .clone()
             .ok_or_else(|| anyhow!("--out is required"))?,
         overwrite: overwrite(args.force),
+        sealing,
     };
     let folder = if job.out.is_dir() {
         job.out.clone()
@@ -130,11 +133,12 @@ pub(super) fn export(
     let record = &exported.record;
     writeln!(
         out,
-        "Exported batch {} ({} requests, {}) to {}\n  {} bytes, SHA-256 {}",
+        "Exported batch {} ({} requests, {}) to {}\n  {}; {} bytes, SHA-256 {}",
         record.batch_id,
         record.request_count,
         record.format,
         exported.path.display(),
+        job.sealing.describe(),
         record.bytes,
         record.sha256
     )?;
@@ -160,7 +164,12 @@ pub(super) fn rerun(
         .out
         .as_deref()
         .ok_or_else(|| anyhow!("--out is required"))?;
-    let (target, w) = reproduce(store, &record, target, overwrite(args.force))?;
+    // The key the batch's own profile names, as it was exported.
+    let profile_key = crate::export::Profile::from_toml(&record.profile_toml)
+        .ok()
+        .and_then(|p| p.age_recipient());
+    let sealing = args.seal.sealing(profile_key, "the re-run")?;
+    let (target, w) = reproduce(store, &record, target, overwrite(args.force), &sealing)?;
     let other = record.other_writer();
     store.record_rerun(
         record.number,
@@ -172,7 +181,25 @@ pub(super) fn rerun(
         &user,
         now,
     )?;
-    if w.sha256 == record.sha256 {
+    let original_sealed = record
+        .options
+        .sealed
+        .is_some_and(|k| k != Sealed::Plaintext);
+    if sealing.is_encrypted() || original_sealed {
+        // Each age file has its own random key: two encryptions of the same bytes never match.
+        writeln!(
+            out,
+            "Re-exported batch {} to {} ({}; SHA-256 {}), from its requests as they were \
+             exported. An encrypted file is never byte-identical to another, so it is not \
+             compared with the original (SHA-256 {}).",
+            record.batch_id,
+            target.display(),
+            sealing.describe(),
+            w.sha256,
+            record.sha256
+        )?;
+        Ok(Outcome::Success)
+    } else if w.sha256 == record.sha256 {
         writeln!(
             out,
             "Re-exported batch {} to {}: identical to the original (SHA-256 {}).",
@@ -278,11 +305,13 @@ pub(super) fn close_out(
     store: &mut Store,
     file: &Path,
     force: bool,
+    seal: &super::seal::SealArgs,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let user = super::default_user();
-    let (c, w) = close_out_to(store, file, &user, now, overwrite(force))?;
+    let sealing = seal.sealing(None, "the close-out report")?;
+    let (c, w) = close_out_to(store, file, &user, now, overwrite(force), &sealing)?;
     writeln!(out, "{}", verdict(&c))?;
     writeln!(out, "{}.", summary_line(&c))?;
     writeln!(out, "{}.", audit_head_line(&c))?;
@@ -318,8 +347,9 @@ pub(super) fn close_out(
     }
     writeln!(
         out,
-        "Report written to {} ({} bytes).",
+        "Report written to {} ({}; {} bytes).",
         w.path.display(),
+        sealing.describe(),
         w.bytes
     )?;
     Ok(if c.is_complete() {

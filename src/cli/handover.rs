@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::seal::SealArgs;
 use super::{Outcome, parse_user};
 use crate::domain::text::visible;
 use crate::domain::turnaround::{HourSpread, Spread};
-use crate::files::{Overwrite, size_in_words};
+use crate::files::{Overwrite, Sealing, Unsealing, size_in_words};
 use crate::store::Store;
 
 /// `stopgap handover ...`.
@@ -32,9 +33,13 @@ pub enum HandoverAction {
         /// Replace the file if it exists.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        seal: SealArgs,
     },
     /// Import bundles written by other PCs. Each is checked whole first and imported all or
-    /// nothing; a refused bundle is named and the others still go in (exit 1).
+    /// nothing; a refused bundle is named and the others still go in (exit 1). An encrypted
+    /// bundle (.age) is opened with --identity, or with the passphrase (asked for, or from
+    /// STOPGAP_EXPORT_PASSPHRASE).
     Import {
         /// The bundle files.
         #[arg(required = true)]
@@ -42,14 +47,47 @@ pub enum HandoverAction {
         /// Who is importing (recorded with each import).
         #[arg(long, value_parser = parse_user)]
         user: Option<String>,
+        /// The age identity file (AGE-SECRET-KEY-1…) that opens encrypted bundles.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
     },
 }
 
-pub(super) fn export(
+/// `stopgap handover export|import`.
+pub(super) fn run(
+    store: &mut Store,
+    action: HandoverAction,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    match action {
+        HandoverAction::Export {
+            out: file,
+            since,
+            force,
+            seal,
+        } => {
+            let sealing = seal.sealing(None, "the handover bundle")?;
+            export(store, &file, since, force, &sealing, now, out)
+        }
+        HandoverAction::Import {
+            files,
+            user,
+            identity,
+        } => {
+            let key = super::seal::unsealing(identity.as_deref(), &files)?;
+            let user = user.unwrap_or_else(super::default_user);
+            import(store, &files, &user, key.as_ref(), now, out)
+        }
+    }
+}
+
+fn export(
     store: &Store,
     file: &Path,
     since: Option<DateTime<Utc>>,
     force: bool,
+    sealing: &Sealing,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
@@ -58,29 +96,31 @@ pub(super) fn export(
     } else {
         Overwrite::Refuse
     };
-    let made = crate::handover::export_bundle(store, file, since, overwrite, now)?;
+    let made = crate::handover::export_bundle_sealed(store, file, since, overwrite, now, sealing)?;
     writeln!(
         out,
-        "Wrote {} events of {} requests to {} ({}; content SHA-256 {}).",
+        "Wrote {} events of {} requests to {} ({}, {}; content SHA-256 {}).",
         made.events,
         made.requests,
         made.path.display(),
         size_in_words(made.bytes),
+        sealing.describe(),
         made.content_sha256
     )?;
     Ok(Outcome::Success)
 }
 
-pub(super) fn import(
+fn import(
     store: &mut Store,
     files: &[PathBuf],
     user: &str,
+    key: Option<&Unsealing>,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let mut outcome = Outcome::Success;
     for file in files {
-        match crate::handover::import_bundle(store, file, user, now) {
+        match crate::handover::import_bundle_opened(store, file, user, now, key) {
             Ok(i) => {
                 writeln!(
                     out,

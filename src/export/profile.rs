@@ -20,6 +20,11 @@ pub const DEFAULT_PROFILE_TOML: &str = include_str!("../../assets/profile-defaul
 pub struct Profile {
     /// Shown to the user and named in errors.
     pub name: String,
+    /// The lab's age public key (`age1…`): exports with this profile are encrypted for it
+    /// unless the user chooses otherwise. Left out of the TOML when absent, so profiles stored
+    /// with earlier batches read back the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_recipient: Option<String>,
     pub hl7: Hl7Settings,
     pub fhir: FhirSettings,
     /// Catalogue code → the LIMS's code, in file order.
@@ -237,6 +242,7 @@ impl Profile {
             // released build; an empty-mapping profile still makes export fail loudly, not blank.
             Err(e) => Profile {
                 name: format!("broken built-in profile: {e}"),
+                age_recipient: None,
                 hl7: Hl7Settings {
                     version: Hl7Version::V2_5_1,
                     processing_id: ProcessingId::T,
@@ -315,6 +321,13 @@ impl Profile {
         }
     }
 
+    /// The lab's age public key, when the profile names one (checked when it was read).
+    pub fn age_recipient(&self) -> Option<crate::files::Recipient> {
+        self.age_recipient
+            .as_deref()
+            .and_then(|k| crate::files::parse_recipient(k).ok())
+    }
+
     /// The LIMS's code for a catalogue test code.
     pub fn mapping(&self, code: &str) -> Option<&TestMapping> {
         self.tests.iter().find(|t| t.code == code)
@@ -330,6 +343,11 @@ impl Profile {
         };
         if self.name.trim().is_empty() {
             return Err(ExportError::BadProfile("profile name is empty".into()));
+        }
+        if let Some(key) = &self.age_recipient
+            && let Err(e) = crate::files::parse_recipient(key)
+        {
+            return bad(format!("age_recipient: {e}"));
         }
         for (value, what) in [
             (&self.hl7.sending_application, "hl7.sending_application"),

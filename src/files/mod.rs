@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 mod limited;
 mod names;
 mod progress;
+mod seal;
 
 pub use limited::{
     IMPORT_MAX_BYTES, RECONCILE_MAX_BYTES, ReadError, TOML_MAX_BYTES, read_limited,
@@ -24,6 +25,10 @@ pub use limited::{
 };
 pub use names::{PathError, check_export_path};
 pub use progress::{CANCELLED, RecordCounter, WatchedWriter};
+pub use seal::{
+    AGE_SUFFIX, ExposeSecret, MIN_PASSPHRASE_CHARS, Recipient, SealError, SealFailure, Sealed,
+    Sealing, SecretString, UnsealError, Unsealing, is_age, parse_recipient,
+};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +192,29 @@ impl Staging {
         &mut self,
         fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
     ) -> Result<(u64, String), WriteError> {
+        self.fill_with(|w| fill(w).map_err(|e| WriteError::Content(Box::new(e))))
+    }
+
+    /// [`Staging::fill`] through `sealing`: what `fill` writes reaches the file encrypted (or as
+    /// it is, when the plain text was confirmed), and the size and SHA-256 are of the file.
+    pub fn fill_sealed<E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        sealing: &Sealing,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<(u64, String), WriteError> {
+        let tmp = self.tmp.clone();
+        self.fill_with(|w| {
+            sealing.seal(w, fill).map_err(|f| match f {
+                SealFailure::Content(e) => WriteError::Content(Box::new(e)),
+                SealFailure::Io(source) => WriteError::Io { path: tmp, source },
+            })
+        })
+    }
+
+    fn fill_with(
+        &mut self,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
+    ) -> Result<(u64, String), WriteError> {
         let io_err = |path: &Path| {
             let path = path.to_owned();
             move |source| WriteError::Io { path, source }
@@ -198,7 +226,7 @@ impl Staging {
             });
         };
         let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
-        fill(&mut w).map_err(|e| WriteError::Content(Box::new(e)))?;
+        fill(&mut w)?;
         let (buf, bytes, sha256) = w.finish();
         let file = buf.into_inner().map_err(|e| WriteError::Io {
             path: self.tmp.clone(),
@@ -256,6 +284,28 @@ pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
     overwrite: Overwrite,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<Written, WriteError> {
+    write_atomic_with(target, overwrite, |staging| staging.fill(fill))
+}
+
+/// [`write_atomic`] through `sealing` ([`Staging::fill_sealed`]): `target` is the name as given
+/// (the caller appends [`AGE_SUFFIX`] with [`Sealing::file_name`]); nothing is left behind on an
+/// error, encrypted or not.
+pub fn write_atomic_sealed<E: std::error::Error + Send + Sync + 'static>(
+    target: &Path,
+    overwrite: Overwrite,
+    sealing: &Sealing,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<Written, WriteError> {
+    write_atomic_with(target, overwrite, |staging| {
+        staging.fill_sealed(sealing, fill)
+    })
+}
+
+fn write_atomic_with(
+    target: &Path,
+    overwrite: Overwrite,
+    fill: impl FnOnce(&mut Staging) -> Result<(u64, String), WriteError>,
+) -> Result<Written, WriteError> {
     check_export_path(target)?;
     let name = target
         .file_name()
@@ -268,7 +318,7 @@ pub fn write_atomic<E: std::error::Error + Send + Sync + 'static>(
         return Err(WriteError::Exists(target.to_owned()));
     }
     let mut staging = Staging::create(&folder_of(target), &name)?;
-    let (bytes, sha256) = staging.fill(fill)?;
+    let (bytes, sha256) = fill(&mut staging)?;
     staging.place(target, overwrite)?;
     Ok(Written {
         path: target.to_owned(),

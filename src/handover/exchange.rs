@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{BundleError, Source, WriteError, read_bundle_file, write_bundle};
-use crate::files::{Overwrite, write_atomic};
+use super::read::read_bundle_file_opened;
+use super::{BundleError, Source, WriteError, write_bundle};
+use crate::files::{Overwrite, Sealing, Unsealing, write_atomic_sealed};
 use crate::store::{Imported, Incoming, Store, StoreError};
 
 /// Why a handover could not be made; nothing half-done is left (no partial file, no partial
@@ -56,13 +57,34 @@ pub struct Exported {
 }
 
 /// Writes every event this PC holds (recorded at or after `since`, when given) into a new
-/// bundle at `path`: under a temporary name first, so a reader never sees half a bundle.
+/// bundle at `path`, unencrypted: the handover folder's own exchange between the hospital's
+/// PCs (see `folder.rs`). A bundle for a USB stick goes through [`export_bundle_sealed`].
 pub fn export_bundle(
     store: &Store,
     path: &Path,
     since: Option<DateTime<Utc>>,
     overwrite: Overwrite,
     now: DateTime<Utc>,
+) -> Result<Exported, ExchangeError> {
+    export_bundle_sealed(
+        store,
+        path,
+        since,
+        overwrite,
+        now,
+        &Sealing::plaintext_confirmed(),
+    )
+}
+
+/// [`export_bundle`] through `sealing`: under a temporary name first, so a reader never sees
+/// half a bundle, and encrypted before it reaches the disk (the name then ends `.age`).
+pub fn export_bundle_sealed(
+    store: &Store,
+    path: &Path,
+    since: Option<DateTime<Utc>>,
+    overwrite: Overwrite,
+    now: DateTime<Utc>,
+    sealing: &Sealing,
 ) -> Result<Exported, ExchangeError> {
     let setup = store.setup()?.ok_or(ExchangeError::NotSetUp)?;
     let events = store.handover_events(since)?;
@@ -72,8 +94,10 @@ pub fn export_bundle(
         written_at: now,
         training: store.has_training_data()?,
     };
+    let name = crate::backlog::file_name_of(path);
+    let path = &path.with_file_name(sealing.file_name(&name));
     let mut content_sha256 = String::new();
-    let written = write_atomic(path, overwrite, |w| -> Result<(), WriteError> {
+    let written = write_atomic_sealed(path, overwrite, sealing, |w| -> Result<(), WriteError> {
         content_sha256 = write_bundle(w, &source, &events)?.sha256;
         Ok(())
     })
@@ -95,7 +119,18 @@ pub fn import_bundle(
     user: &str,
     now: DateTime<Utc>,
 ) -> Result<Imported, ExchangeError> {
-    let bundle = read_bundle_file(path)?;
+    import_bundle_opened(store, path, user, now, None)
+}
+
+/// [`import_bundle`] of a bundle that may be encrypted with age, opened with `key`.
+pub fn import_bundle_opened(
+    store: &mut Store,
+    path: &Path,
+    user: &str,
+    now: DateTime<Utc>,
+    key: Option<&Unsealing>,
+) -> Result<Imported, ExchangeError> {
+    let bundle = read_bundle_file_opened(path, key)?;
     Ok(store.import_events(&bundle.incoming(), user, now)?)
 }
 

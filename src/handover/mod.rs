@@ -54,12 +54,17 @@ use crate::domain::downtime_id::Code3;
 use crate::domain::event::Event;
 use crate::files::{ReadError, size_in_words};
 
-pub use exchange::{ExchangeError, Exported, export_bundle, import_bundle};
+pub use exchange::{
+    ExchangeError, Exported, export_bundle, export_bundle_sealed, import_bundle,
+    import_bundle_opened,
+};
 pub use folder::{
     BUNDLE_EXTENSION, Received, ReceivedOutcome, Seen, Sent, Visited, outbox_name, receive, send,
     visit,
 };
-pub use read::{read_bundle, read_bundle_file, read_source_file};
+pub use read::{
+    is_sealed_file, read_bundle, read_bundle_file, read_bundle_file_opened, read_source_file,
+};
 pub use write::{BundleWriter, WriteError, write_bundle};
 
 /// The format name, first in the header and in the trailer.
@@ -149,6 +154,8 @@ pub enum BundleError {
     File(#[source] ReadError),
     #[error("could not read the handover bundle")]
     Io(#[source] std::io::Error),
+    #[error("could not open the encrypted handover bundle")]
+    Sealed(#[source] crate::files::UnsealError),
     #[error(
         "the handover bundle is larger than {}, the most this PC reads: check that this is the \
          right file, or export smaller bundles (--since) on the sending PC",

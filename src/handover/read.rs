@@ -16,13 +16,37 @@ use super::{
     TRAILER_START, TrailerLine, VERSION,
 };
 use crate::domain::event::{Event, EventKind};
-use crate::files::{hex, read_limited};
+use crate::files::{UnsealError, Unsealing, hex, is_age, read_limited};
 
 /// Reads the bundle at `path`: a regular file of at most [`HANDOVER_MAX_BYTES`].
 pub fn read_bundle_file(path: &Path) -> Result<Bundle, BundleError> {
+    read_bundle_file_opened(path, None)
+}
+
+/// [`read_bundle_file`] of a bundle that may be encrypted with age: opened with `key`, the
+/// plain text decrypted as it is read, within the same limit (the encrypted file is limited
+/// too, before anything is decrypted).
+pub fn read_bundle_file_opened(
+    path: &Path,
+    key: Option<&Unsealing>,
+) -> Result<Bundle, BundleError> {
     let bytes =
         read_limited(path, HANDOVER_MAX_BYTES, "a handover bundle").map_err(BundleError::File)?;
-    read_bundle(bytes.as_slice(), HANDOVER_MAX_BYTES)
+    if !is_age(&bytes) {
+        return read_bundle(bytes.as_slice(), HANDOVER_MAX_BYTES);
+    }
+    let key = key.ok_or(BundleError::Sealed(UnsealError::KeyNeeded))?;
+    let plain = key.open(&bytes).map_err(BundleError::Sealed)?;
+    read_bundle(plain, HANDOVER_MAX_BYTES)
+}
+
+/// Whether the file at `path` is encrypted with age (from its first bytes; `false` when it
+/// cannot be read, which the import then reports).
+pub fn is_sealed_file(path: &Path) -> bool {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .is_ok_and(|_| is_age(&head))
 }
 
 /// The longest header line read by [`read_source_file`]: a header is about 150 bytes.

@@ -48,6 +48,10 @@ pub struct ExportOptions {
     pub excel_bom: bool,
     /// HL7: wrap each message in MLLP framing.
     pub mllp: bool,
+    /// How the file was sealed (the writers ignore it); `None` for batches written before
+    /// files were encrypted, and left out of their JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<crate::files::Sealed>,
 }
 
 /// What the shell tells the store about an export it is about to write.

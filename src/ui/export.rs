@@ -13,6 +13,7 @@ use crate::backlog::ExportPhase;
 use crate::domain::request::{ALL_PRIORITIES, Priority};
 use crate::domain::status::{ALL_STATUSES, Status};
 use crate::export::{ALL_FORMATS, Format};
+use crate::files::{Recipient, Sealed, Sealing, SecretString};
 use crate::store::{BatchRecord, ExportOptions, ExportSelection};
 
 /// A finished export, as shown.
@@ -24,6 +25,24 @@ pub struct ExportDone {
     pub sha256: String,
     /// Each value written shortened to the receiver's limits (the profile truncates), as a line.
     pub truncations: Vec<String>,
+    /// How the file was written ("age recipient", "age passphrase", "plaintext").
+    pub sealed: Option<Sealed>,
+}
+
+/// A passphrase as typed, never shown by `Debug` (the screen state is logged in tests).
+#[derive(Clone, Default, PartialEq)]
+pub struct TypedSecret(String);
+
+impl std::fmt::Debug for TypedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TypedSecret([hidden])")
+    }
+}
+
+impl TypedSecret {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The export screen's view state: what was chosen, as typed.
@@ -45,6 +64,11 @@ pub struct ExportState {
     pub out_folder: String,
     /// Replace a file of the same name (never done silently).
     pub replace: bool,
+    /// Encrypt to this passphrase (when the profile has no key for the lab), typed twice.
+    pub passphrase: TypedSecret,
+    pub passphrase_again: TypedSecret,
+    /// "Write unencrypted" ticked: the confirmation a plain-text file needs.
+    pub plaintext: bool,
     /// An export is running in the background.
     pub running: bool,
     /// How far it has got, as last read from its thread.
@@ -68,6 +92,9 @@ impl Default for ExportState {
             options: ExportOptions::default(),
             out_folder: default_folder().display().to_string(),
             replace: false,
+            passphrase: TypedSecret::default(),
+            passphrase_again: TypedSecret::default(),
+            plaintext: false,
             running: false,
             progress: None,
             cancelling: false,
@@ -115,6 +142,25 @@ impl ExportState {
         })
     }
 
+    /// How the file is written: for the lab's key when the profile has one, else to the typed
+    /// passphrase, else in plain text if "Write unencrypted" is ticked; else what to do.
+    pub fn sealing(&self, profile_key: Option<Recipient>) -> Result<Sealing, String> {
+        if let Some(key) = profile_key {
+            return Sealing::recipients(vec![key]).map_err(|e| e.to_string());
+        }
+        if !self.passphrase.is_empty() {
+            if self.passphrase != self.passphrase_again {
+                return Err("the two passphrases differ: type the same one twice".to_owned());
+            }
+            return Sealing::passphrase(SecretString::from(self.passphrase.0.clone()))
+                .map_err(|e| e.to_string());
+        }
+        if self.plaintext {
+            return Ok(Sealing::plaintext_confirmed());
+        }
+        Err(NO_SEALING.to_owned())
+    }
+
     /// The profile file, if one was typed.
     pub fn profile_file(&self) -> Option<PathBuf> {
         let p = self.profile_path.trim();
@@ -132,6 +178,50 @@ pub struct ExportCache {
     /// Earlier batches, newest first, or why they could not be read (`None` before the first
     /// read).
     pub batches: Option<Result<Vec<BatchRecord>, String>>,
+    /// The chosen profile's key for the lab (`age1…`), when it has one.
+    pub age_recipient: Option<String>,
+}
+
+/// What the screen says when no way of writing the file is chosen.
+const NO_SEALING: &str = "the file holds patient data and leaves this PC: type a passphrase to \
+    encrypt it (give it to the lab by telephone), or tick \"Write unencrypted\"; an export \
+    profile with age_recipient encrypts it for the lab's key";
+
+/// How the file will be written: the lab's key, or a passphrase, or the unencrypted box.
+fn sealing_ui(ui: &mut Ui, state: &mut ExportState, cache: &ExportCache) {
+    if let Some(key) = &cache.age_recipient {
+        ui.label(
+            RichText::new(format!("Encrypted for the lab ({key})"))
+                .color(widgets::OK_GREEN)
+                .strong(),
+        );
+        return;
+    }
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("Passphrase to encrypt with");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.passphrase.0)
+                    .password(true)
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            let l = ui.label("Again");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.passphrase_again.0)
+                    .password(true)
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+        });
+        ui.add_enabled(
+            state.passphrase.is_empty(),
+            egui::Checkbox::new(
+                &mut state.plaintext,
+                "Write unencrypted (anyone who finds the file can read the patients' details)",
+            ),
+        );
+    });
 }
 
 fn format_label(f: Format) -> &'static str {
@@ -285,6 +375,10 @@ pub fn export_ui(
                 ui.checkbox(&mut state.replace, "Replace a file of the same name");
             });
             ui.end_row();
+
+            ui.label(RichText::new("Encryption").strong());
+            sealing_ui(ui, state, cache);
+            ui.end_row();
         });
     if changed {
         state.result = None;
@@ -304,7 +398,9 @@ pub fn export_ui(
                 widgets::error_text(ui, e);
             }
         }
-        let ready = !state.running && matches!(cache.count, Some(Ok(n)) if n > 0);
+        let sealed =
+            cache.age_recipient.is_some() || !state.passphrase.is_empty() || state.plaintext;
+        let ready = !state.running && sealed && matches!(cache.count, Some(Ok(n)) if n > 0);
         let button = egui::Button::new(RichText::new("Export").strong().size(17.0))
             .min_size(egui::vec2(120.0, 32.0));
         if ui.add_enabled(ready, button).clicked() {
@@ -335,6 +431,13 @@ pub fn export_ui(
                         .color(widgets::OK_GREEN)
                         .strong(),
                     );
+                    let how = match done.sealed {
+                        Some(Sealed::Plaintext) => "NOT encrypted (confirmed)",
+                        Some(Sealed::AgeRecipient) => "encrypted with age for the lab's key",
+                        Some(Sealed::AgePassphrase) => "encrypted with age to the passphrase",
+                        None => "",
+                    };
+                    ui.label(how);
                     ui.label(RichText::new(format!("SHA-256 {}", done.sha256)).monospace());
                     if !done.truncations.is_empty() {
                         // Never silent: every shortened value is listed, as the batch records it.

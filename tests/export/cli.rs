@@ -29,7 +29,7 @@ fn export_every_format_reconcile_and_close_out() {
     assert!(o.status.success(), "{}", text(&o.stderr));
 
     for (i, format) in ["csv", "hl7-oml", "hl7-orm", "fhir"].iter().enumerate() {
-        let mut args = vec!["export", "--format", format, "--out"];
+        let mut args = vec!["export", "--plaintext", "--format", format, "--out"];
         let out = out_dir.to_str().unwrap();
         args.push(out);
         args.extend(["--all", "--user", "Exporter"]);
@@ -59,6 +59,7 @@ fn export_every_format_reconcile_and_close_out() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--format",
             "csv",
             "--out",
@@ -73,7 +74,14 @@ fn export_every_format_reconcile_and_close_out() {
     let before = std::fs::read(&csv_path).unwrap();
     let o = stopgap(
         &db,
-        &["export", "--rerun", "1", "--out", out_dir.to_str().unwrap()],
+        &[
+            "export",
+            "--plaintext",
+            "--rerun",
+            "1",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("already exists"));
@@ -86,6 +94,7 @@ fn export_every_format_reconcile_and_close_out() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--rerun",
             "B000001",
             "--out",
@@ -111,6 +120,7 @@ fn export_every_format_reconcile_and_close_out() {
         &db,
         &[
             "close-out",
+            "--plaintext",
             "--out",
             dir.path().join("before.pdf").to_str().unwrap(),
         ],
@@ -141,7 +151,15 @@ fn export_every_format_reconcile_and_close_out() {
     assert!(text(&o.stdout).contains("Recorded 0 re-entries"));
 
     let report = dir.path().join("closeout.csv");
-    let o = stopgap(&db, &["close-out", "--out", report.to_str().unwrap()]);
+    let o = stopgap(
+        &db,
+        &[
+            "close-out",
+            "--plaintext",
+            "--out",
+            report.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(text(&o.stdout).starts_with("COMPLETE"));
     assert!(
@@ -176,6 +194,7 @@ fn a_test_without_a_mapping_stops_the_export_before_any_file() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--format",
             "hl7-oml",
             "--profile",

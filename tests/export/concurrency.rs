@@ -68,6 +68,7 @@ fn job(format: Format, out: &std::path::Path) -> ExportJob {
         user: "Lab Clerk".into(),
         out: out.to_owned(),
         overwrite: Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     }
 }
 
@@ -184,7 +185,14 @@ fn ward_saves_complete_promptly_during_a_large_export() {
     }
     let again = dir.path().join("again");
     std::fs::create_dir(&again).unwrap();
-    let (_, w) = reproduce(&store, record, &again, Overwrite::Refuse).unwrap();
+    let (_, w) = reproduce(
+        &store,
+        record,
+        &again,
+        Overwrite::Refuse,
+        &stopgap::files::Sealing::plaintext_confirmed(),
+    )
+    .unwrap();
     assert_eq!(w.sha256, record.sha256);
     assert!(store.unrecorded_exports().unwrap().is_empty());
     assert!(store.verify().unwrap().is_sound());

@@ -350,6 +350,7 @@ fn an_export_from_a_training_database_and_its_rerun_are_labelled_htest() {
         user: "Trainer".into(),
         out: dir.path().to_owned(),
         overwrite: stopgap::files::Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     };
     let exported = stopgap::backlog::export_to(&mut store, &job, now()).unwrap();
     let bytes = std::fs::read(&exported.path).unwrap();
@@ -364,6 +365,7 @@ fn an_export_from_a_training_database_and_its_rerun_are_labelled_htest() {
         &exported.record,
         &again,
         stopgap::files::Overwrite::Refuse,
+        &stopgap::files::Sealing::plaintext_confirmed(),
     )
     .unwrap();
     assert_eq!(

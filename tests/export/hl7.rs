@@ -287,6 +287,7 @@ fn a_request_cancelled_after_export_is_withdrawn_once_and_one_never_sent_is_neve
         user: "Lab clerk".into(),
         out: dir.path().to_owned(),
         overwrite: Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     };
     let first = export_to(&mut store, &job, now()).unwrap();
     assert_eq!(first.record.request_count, 2);

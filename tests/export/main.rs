@@ -17,5 +17,6 @@ mod import;
 mod pipeline;
 mod recovery;
 mod roundtrip;
+mod sealed;
 mod wards;
 mod xlsx;

@@ -34,6 +34,7 @@ fn job(format: Format, profile: Profile, out: &Path) -> ExportJob {
         user: "Lab Clerk".into(),
         out: out.to_owned(),
         overwrite: Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     }
 }
 
@@ -148,7 +149,14 @@ fn a_truncating_profile_writes_each_listed_value_at_its_limit_and_the_batch_reco
     // The request keeps its whole forename, and the batch re-runs to the same bytes.
     let again = dir.path().join("again");
     std::fs::create_dir(&again).unwrap();
-    let (_, w) = reproduce(&store, &stored, &again, Overwrite::Refuse).unwrap();
+    let (_, w) = reproduce(
+        &store,
+        &stored,
+        &again,
+        Overwrite::Refuse,
+        &stopgap::files::Sealing::plaintext_confirmed(),
+    )
+    .unwrap();
     assert_eq!(w.sha256, sha256_hex(&bytes));
     let states = store.batch_requests(stored.number).unwrap();
     assert!(
@@ -299,6 +307,7 @@ fn the_command_line_lists_truncations_as_warnings_and_in_the_batch() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--format",
             "hl7-oml",
             "--profile",

@@ -42,6 +42,7 @@ fn job(out: &Path, overwrite: Overwrite) -> ExportJob {
         user: "Lab Clerk".into(),
         out: out.to_owned(),
         overwrite,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     }
 }
 
@@ -334,7 +335,14 @@ fn the_command_line_recovers_before_listing_batches_and_refuses_force_over_a_bat
     let forced = stopgap(
         &db,
         &[
-            "export", "--format", "csv", "--all", "--out", path, "--force",
+            "export",
+            "--plaintext",
+            "--format",
+            "csv",
+            "--all",
+            "--out",
+            path,
+            "--force",
         ],
     );
     let err = text(&forced.stderr);

@@ -123,6 +123,7 @@ fn an_export_from_the_store_uses_the_workstations_codes_and_its_rerun_matches() 
         user: "Exporter".into(),
         out: dir.path().to_owned(),
         overwrite: Overwrite::Refuse,
+        sealing: stopgap::files::Sealing::plaintext_confirmed(),
     };
     let exported = export_to(&mut store, &job, now()).unwrap();
     let bytes = std::fs::read(&exported.path).unwrap();
@@ -132,7 +133,14 @@ fn an_export_from_the_store_uses_the_workstations_codes_and_its_rerun_matches() 
     );
 
     let again = dir.path().join("again.hl7");
-    let (_path, written) = reproduce(&store, &exported.record, &again, Overwrite::Refuse).unwrap();
+    let (_path, written) = reproduce(
+        &store,
+        &exported.record,
+        &again,
+        Overwrite::Refuse,
+        &stopgap::files::Sealing::plaintext_confirmed(),
+    )
+    .unwrap();
     assert_eq!(written.sha256, exported.record.sha256);
     assert_eq!(std::fs::read(&again).unwrap(), bytes);
 
@@ -141,7 +149,14 @@ fn an_export_from_the_store_uses_the_workstations_codes_and_its_rerun_matches() 
     setup.wards = vec![Ward::new("W7-NEW", "Ward 7").unwrap()];
     store.configure(&setup).unwrap();
     let later = dir.path().join("later.hl7");
-    let (_path, written) = reproduce(&store, &exported.record, &later, Overwrite::Refuse).unwrap();
+    let (_path, written) = reproduce(
+        &store,
+        &exported.record,
+        &later,
+        Overwrite::Refuse,
+        &stopgap::files::Sealing::plaintext_confirmed(),
+    )
+    .unwrap();
     assert_eq!(
         written.sha256, exported.record.sha256,
         "a changed code changed the re-run"

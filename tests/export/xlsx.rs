@@ -534,14 +534,30 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
     std::fs::create_dir(&out).unwrap();
     let out_arg = out.to_str().unwrap();
     run(&[
-        "export", "--format", "xlsx", "--out", out_arg, "--all", "--user", "Exporter",
+        "export",
+        "--plaintext",
+        "--format",
+        "xlsx",
+        "--out",
+        out_arg,
+        "--all",
+        "--user",
+        "Exporter",
     ]);
     let name = "stopgap-TRN-DEM-B000001-xlsx.xlsx";
     let bytes = std::fs::read(out.join(name)).unwrap();
     let cells = cells(&part(&bytes, "xl/worksheets/sheet1.xml"));
     let rows = cells.keys().map(|(r, _)| *r).max().unwrap();
     run(&[
-        "export", "--format", "csv", "--out", out_arg, "--all", "--user", "Exporter",
+        "export",
+        "--plaintext",
+        "--format",
+        "csv",
+        "--out",
+        out_arg,
+        "--all",
+        "--user",
+        "Exporter",
     ]);
     let csv = read_csv(&std::fs::read(out.join("stopgap-TRN-DEM-B000002-csv.csv")).unwrap());
     assert!(csv.len() > 2);
@@ -549,7 +565,14 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
 
     let again = dir.path().join("again");
     std::fs::create_dir(&again).unwrap();
-    let said = run(&["export", "--rerun", "1", "--out", again.to_str().unwrap()]);
+    let said = run(&[
+        "export",
+        "--plaintext",
+        "--rerun",
+        "1",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
     assert!(said.contains("identical to the original"), "{said}");
     assert_eq!(std::fs::read(again.join(name)).unwrap(), bytes);
 }

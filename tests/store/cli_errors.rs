@@ -131,6 +131,7 @@ fn export_with_a_profile_that_cannot_be_used_says_why_once() {
             &db,
             &[
                 "export",
+                "--plaintext",
                 "--format",
                 "hl7-oml",
                 "--profile",
@@ -168,6 +169,7 @@ fn export_to_a_name_windows_refuses_says_it_once() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--format",
             "csv",
             "--out",

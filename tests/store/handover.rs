@@ -58,6 +58,7 @@ fn export(db: &Path, bundle: &Path) {
         &[
             "handover",
             "export",
+            "--plaintext",
             "--out",
             bundle.to_str().unwrap(),
             "--force",

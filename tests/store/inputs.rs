@@ -235,6 +235,7 @@ fn batches_prints_a_stored_escape_as_text_not_as_a_terminal_command() {
         &db,
         &[
             "export",
+            "--plaintext",
             "--format",
             "csv",
             "--out",

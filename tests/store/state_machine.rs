@@ -307,6 +307,7 @@ impl Machine {
             user: "MLA Jones".into(),
             out: self.out.clone(),
             overwrite: Overwrite::Refuse,
+            sealing: stopgap::files::Sealing::plaintext_confirmed(),
         };
         match export_to(self.store(), &job, at) {
             Ok(exported) => {

@@ -17,9 +17,17 @@ fn saved(path: &std::path::Path, n: u32) -> String {
     draft.surname = "Quimby".into();
     draft.forename = "Zainab".into();
     let request = draft
-        .validate(crate::common::now(), &chrono::Utc, &stopgap::domain::catalogue::Catalogue::default_uk().unwrap())
+        .validate(
+            crate::common::now(),
+            &chrono::Utc,
+            &stopgap::domain::catalogue::Catalogue::default_uk().unwrap(),
+        )
         .unwrap();
-    store.save_request(&request, "Ward Nurse (W1)", crate::common::now()).unwrap().downtime_id.grouped()
+    store
+        .save_request(&request, "Ward Nurse (W1)", crate::common::now())
+        .unwrap()
+        .downtime_id
+        .grouped()
 }
 
 #[test]
@@ -29,13 +37,25 @@ fn after_five_minutes_away_the_queue_is_locked_and_no_patient_name_is_drawn() {
     let mut app = App::open(&path);
     app.sign_in("Lab Manager");
     app.press(Key::F3);
-    assert_eq!(app.h.get_all_by_label("QUIMBY, Zainab").count(), 1, "shown while signed in");
+    assert_eq!(
+        app.h.get_all_by_label("QUIMBY, Zainab").count(),
+        1,
+        "shown while signed in"
+    );
     app.advance(Duration::minutes(4));
-    assert_eq!(app.h.get_all_by_label("QUIMBY, Zainab").count(), 1, "not locked at 4 minutes");
+    assert_eq!(
+        app.h.get_all_by_label("QUIMBY, Zainab").count(),
+        1,
+        "not locked at 4 minutes"
+    );
     app.advance(Duration::minutes(2));
     assert_eq!(app.state().signed_in_user(), None);
-    assert!(app.h.query_by_label("QUIMBY, Zainab").is_none(), "hidden once locked");
-    app.h.get_by_label("Requests are hidden while Stopgap is locked");
+    assert!(
+        app.h.query_by_label("QUIMBY, Zainab").is_none(),
+        "hidden once locked"
+    );
+    app.h
+        .get_by_label("Requests are hidden while Stopgap is locked");
     // Escape does not get past the lock.
     app.press(Key::Escape);
     assert!(app.h.query_by_label("QUIMBY, Zainab").is_none());
@@ -49,7 +69,11 @@ fn after_five_minutes_away_the_queue_is_locked_and_no_patient_name_is_drawn() {
     assert_eq!(locks.len(), 1);
     assert!(locks[0].detail.contains("5 minutes away"), "{:?}", locks[0]);
     app.sign_in("Lab Manager");
-    assert_eq!(app.h.get_all_by_label("QUIMBY, Zainab").count(), 1, "back after the password");
+    assert_eq!(
+        app.h.get_all_by_label("QUIMBY, Zainab").count(),
+        1,
+        "back after the password"
+    );
 }
 
 #[test]
@@ -68,19 +92,27 @@ fn an_emergency_session_logs_a_request_by_keyboard_but_never_sees_the_queue() {
     app.h.get_by_label("EMERGENCY, requests only");
     // The queue is refused, and nothing of the other patient is drawn.
     app.press(Key::F3);
-    app.h.get_by_label_contains("An emergency session can only log requests");
+    app.h
+        .get_by_label_contains("An emergency session can only log requests");
     assert!(app.h.query_by_label("QUIMBY, Zainab").is_none());
     app.type_into("NHS number", "999 000 0026");
     crate::form::fill_bloggs(&mut app);
     app.chord(egui::Modifiers::COMMAND, Key::Enter);
-    let id = app.state().confirmed_id().expect("the confirmation is shown").to_owned();
+    let id = app
+        .state()
+        .confirmed_id()
+        .expect("the confirmation is shown")
+        .to_owned();
     app.h.get_by_label(&id);
     let store = Store::open(&path).unwrap();
     let found = store
         .find_by_downtime_id(&stopgap::domain::downtime_id::DowntimeId::parse(&id).unwrap())
         .unwrap()
         .unwrap();
-    assert_eq!(found.state.created_by.user, "Ola Agency (AG77, emergency, no account)");
+    assert_eq!(
+        found.state.created_by.user,
+        "Ola Agency (AG77, emergency, no account)"
+    );
     let flagged = store
         .audit_records(&AuditFilter {
             action: Some(AuditAction::EmergencySession),

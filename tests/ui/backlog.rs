@@ -135,6 +135,10 @@ fn export_writes_a_csv_in_the_background_and_records_the_batch() {
     open_lab(&mut h, "Export backlog");
     h.get_by_label("20 requests will be exported");
     replace_text(&mut h, "Output folder", &out.display().to_string());
+    // Not without saying how the file leaves the PC.
+    assert!(h.get_by_label("Export").accesskit_node().is_disabled());
+    h.get_by_label_contains("Write unencrypted").click();
+    h.run();
     // The spinner keeps repainting while the export runs, so step frame by frame.
     h.get_by_label("Export").click();
     h.step();
@@ -169,6 +173,9 @@ fn close_out_is_not_complete_with_open_requests_and_saves_a_pdf() {
     let mut h = harness(StopgapApp::from_path(&path));
     open_lab(&mut h, "Export backlog");
     replace_text(&mut h, "Output folder", &dir.path().display().to_string());
+    // The report follows the export screen's choice of how files leave the PC.
+    h.get_by_label_contains("Write unencrypted").click();
+    h.run();
     click(&mut h, "Close-out report");
 
     h.get_by_label_contains("NOT COMPLETE");
@@ -180,6 +187,51 @@ fn close_out_is_not_complete_with_open_requests_and_saves_a_pdf() {
         .find(|p| p.extension().is_some_and(|e| e == "pdf"))
         .expect("a PDF in the folder");
     assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+}
+
+#[test]
+fn an_export_with_a_passphrase_is_written_encrypted_and_opens_with_it() {
+    let (dir, path, _ids) = db_with_requests(5);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut h = harness(StopgapApp::from_path(&path));
+    open_lab(&mut h, "Export backlog");
+    h.get_by_label("5 requests will be exported");
+    replace_text(&mut h, "Output folder", &out.display().to_string());
+    type_into(
+        &mut h,
+        "Passphrase to encrypt with",
+        "lab phone 4471 tuesday",
+    );
+    type_into(&mut h, "Again", "lab phone 4471 tuesday");
+    h.get_by_label("Export").click();
+    h.step();
+    // Real scrypt: about a second to encrypt on this PC.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.state().exporting() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    h.run();
+    h.get_by_label_contains("Exported batch RXX-W07-B000001 (5 requests)");
+    h.get_by_label("encrypted with age to the passphrase");
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].to_string_lossy().ends_with(".csv.age"),
+        "{files:?}"
+    );
+    let sealed = std::fs::read(&files[0]).unwrap();
+    let key = stopgap::files::Unsealing::Passphrase("lab phone 4471 tuesday".into());
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut key.open(&sealed).unwrap(), &mut plain).unwrap();
+    assert_eq!(
+        csv::Reader::from_reader(plain.as_bytes()).records().count(),
+        5
+    );
 }
 
 /// A set-up store with `n` demo requests saved in one transaction (fast, for a long export).
@@ -211,6 +263,8 @@ fn a_long_export_shows_its_counts_and_cancel_leaves_no_file_and_no_batch() {
     click(&mut h, "FHIR R4 Bundle");
     h.get_by_label("3000 requests will be exported");
     replace_text(&mut h, "Output folder", &out.display().to_string());
+    h.get_by_label_contains("Write unencrypted").click();
+    h.run();
     h.get_by_label("Export").click();
     h.step();
     // Step until the bar shows the file being written, with its counts.

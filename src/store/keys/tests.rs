@@ -22,7 +22,7 @@ fn file() -> (tempfile::TempDir, KeyFile, DbKey) {
 fn a_slot_opens_only_with_its_password_and_gives_the_key() {
     let (_d, kf, key) = file();
     let got = kf.unlock("N1001", "correct horse battery").unwrap();
-    assert_eq!(got.0.as_ref(), key.0.as_ref());
+    assert_eq!(got.0.as_slice(), key.0.as_slice());
     assert!(matches!(
         kf.unlock("N1001", "correct horse batterx"),
         Err(KeyError::WrongPassword { .. })
@@ -55,8 +55,8 @@ fn the_recovery_code_opens_as_typed_in_any_case_and_grouping() {
     assert_eq!(shown.len(), 32 + 7);
     let typed = shown.to_lowercase().replace('-', " ");
     assert_eq!(
-        kf.unlock_with_recovery(&typed).unwrap().0.as_ref(),
-        key.0.as_ref()
+        kf.unlock_with_recovery(&typed).unwrap().0.as_slice(),
+        key.0.as_slice()
     );
     assert!(matches!(
         kf.unlock_with_recovery("0000-0000"),
@@ -84,8 +84,8 @@ fn a_saved_key_file_reads_back_and_a_damaged_one_is_said_damaged() {
         back.unlock("N1001", "correct horse battery")
             .unwrap()
             .0
-            .as_ref(),
-        key.0.as_ref()
+            .as_slice(),
+        key.0.as_slice()
     );
     std::fs::write(key_file_path(&db), b"{ not json").unwrap();
     assert!(matches!(KeyFile::read(&db), Err(KeyError::Damaged { .. })));

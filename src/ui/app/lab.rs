@@ -139,7 +139,12 @@ impl StopgapApp {
                 match export_job(&lab.export, user) {
                     Err(e) => lab.export.result = Some(Err(e)),
                     Ok(job) => {
-                        lab.job = Some(spawn_export(ready.store.path(), job, now));
+                        lab.job = Some(spawn_export(
+                            ready.store.path(),
+                            ready.store.principal().cloned(),
+                            job,
+                            now,
+                        ));
                         lab.export.running = true;
                         lab.export.cancelling = false;
                         lab.export.progress = None;
@@ -222,6 +227,7 @@ impl StopgapApp {
                         .iter()
                         .map(ToString::to_string)
                         .collect(),
+                    sealed: e.record.options.sealed,
                     sha256: e.record.sha256,
                 })
                 .map_err(|e| backlog_message(&e)),
@@ -326,8 +332,20 @@ fn save_close_out(
     };
     let path = PathBuf::from(lab.export.out_folder.trim())
         .join(crate::backlog::close_out_file_name(format, now));
+    // As the export screen chose: the profile's key for the lab, a passphrase, or unencrypted.
+    let sealing = crate::backlog::load_profile(lab.export.profile_file().as_deref())
+        .map_err(|e| error_chain(&e))
+        .and_then(|p| lab.export.sealing(p.age_recipient()));
+    let sealing = match sealing {
+        Ok(s) => s,
+        Err(e) => {
+            lab.close_out.saved = Some(Err(format!("on the export screen: {e}")));
+            return;
+        }
+    };
     lab.close_out.saved = Some(
-        match crate::backlog::close_out_to(&mut ready.store, &path, user, now, overwrite) {
+        match crate::backlog::close_out_to(&mut ready.store, &path, user, now, overwrite, &sealing)
+        {
             Ok((c, w)) => {
                 ready.lab.close_out = Some(Ok(c));
                 Ok(format!(
@@ -354,6 +372,10 @@ fn refresh_lab(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
 /// preview.
 fn refresh_export(ready: &mut Ready, state: &ExportState, now: DateTime<Utc>) {
     let cache = &mut ready.lab.export;
+    // A profile that cannot be read says so in the preview; here it only names no key.
+    cache.age_recipient = crate::backlog::load_profile(state.profile_file().as_deref())
+        .ok()
+        .and_then(|p| p.age_recipient);
     let selection = match state.selection() {
         Ok(s) => s,
         Err(e) => {
@@ -414,6 +436,7 @@ fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
     let selection = state.selection()?;
     let profile = crate::backlog::load_profile(state.profile_file().as_deref())
         .map_err(|e| error_chain(&e))?;
+    let sealing = state.sealing(profile.age_recipient())?;
     let out = PathBuf::from(state.out_folder.trim());
     if !out.is_dir() {
         return Err(format!(
@@ -433,13 +456,21 @@ fn export_job(state: &ExportState, user: String) -> Result<ExportJob, String> {
         } else {
             Overwrite::Refuse
         },
+        sealing,
     })
 }
 
 /// Runs the export on its own thread, over its own connection to the same database (WAL lets
 /// the app keep reading meanwhile, and the export holds the write lock only to take its number
 /// and to record its batch), so a large export never freezes the window or the ward's saves.
-fn spawn_export(db_path: &Path, job: ExportJob, now: DateTime<Utc>) -> RunningExport {
+/// The export's connection works for whoever is signed in: the store refuses an export to an
+/// account that may not make one, on this thread as on any other.
+fn spawn_export(
+    db_path: &Path,
+    principal: Option<crate::domain::access::Principal>,
+    job: ExportJob,
+    now: DateTime<Utc>,
+) -> RunningExport {
     let (tx, rx) = mpsc::channel();
     let progress = Arc::new(ExportProgress::default());
     let db_path = db_path.to_owned();
@@ -448,6 +479,10 @@ fn spawn_export(db_path: &Path, job: ExportJob, now: DateTime<Utc>) -> RunningEx
         let result = Store::open_beside(&db_path)
             .map_err(BacklogError::from)
             .and_then(|mut store| {
+                match principal {
+                    Some(p) => store.act_as(p),
+                    None => store.sign_out(),
+                }
                 crate::backlog::export_with_progress(&mut store, &job, now, &shared)
             });
         if tx.send(result).is_err() {
