@@ -159,7 +159,7 @@ fn main() {
         let built = started.elapsed();
         let store = Store::open(&path).unwrap();
         let thresholds = store.overdue_thresholds().unwrap();
-        let conn = Connection::open(&path).unwrap();
+        let conn = stopgap::store::raw_connection(&path).unwrap();
         let base = timed(
             &mut c,
             &format!("baseline SQL sums, {rows} requests"),

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use stopgap::domain::downtime_id::Code3;
 use stopgap::files::Overwrite;
 use stopgap::handover::{Bundle, export_bundle, read_bundle_file};
@@ -94,7 +94,7 @@ fn main() {
 
     let raw = median(|| {
         let path = fresh("raw");
-        let mut conn = Connection::open(&path).unwrap();
+        let mut conn = stopgap::store::raw_connection(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
         conn.pragma_update(None, "synchronous", "FULL").unwrap();
         let start = Instant::now();
