@@ -222,12 +222,14 @@ pub fn gate_ui(ui: &mut Ui, gate: &mut Gate, db_path: &std::path::Path, actions:
                     );
                 }
                 ui.add_space(8.0);
-                let mut f = *focus;
-                let id = field(ui, "Staff ID", staff_id, false, &mut f);
+                // At first the staff ID; after a refused password, the password again.
+                let filled = !staff_id.trim().is_empty() && !name.trim().is_empty();
+                let (mut to_id, mut to_pw) = (*focus && !filled, *focus && filled);
                 *focus = false;
                 let mut no = false;
+                let id = field(ui, "Staff ID", staff_id, false, &mut to_id);
                 let n = field(ui, "Full name", name, false, &mut no);
-                let p = field(ui, "Password", password, true, &mut no);
+                let p = field(ui, "Password", password, true, &mut to_pw);
                 let a = field(ui, "Password again", again, true, &mut no);
                 for (from, to) in [(&id, &n), (&n, &p), (&p, &a)] {
                     if enter(ui, from) {
@@ -278,7 +280,7 @@ pub fn gate_ui(ui: &mut Ui, gate: &mut Gate, db_path: &std::path::Path, actions:
                 ui.label(
                     RichText::new(code.as_str())
                         .family(egui::FontFamily::Monospace)
-                        .size(26.0)
+                        .size(21.0)
                         .strong(),
                 );
                 ui.add_space(10.0);
