@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::{Outcome, parse_user};
+use super::Outcome;
 use crate::domain::text::visible;
 use crate::domain::turnaround::{HourSpread, Spread};
 use crate::files::{Overwrite, size_in_words};
@@ -39,9 +39,6 @@ pub enum HandoverAction {
         /// The bundle files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Who is importing (recorded with each import).
-        #[arg(long, value_parser = parse_user)]
-        user: Option<String>,
     },
 }
 

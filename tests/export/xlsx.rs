@@ -515,9 +515,7 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_stopgap"))
-            .arg("--db")
-            .arg(&db)
+        let o = crate::common::cli::command(&db)
             .args(args)
             .output()
             .unwrap();
@@ -534,14 +532,14 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
     std::fs::create_dir(&out).unwrap();
     let out_arg = out.to_str().unwrap();
     run(&[
-        "export", "--format", "xlsx", "--out", out_arg, "--all", "--user", "Exporter",
+        "export", "--format", "xlsx", "--out", out_arg, "--all",
     ]);
     let name = "stopgap-TRN-DEM-B000001-xlsx.xlsx";
     let bytes = std::fs::read(out.join(name)).unwrap();
     let cells = cells(&part(&bytes, "xl/worksheets/sheet1.xml"));
     let rows = cells.keys().map(|(r, _)| *r).max().unwrap();
     run(&[
-        "export", "--format", "csv", "--out", out_arg, "--all", "--user", "Exporter",
+        "export", "--format", "csv", "--out", out_arg, "--all",
     ]);
     let csv = read_csv(&std::fs::read(out.join("stopgap-TRN-DEM-B000002-csv.csv")).unwrap());
     assert!(csv.len() > 2);

@@ -77,7 +77,9 @@ fn no_patient_surname_or_nhs_number_is_readable_in_the_database_wal_or_backup() 
     store.save_request(&r, &who, now()).unwrap();
     // The WAL holds the save before any checkpoint: it is read too.
     assert!(std::fs::metadata(path.with_extension("db-wal")).is_ok_and(|m| m.len() > 0));
-    store.backup_to(&dir.path().join("backups"), now()).unwrap();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    store.backup_to(&backups, now()).unwrap();
     let files = raw_files(dir.path());
     assert!(
         files.len() >= 4,
