@@ -71,8 +71,14 @@ pub fn open_as_test_manager(path: &std::path::Path, now: chrono::DateTime<Utc>) 
                 DEMO_PASSWORD,
             )?;
             // The test-only cost: every round signs in again.
-            Store::create_protected(path, &manager, DEMO_PASSWORD, KdfParams::FAST_FOR_TESTS, now)?
-                .0
+            Store::create_protected(
+                path,
+                &manager,
+                DEMO_PASSWORD,
+                KdfParams::FAST_FOR_TESTS,
+                now,
+            )?
+            .0
         }
         FileKind::Encrypted => Store::unlock(path, DEMO_STAFF_ID, DEMO_PASSWORD, now)?,
         FileKind::Plaintext => Store::open(path)?,

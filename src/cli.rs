@@ -278,9 +278,27 @@ pub fn run(
     // Only `setup` and `demo` may make a database: any other command on a mistyped path says so
     // instead of making a new, empty database there. A restore needs the database to itself.
     let command = match command {
-        Command::Restore { file, force } => return backup::restore(db, user, &file, force, now, out),
+        Command::Restore { file, force } => {
+            return backup::restore(db, user, &file, force, now, out);
+        }
         Command::Accounts(c) => return users::run(c, db, user, now, out),
-        Command::Setup { site, workstation, wards, name } => return setup::setup(db, user, name.as_deref(), &site, &workstation, wards, now, out),
+        Command::Setup {
+            site,
+            workstation,
+            wards,
+            name,
+        } => {
+            return setup::setup(
+                db,
+                user,
+                name.as_deref(),
+                &site,
+                &workstation,
+                wards,
+                now,
+                out,
+            );
+        }
         other => other,
     };
     let mut store = match command {
@@ -313,7 +331,9 @@ pub fn run(
                 since,
                 force,
             } => handover::export(&store, &file, since, force, now, out),
-            HandoverAction::Import { files } => handover::import(&mut store, &files, &who, now, out),
+            HandoverAction::Import { files } => {
+                handover::import(&mut store, &files, &who, now, out)
+            }
         },
         Command::Conflicts(args) => handover::conflicts(&mut store, args, now, out),
         Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),

@@ -50,9 +50,7 @@ pub enum SignInError {
     Plaintext(PathBuf),
     #[error("{0} is already encrypted: there is nothing to encrypt")]
     AlreadyEncrypted(PathBuf),
-    #[error(
-        "could not read the password (no terminal to ask on: set {0} for automation)"
-    )]
+    #[error("could not read the password (no terminal to ask on: set {0} for automation)")]
     NoTerminal(&'static str, #[source] std::io::Error),
 }
 

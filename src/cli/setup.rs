@@ -47,9 +47,8 @@ pub(super) fn setup(
             let name = name.ok_or(SignInError::NoName)?;
             let password = auth::first_password(staff_id)?;
             let first = NewAccount::checked(staff_id, name, Role::Manager, &password)?;
-            let (store, code) =
-                Store::create_protected(db, &first, &password, auth::kdf(), now)
-                    .map_err(|e| super::opening_error(e, db))?;
+            let (store, code) = Store::create_protected(db, &first, &password, auth::kdf(), now)
+                .map_err(|e| super::opening_error(e, db))?;
             writeln!(
                 out,
                 "Made the encrypted database {} with {} as its first manager.",
@@ -97,9 +96,8 @@ pub(super) fn demo_store(
         auth::DEMO_PASSWORD,
     )?;
     // No one keeps a training database's recovery code: the demo password is public.
-    let (store, _code) =
-        Store::create_protected(db, &demo, auth::DEMO_PASSWORD, auth::kdf(), now)
-            .map_err(|e| super::opening_error(e, db))?;
+    let (store, _code) = Store::create_protected(db, &demo, auth::DEMO_PASSWORD, auth::kdf(), now)
+        .map_err(|e| super::opening_error(e, db))?;
     writeln!(
         out,
         "Made a training database. Its demo manager: staff ID {}, password \"{}\" (sign in with --user {}; for training only, never for real patients).",
@@ -127,9 +125,8 @@ pub(super) fn encrypt(
     let staff_id = user.ok_or(SignInError::NoFirstManager)?;
     let password = auth::first_password(staff_id)?;
     let first = NewAccount::checked(staff_id, name, Role::Manager, &password)?;
-    let (store, code, done) =
-        Store::encrypt_in_place(db, &first, &password, auth::kdf(), now)
-            .map_err(|e| super::opening_error(e, db))?;
+    let (store, code, done) = Store::encrypt_in_place(db, &first, &password, auth::kdf(), now)
+        .map_err(|e| super::opening_error(e, db))?;
     let rows: i64 = done.rows.iter().map(|(_, n)| n).sum();
     writeln!(
         out,

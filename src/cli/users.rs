@@ -96,9 +96,10 @@ pub(super) fn run(
 }
 
 fn when(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    Utc.timestamp_millis_opt(ms).single().map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 fn list(store: &Store, out: &mut dyn Write) -> Result<Outcome> {

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on purpose")]
 
 use chrono::{DateTime, TimeZone, Utc};
+use stopgap::domain::access::Role;
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::downtime_id::Code3;
 use stopgap::domain::nhs_number::NhsNumber;
 use stopgap::domain::request::{NewRequest, Priority, RequestDraft, Sex};
 use stopgap::domain::ward::Ward;
-use stopgap::domain::access::Role;
 use stopgap::store::{KdfParams, NewAccount, Setup, Store};
 use uuid::Uuid;
 

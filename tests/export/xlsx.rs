@@ -531,16 +531,12 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let out_arg = out.to_str().unwrap();
-    run(&[
-        "export", "--format", "xlsx", "--out", out_arg, "--all",
-    ]);
+    run(&["export", "--format", "xlsx", "--out", out_arg, "--all"]);
     let name = "stopgap-TRN-DEM-B000001-xlsx.xlsx";
     let bytes = std::fs::read(out.join(name)).unwrap();
     let cells = cells(&part(&bytes, "xl/worksheets/sheet1.xml"));
     let rows = cells.keys().map(|(r, _)| *r).max().unwrap();
-    run(&[
-        "export", "--format", "csv", "--out", out_arg, "--all",
-    ]);
+    run(&["export", "--format", "csv", "--out", out_arg, "--all"]);
     let csv = read_csv(&std::fs::read(out.join("stopgap-TRN-DEM-B000002-csv.csv")).unwrap());
     assert!(csv.len() > 2);
     assert_eq!(usize::try_from(rows).unwrap(), csv.len(), "the CSV's rows");

@@ -39,7 +39,15 @@ fn refused(out: &Output) -> String {
 fn add_nurse(db: &Path, role: &str) -> Output {
     command(db)
         .env("STOPGAP_NEW_PASSWORD", NURSE_PASSWORD)
-        .args(["users", "add", "n1001", "--name", "Ann Nurse", "--role", role])
+        .args([
+            "users",
+            "add",
+            "n1001",
+            "--name",
+            "Ann Nurse",
+            "--role",
+            role,
+        ])
         .output()
         .unwrap()
 }
@@ -83,7 +91,11 @@ fn a_password_is_never_taken_as_an_argument() {
     let db = demo_db(dir.path());
     let out = stopgap(&db, &["--password", PASSWORD, "list"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--password"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--password"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// A plain database as an older Stopgap left it, with one request.
@@ -108,7 +120,11 @@ fn a_plain_database_is_refused_with_the_way_to_encrypt_it() {
     let said = refused(&stopgap(&db, &["list"]));
     assert!(said.contains("not encrypted"), "{said}");
     assert!(said.contains("stopgap encrypt --user STAFF_ID"), "{said}");
-    assert_eq!(std::fs::read(&db).unwrap(), before, "the file was left alone");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the file was left alone"
+    );
 }
 
 #[test]
@@ -129,7 +145,11 @@ fn encrypt_encrypts_a_plain_database_in_place_and_prints_the_recovery_code() {
     // The request is still there, and the first manager signs in.
     let out = stopgap(&db, &["list"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("1 request(s)."), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1 request(s)."),
+        "{}",
+        text(&out.stdout)
+    );
     let said = refused(&stopgap(&db, &["encrypt", "--name", NAME]));
     assert!(said.contains("already encrypted"), "{said}");
 }
@@ -146,12 +166,22 @@ fn a_ward_users_export_is_refused_by_the_store_with_a_non_zero_exit() {
         &db,
         "N1001",
         NURSE_PASSWORD,
-        &["export", "--format", "csv", "--out", folder.to_str().unwrap(), "--all"],
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            folder.to_str().unwrap(),
+            "--all",
+        ],
     );
     assert_ne!(out.status.code(), Some(0));
     let said = refused(&out);
     assert!(said.contains("may not export the backlog"), "{said}");
-    assert!(std::fs::read_dir(&folder).unwrap().next().is_none(), "nothing written");
+    assert!(
+        std::fs::read_dir(&folder).unwrap().next().is_none(),
+        "nothing written"
+    );
     let said = refused(&stopgap_as(&db, "N1001", NURSE_PASSWORD, &["users"]));
     assert!(said.contains("may not manage accounts"), "{said}");
 }
@@ -178,7 +208,10 @@ fn users_add_makes_an_account_that_signs_in_and_is_listed() {
     // Recorded under the manager who added the account.
     let out = stopgap(&db, &["audit", "--action", "user_added"]);
     let said = text(&out.stdout);
-    assert!(said.contains("Demo Manager (DEMO)") && said.contains("N1001"), "{said}");
+    assert!(
+        said.contains("Demo Manager (DEMO)") && said.contains("N1001"),
+        "{said}"
+    );
 
     // Removed: the password no longer opens the database.
     let out = stopgap(&db, &["users", "remove", "N1001"]);
@@ -230,7 +263,10 @@ fn setup_on_a_new_file_makes_its_first_manager_and_prints_the_recovery_code_once
     let out = stopgap(&db, &args);
     let said = text(&out.stdout);
     assert!(out.status.success(), "{said}{}", text(&out.stderr));
-    assert!(said.contains("Demo Manager (DEMO) as its first manager"), "{said}");
+    assert!(
+        said.contains("Demo Manager (DEMO) as its first manager"),
+        "{said}"
+    );
     assert_eq!(said.matches("Recovery code: ").count(), 1, "{said}");
     // Set up again: signed in, no new code.
     let out = stopgap(&db, &args);
@@ -243,5 +279,8 @@ fn setup_on_a_new_file_makes_its_first_manager_and_prints_the_recovery_code_once
         .unwrap();
     stopgap::store::keys::forget(&db);
     let store = Store::unlock_with_recovery(&db, code).unwrap();
-    assert_eq!(store.setup().unwrap().unwrap().workstation.to_string(), "W07");
+    assert_eq!(
+        store.setup().unwrap().unwrap().workstation.to_string(),
+        "W07"
+    );
 }

@@ -14,7 +14,6 @@
 
 use std::path::Path;
 
-
 use crate::common::cli::{stopgap, text};
 use crate::common::{now, request, temp_store};
 use stopgap::domain::downtime_id::DowntimeId;

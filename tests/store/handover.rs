@@ -148,10 +148,7 @@ fn two_wards_and_a_lab_exchange_bundles_in_every_order_and_end_identical() {
         ),
     )
     .unwrap();
-    ok(
-        &lab,
-        &["reconcile", csv.to_str().unwrap()],
-    );
+    ok(&lab, &["reconcile", csv.to_str().unwrap()]);
     export(&lab, &bl);
 
     // Every order of the three bundles, each twice over, into fresh PCs alike.

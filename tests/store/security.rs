@@ -1,6 +1,12 @@
 //! Encryption at rest, key slots, the four open errors, roles and the emergency session, on real
 //! files: what a thief of the PC or of a copied file would find.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
+
 use std::path::{Path, PathBuf};
 
 use stopgap::domain::access::{Permission, Principal, Role};
@@ -107,7 +113,12 @@ fn the_four_open_failures_are_four_different_messages() {
     drop(store);
     forget(&path);
 
-    let wrong = refused(Store::unlock(&path, "M0001", "not the password at all", now()));
+    let wrong = refused(Store::unlock(
+        &path,
+        "M0001",
+        "not the password at all",
+        now(),
+    ));
     assert!(
         matches!(wrong, StoreError::Key(KeyError::WrongPassword { .. })),
         "{wrong}"
@@ -190,7 +201,12 @@ fn key_slots_added_user_opens_recovery_code_opens_removed_user_cannot() {
     drop(recovered);
     forget(&path);
 
-    let removed = refused(Store::unlock(&path, "N1001", "violet harbour lantern", now()));
+    let removed = refused(Store::unlock(
+        &path,
+        "N1001",
+        "violet harbour lantern",
+        now(),
+    ));
     assert!(
         matches!(removed, StoreError::Key(KeyError::Removed { .. })),
         "{removed}"

@@ -75,7 +75,10 @@ fn a_damaged_file_gets_a_clear_error_not_a_panic() {
     .unwrap();
     let err = Store::open_or_create(&path).err().unwrap();
     assert!(
-        matches!(err, StoreError::Damaged { .. } | StoreError::Undecryptable { .. }),
+        matches!(
+            err,
+            StoreError::Damaged { .. } | StoreError::Undecryptable { .. }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("damaged"));

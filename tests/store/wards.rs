@@ -73,7 +73,12 @@ fn setup_takes_code_equals_name_and_bare_names_on_the_command_line() {
     let said = text(&o.stdout);
     assert!(said.contains("Ward Ward 7: code W7"), "{said}");
     assert!(said.contains("Ward AMU: code AMU"), "{said}");
-    let wards = crate::common::open(&db).unwrap().setup().unwrap().unwrap().wards;
+    let wards = crate::common::open(&db)
+        .unwrap()
+        .setup()
+        .unwrap()
+        .unwrap()
+        .wards;
     assert_eq!(
         wards,
         [
@@ -87,7 +92,15 @@ fn setup_takes_code_equals_name_and_bare_names_on_the_command_line() {
 fn setup_names_the_bad_ward_argument_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let base = ["setup", "--site", "RXX", "--workstation", "W07", "--name", "Demo Manager"];
+    let base = [
+        "setup",
+        "--site",
+        "RXX",
+        "--workstation",
+        "W07",
+        "--name",
+        "Demo Manager",
+    ];
     let cases: [(&[&str], &str); 5] = [
         (&["--ward", "=Ward 7"], "ward 'Ward 7' has no code"),
         (&["--ward", "W 7=Ward 7"], "ward code \"W 7\" contains ' '"),
