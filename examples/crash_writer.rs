@@ -21,7 +21,8 @@ fn main() -> Result<()> {
         .context("usage: crash_writer DB_PATH FIRST_SEED")?;
     let first: u64 = args.next().context("missing FIRST_SEED")?.parse()?;
     let count: Option<u64> = args.next().map(|c| c.parse()).transpose()?;
-    let mut store = Store::open_or_create(std::path::Path::new(&db))?;
+    let now = stopgap_crash_now();
+    let mut store = open_as_test_manager(std::path::Path::new(&db), now)?;
     if store.setup()?.is_none() {
         store.configure(&Setup {
             site: Code3::site("RXX")?,
@@ -30,7 +31,6 @@ fn main() -> Result<()> {
         })?;
     }
     let catalogue = store.catalogue()?;
-    let now = stopgap_crash_now();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "READY")?;
@@ -54,6 +54,35 @@ fn main() -> Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// The database at `path` signed in as the test suite's manager (the demo account, as
+/// `tests/common` makes every test database): made with that manager if it is new, so the
+/// parent test and later rounds open it with the same password.
+pub fn open_as_test_manager(path: &std::path::Path, now: chrono::DateTime<Utc>) -> Result<Store> {
+    use stopgap::cli::{DEMO_NAME, DEMO_PASSWORD, DEMO_STAFF_ID};
+    use stopgap::store::{FileKind, KdfParams, NewAccount};
+    Ok(match stopgap::store::file_kind(path)? {
+        FileKind::New => {
+            let manager = NewAccount::checked(
+                DEMO_STAFF_ID,
+                DEMO_NAME,
+                stopgap::domain::access::Role::Manager,
+                DEMO_PASSWORD,
+            )?;
+            // The test-only cost: every round signs in again.
+            Store::create_protected(
+                path,
+                &manager,
+                DEMO_PASSWORD,
+                KdfParams::FAST_FOR_TESTS,
+                now,
+            )?
+            .0
+        }
+        FileKind::Encrypted => Store::unlock(path, DEMO_STAFF_ID, DEMO_PASSWORD, now)?,
+        FileKind::Plaintext => Store::open(path)?,
+    })
 }
 
 /// The form a nurse would have typed for synthetic request `seed`, and who typed it: the parent

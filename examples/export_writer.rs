@@ -21,13 +21,19 @@ fn main() -> Result<()> {
     let db = args.next().context(usage)?;
     let out = args.next().context(usage)?;
     let first: u64 = args.next().context(usage)?.parse()?;
-    let mut store = Store::open(std::path::Path::new(&db))?;
-    let catalogue = store.catalogue()?;
     // A fixed clock: the files' contents do not matter, only that each is recorded or not.
     let now = Utc
         .with_ymd_and_hms(2026, 6, 4, 12, 0, 0)
         .single()
         .unwrap_or_default();
+    // Signed in as the test suite's manager (tests/common makes the database with it).
+    let mut store = Store::unlock(
+        std::path::Path::new(&db),
+        stopgap::cli::DEMO_STAFF_ID,
+        stopgap::cli::DEMO_PASSWORD,
+        now,
+    )?;
+    let catalogue = store.catalogue()?;
     let stdout = std::io::stdout();
     let mut printed = stdout.lock();
     writeln!(printed, "READY")?;

@@ -1,19 +1,23 @@
 //! The command line: the same library calls as the app, for scripting, training and checks.
 
 mod audit;
+mod auth;
 mod backup;
 mod check;
 mod commands;
 mod handover;
 mod phoned;
 mod seal;
+mod setup;
+mod users;
 
+pub use auth::{DEMO_NAME, DEMO_PASSWORD, DEMO_STAFF_ID, SignInError};
 pub use handover::HandoverAction;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 
@@ -21,8 +25,8 @@ use crate::domain::downtime_id::Code3;
 use crate::domain::event::RequestState;
 use crate::domain::request::Priority;
 use crate::domain::status::{Status, Transition};
-use crate::domain::text::{UserError, check_user, visible};
-use crate::domain::ward::{Ward, WardError, check_list};
+use crate::domain::text::visible;
+use crate::domain::ward::{Ward, WardError};
 use crate::export::Format;
 use crate::store::{QueueFilter, Setup, SortColumn, SortOrder, Store};
 
@@ -38,6 +42,9 @@ pub struct Cli {
     /// The database file (default: this user's local data directory).
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Your staff ID: commands sign in as you (password from STOPGAP_PASSWORD, or asked).
+    #[arg(long, global = true, env = "STOPGAP_USER", value_name = "STAFF_ID", value_parser = auth::parse_staff)]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -78,6 +85,9 @@ pub enum Command {
         /// bare name ("AMU") whose code is its letters and digits upper-cased.
         #[arg(long = "ward", value_name = "CODE=NAME", value_parser = parse_ward)]
         wards: Vec<Ward>,
+        /// A new database: the full name of its first manager (you, --user).
+        #[arg(long, value_name = "FULL NAME")]
+        name: Option<String>,
     },
     /// Export requests for re-entry into the LIMS as one recorded batch (who, when, format,
     /// profile, which requests, SHA-256 of the file). By default: every request not yet exported
@@ -94,9 +104,6 @@ pub enum Command {
         /// Apply the valid rows and skip the invalid ones (they are listed; exit 1).
         #[arg(long)]
         skip_invalid: bool,
-        /// Who is reconciling (used for rows without entered_by).
-        #[arg(long, value_parser = parse_user)]
-        user: Option<String>,
     },
     /// Write the close-out report (.pdf or .csv): every downtime ID issued and its final state.
     /// Exit 0 when the downtime is complete, 1 when not.
@@ -120,9 +127,6 @@ pub enum Command {
         format: String,
         /// The file.
         file: PathBuf,
-        /// Who is importing (recorded on every request).
-        #[arg(long, value_parser = parse_user)]
-        user: Option<String>,
     },
     /// Make a checked backup of the database now (into the backup folder set in Settings, or
     /// --to), keeping the newest backups as the settings say.
@@ -158,6 +162,8 @@ pub enum Command {
     #[command(flatten)]
     Phoned(phoned::PhonedCommand),
     Audit(audit::AuditArgs),
+    #[command(flatten)]
+    Accounts(users::AccountCommand),
     /// Replace the database with a backup. The file is checked first; the current database is
     /// kept aside as <db>.before-restore-<time>. Refused while Stopgap has the database open.
     Restore {
@@ -210,9 +216,6 @@ pub struct ExportArgs {
     /// HL7: frame each message for MLLP.
     #[arg(long)]
     pub mllp: bool,
-    /// Who is exporting (recorded in the batch and the export log).
-    #[arg(long, value_parser = parse_user)]
-    pub user: Option<String>,
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
@@ -247,20 +250,6 @@ fn parse_day(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date: write it as YYYY-MM-DD"))
 }
 
-/// The user name when --user is not given: the operating-system account, if it passes the
-/// same checks as a typed name.
-fn default_user() -> String {
-    ["USER", "USERNAME"]
-        .into_iter()
-        .find_map(|k| std::env::var(k).ok().and_then(|v| check_user(&v).ok()))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// `--user`: the same checks as the app's sign-in, so the history only holds clean names.
-fn parse_user(s: &str) -> Result<String, UserError> {
-    check_user(s)
-}
-
 fn parse_ward(s: &str) -> Result<Ward, WardError> {
     Ward::parse(s)
 }
@@ -282,97 +271,76 @@ pub enum Outcome {
     Problems,
 }
 
-/// Runs one command against the store at `db`. `now` is the shell's clock reading.
+/// Runs one command against the store at `db`, signed in as `user` (`--user`). `now` is the
+/// shell's clock reading.
 pub fn run(
     command: Command,
     db: &std::path::Path,
+    user: Option<&str>,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    // Only the commands that make a workstation's database may create the file: any other
-    // command on a mistyped path says so instead of making a new, empty database there.
-    // A restore needs the database to itself: it is not opened here.
-    if let Command::Restore { file, force } = &command {
-        return backup::restore(db, file, *force, now, out);
-    }
-    let creates = matches!(command, Command::Demo { .. } | Command::Setup { .. });
-    let opened = if creates {
-        Store::open_or_create(db)
-    } else {
-        Store::open(db)
-    };
-    let mut store = opened.map_err(|e| opening_error(e, db))?;
-    match command {
-        Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
-        Command::List { status, json } => list(&store, status, json, out),
-        Command::Verify => commands::verify(&store, out),
+    // Only `setup` and `demo` may make a database: any other command on a mistyped path says so
+    // instead of making a new, empty database there. A restore needs the database to itself.
+    let command = match command {
+        Command::Restore { file, force } => {
+            return backup::restore(db, user, &file, force, now, out);
+        }
+        Command::Accounts(c) => return users::run(c, db, user, now, out),
         Command::Setup {
             site,
             workstation,
             wards,
+            name,
         } => {
-            let site = Code3::site(&site).context("--site")?;
-            let workstation = Code3::workstation(&workstation).context("--workstation")?;
-            check_list(&wards).context("--ward")?;
-            let setup = Setup {
-                site,
-                workstation,
+            return setup::setup(
+                db,
+                user,
+                name.as_deref(),
+                &site,
+                &workstation,
                 wards,
-            };
-            store.configure(&setup)?;
-            writeln!(
+                now,
                 out,
-                "This workstation is {}/{}.",
-                setup.site, setup.workstation
-            )?;
-            for w in &setup.wards {
-                writeln!(out, "Ward {}: code {}", w.name(), w.code())?;
-            }
-            Ok(Outcome::Success)
+            );
         }
+        other => other,
+    };
+    let mut store = match command {
+        Command::Demo { .. } => setup::demo_store(db, user, now, out)?,
+        _ => auth::open(db, user, now)?,
+    };
+    let who = auth::who(&store);
+    match command {
+        Command::Demo { count, seed } => demo(&mut store, count, seed, now, out),
+        Command::List { status, json } => list(&store, status, json, out),
+        Command::Verify => commands::verify(&store, out),
         Command::Export(args) => match args.rerun.clone() {
             Some(batch) => commands::rerun(&mut store, &batch, &args, now, out),
             None if args.check => check::export_check(&store, &args, now, out),
             None => commands::export(&mut store, &args, now, out),
         },
         Command::Batches => commands::batches(&mut store, now, out),
-        Command::Reconcile {
-            file,
-            skip_invalid,
-            user,
-        } => commands::reconcile(
-            &mut store,
-            &file,
-            skip_invalid,
-            &user.unwrap_or_else(default_user),
-            now,
-            out,
-        ),
+        Command::Reconcile { file, skip_invalid } => {
+            commands::reconcile(&mut store, &file, skip_invalid, &who, now, out)
+        }
         Command::CloseOut {
             out: file,
             force,
             seal,
         } => commands::close_out(&mut store, &file, force, &seal, now, out),
-        Command::Import {
-            format: _,
-            file,
-            user,
-        } => commands::import(
-            &mut store,
-            &file,
-            &user.unwrap_or_else(default_user),
-            now,
-            out,
-        ),
+        Command::Import { format: _, file } => commands::import(&mut store, &file, &who, now, out),
         Command::Backup { to } => backup::backup(&mut store, to.as_deref(), now, out),
         Command::Backups => backup::backups(&store, out),
-        Command::Handover { action } => handover::run(&mut store, action, now, out),
+        Command::Handover { action } => handover::run(&mut store, action, &who, now, out),
         Command::Conflicts(args) => handover::conflicts(&mut store, args, now, out),
         Command::Stats { ward, json } => handover::stats(&store, ward.as_deref(), json, now, out),
         Command::Phoned(c) => phoned::run(&mut store, c, now, out),
         Command::Audit(args) => audit::run(&store, &args, out),
-        // Handled before the store is opened.
-        Command::Restore { .. } => Ok(Outcome::Success),
+        // Handled above, before the store is opened.
+        Command::Restore { .. } | Command::Setup { .. } | Command::Accounts(_) => {
+            Ok(Outcome::Success)
+        }
     }
 }
 

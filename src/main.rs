@@ -58,7 +58,8 @@ fn run(args: Cli) -> anyhow::Result<Outcome> {
         Some(command) => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let outcome = cli::run(command, &db, chrono::Utc::now(), &mut out)
+            let user = args.user.as_deref();
+            let outcome = cli::run(command, &db, user, chrono::Utc::now(), &mut out)
                 .and_then(|o| Ok(std::io::Write::flush(&mut out).map(|()| o)?));
             match outcome {
                 // `stopgap list | head`: the reader has all it wanted, which is a normal end.

@@ -18,9 +18,9 @@ use crate::store::{AuditFilter, Store};
 /// backups ...), oldest first, or write it as CSV with --csv. The chain is checked by `verify`.
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
-    /// Only records of this user: a staff ID or a name (any case).
-    #[arg(long)]
-    pub user: Option<String>,
+    /// Only records by this user: a staff ID or a name (any case). (`--user` is who you are.)
+    #[arg(long, value_name = "STAFF_ID_OR_NAME")]
+    pub by: Option<String>,
     /// Only records of this action (e.g. exported, imported, reconciled, closed_out,
     /// settings_changed, sign_in_failed).
     #[arg(long, value_parser = parse_action)]
@@ -50,7 +50,7 @@ fn parse_action(s: &str) -> Result<AuditAction, String> {
 pub(super) fn run(store: &Store, args: &AuditArgs, out: &mut dyn Write) -> Result<Outcome> {
     let (from, before) = crate::backlog::collected_window(args.from, args.to, &Local)?;
     let filter = AuditFilter {
-        staff_id: args.user.clone(),
+        staff_id: args.by.clone(),
         action: args.action,
         from_ms: from.map(|t| t.timestamp_millis()),
         to_ms: before.map(|t| t.timestamp_millis()),
@@ -96,6 +96,8 @@ fn line(r: &AuditRecord) -> String {
     let who = match (r.staff_id.is_empty(), r.user_name.is_empty()) {
         (true, _) => r.user_name.clone(),
         (false, true) => r.staff_id.clone(),
+        // A signed-in account's recorded name already says its staff ID: "Name (ID)".
+        (false, false) if r.user_name.contains(&format!("({}", r.staff_id)) => r.user_name.clone(),
         (false, false) => format!("{} ({})", r.user_name, r.staff_id),
     };
     visible(&format!(

@@ -75,15 +75,32 @@ pub(super) fn backups(store: &Store, out: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Restores the database at `db` from `file`; the store is not open here (a restore needs the
-/// database to itself).
+/// Restores the database at `db` from `file`; the store is not kept open here (a restore needs
+/// the database to itself). Over an encrypted database a manager signs in first: a restore
+/// replaces every record, and the backup is read with the database's key.
 pub(super) fn restore(
     db: &Path,
+    user: Option<&str>,
     file: &Path,
     force: bool,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    if crate::store::file_kind(db)? == crate::store::FileKind::Encrypted {
+        match super::auth::unlock(db, user, now)? {
+            Ok(store) => {
+                if let Some(p) = store.principal() {
+                    p.require(crate::domain::access::Permission::Settings)?;
+                }
+            }
+            // The password opened its slot, so the key is held: a damaged database is what a
+            // forced restore is for.
+            Err(e @ (StoreError::Undecryptable { .. } | StoreError::Damaged { .. })) if force => {
+                writeln!(out, "Restoring over a database that does not open: {e}.")?;
+            }
+            Err(e) => return Err(super::opening_error(e, db)),
+        }
+    }
     let restored = Store::restore(db, file, force, now)?;
     writeln!(
         out,

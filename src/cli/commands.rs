@@ -97,7 +97,7 @@ pub(super) fn export(
         .format
         .ok_or_else(|| anyhow!("--format is required: csv, hl7-oml, hl7-orm or fhir"))?;
     let profile = load_profile(args.profile.as_deref())?;
-    let user = args.user.clone().unwrap_or_else(super::default_user);
+    let user = super::auth::who(store);
     let (selection, options) = selection_and_options(args)?;
     let sealing = args.seal.sealing(profile.age_recipient(), "the export")?;
     let job = ExportJob {
@@ -159,7 +159,7 @@ pub(super) fn rerun(
     let record = store
         .find_batch(batch)?
         .ok_or_else(|| anyhow!("no export batch '{batch}': see `stopgap batches`"))?;
-    let user = args.user.clone().unwrap_or_else(super::default_user);
+    let user = super::auth::who(store);
     let target = args
         .out
         .as_deref()
@@ -232,7 +232,8 @@ pub(super) fn batches(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    recover(store, &super::default_user(), now, &[], out)?;
+    let user = super::auth::who(store);
+    recover(store, &user, now, &[], out)?;
     let all = store.batches()?;
     writeln!(
         out,
@@ -309,7 +310,7 @@ pub(super) fn close_out(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let user = super::default_user();
+    let user = super::auth::who(store);
     let sealing = seal.sealing(None, "the close-out report")?;
     let (c, w) = close_out_to(store, file, &user, now, overwrite(force), &sealing)?;
     writeln!(out, "{}", verdict(&c))?;

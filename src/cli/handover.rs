@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::Outcome;
 use super::seal::SealArgs;
-use super::{Outcome, parse_user};
 use crate::domain::text::visible;
 use crate::domain::turnaround::{HourSpread, Spread};
 use crate::files::{Overwrite, Sealing, Unsealing, size_in_words};
@@ -44,9 +44,6 @@ pub enum HandoverAction {
         /// The bundle files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Who is importing (recorded with each import).
-        #[arg(long, value_parser = parse_user)]
-        user: Option<String>,
         /// The age identity file (AGE-SECRET-KEY-1…) that opens encrypted bundles.
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
@@ -57,6 +54,7 @@ pub enum HandoverAction {
 pub(super) fn run(
     store: &mut Store,
     action: HandoverAction,
+    who: &str,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
@@ -70,14 +68,9 @@ pub(super) fn run(
             let sealing = seal.sealing(None, "the handover bundle")?;
             export(store, &file, since, force, &sealing, now, out)
         }
-        HandoverAction::Import {
-            files,
-            user,
-            identity,
-        } => {
+        HandoverAction::Import { files, identity } => {
             let key = super::seal::unsealing(identity.as_deref(), &files)?;
-            let user = user.unwrap_or_else(super::default_user);
-            import(store, &files, &user, key.as_ref(), now, out)
+            import(store, &files, who, key.as_ref(), now, out)
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Local, Utc};
 
-use super::{Outcome, default_user, parse_user, rfc3339};
+use super::{Outcome, rfc3339};
 use crate::domain::downtime_id::DowntimeId;
 use crate::domain::phoned::{PhonedDraft, PhonedField};
 use crate::domain::text::visible;
@@ -52,9 +52,6 @@ pub struct PhoneArgs {
     /// Who took the call on the ward.
     #[arg(long = "to", value_name = "NAME")]
     pub received_by: String,
-    /// Who phoned it (default: this computer's user name); the history records it under them.
-    #[arg(long = "by", value_name = "NAME", value_parser = parse_user)]
-    pub phoned_by: Option<String>,
     /// When it was phoned, local time: "DD/MM/YYYY HH:MM", or HH:MM for today (default: now).
     #[arg(long = "at", value_name = "WHEN")]
     pub at: Option<String>,
@@ -96,7 +93,8 @@ fn option(field: PhonedField) -> &'static str {
         PhonedField::Test => "--test",
         PhonedField::Summary => "--result",
         PhonedField::Date | PhonedField::Time => "--at",
-        PhonedField::PhonedBy => "--by",
+        // Who phoned is the signed-in account.
+        PhonedField::PhonedBy => "--user",
         PhonedField::ReceivedBy => "--to",
         PhonedField::ReadBack => "--read-back or --not-read-back",
     }
@@ -131,7 +129,7 @@ fn phone(
             _ => bail!("--at: give the time as \"DD/MM/YYYY HH:MM\" (or HH:MM for today)"),
         },
     };
-    let phoned_by = args.phoned_by.clone().unwrap_or_else(default_user);
+    let phoned_by = super::auth::who(store);
     let draft = PhonedDraft {
         test: args.test.clone(),
         summary: args.summary.clone(),

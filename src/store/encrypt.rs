@@ -164,8 +164,10 @@ impl Store {
             ));
             conn.execute_batch(&sql)?;
             conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+            // The copy's writes are part of this transaction: committed (the plain file itself
+            // was not changed), then detached, which SQLite refuses inside a transaction.
             conn.execute_batch(&format!(
-                "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted; ROLLBACK;"
+                "PRAGMA encrypted.user_version = {version}; COMMIT; DETACH DATABASE encrypted;"
             ))?;
             rows
         };

@@ -221,7 +221,11 @@ fn copy_backup_file(file: &Path, dest: &Path, folder: &Path, db: &Path) -> Resul
     let mut dst = Connection::open(dest).map_err(|e| folder_error(folder, e))?;
     super::open::with_key_of(&dst, db).map_err(|e| folder_error(folder, e))?;
     copy_all(&source, &mut dst).map_err(not_sqlite)?;
-    finish_copy(dst).map_err(|e| folder_error(folder, e))
+    // An encrypted page copied whole fails its check when the copy is first read here.
+    finish_copy(dst).map_err(|e| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => not_sqlite(e),
+        _ => folder_error(folder, e),
+    })
 }
 
 /// A refused restore file: what [`read_facts`] found, said of `file`.

@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on purpose")]
 
 use chrono::{DateTime, TimeZone, Utc};
+use stopgap::domain::access::Role;
 use stopgap::domain::catalogue::Catalogue;
 use stopgap::domain::downtime_id::Code3;
 use stopgap::domain::nhs_number::NhsNumber;
 use stopgap::domain::request::{NewRequest, Priority, RequestDraft, Sex};
 use stopgap::domain::ward::Ward;
-use stopgap::store::{Setup, Store};
+use stopgap::store::{KdfParams, NewAccount, Setup, Store};
 use uuid::Uuid;
 
 pub fn now() -> DateTime<Utc> {
@@ -28,11 +29,31 @@ pub fn setup() -> Setup {
     }
 }
 
+/// The test manager ([`cli::USER`], [`cli::PASSWORD`]): the account every test database is made
+/// with, so the `stopgap` binary (run by [`cli::stopgap`]) opens it as it opens a user's.
+pub fn test_manager() -> NewAccount {
+    NewAccount::checked(cli::USER, cli::NAME, Role::Manager, cli::PASSWORD).unwrap()
+}
+
+/// A new encrypted database at `path` made as `setup` makes one, with the test manager signed in
+/// (key slots at the test-only low cost, so this stays fast), set up as `setup`.
+pub fn protected_store(path: &std::path::Path, setup: &Setup) -> Store {
+    let (mut store, _code) = Store::create_protected(
+        path,
+        &test_manager(),
+        cli::PASSWORD,
+        KdfParams::FAST_FOR_TESTS,
+        now(),
+    )
+    .unwrap();
+    store.configure(setup).unwrap();
+    store
+}
+
 /// A new store in a temporary directory, set up as RXX/W07.
 pub fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open_or_create(&dir.path().join("stopgap.db")).unwrap();
-    store.configure(&setup()).unwrap();
+    let store = protected_store(&dir.path().join("stopgap.db"), &setup());
     (dir, store)
 }
 
@@ -40,14 +61,59 @@ pub fn temp_store() -> (tempfile::TempDir, Store) {
 /// a workstation code, as two mis-set-up PCs would).
 pub fn pc(dir: &std::path::Path, workstation: &str) -> Store {
     let path = dir.join(format!("{workstation}-{}.db", Uuid::new_v4().simple()));
-    let mut store = Store::open_or_create(&path).unwrap();
-    store
-        .configure(&Setup {
+    protected_store(
+        &path,
+        &Setup {
             workstation: Code3::workstation(workstation).unwrap(),
             ..setup()
-        })
-        .unwrap();
-    store
+        },
+    )
+}
+
+/// Opens a database the `stopgap` binary made (this process does not hold its key yet), signed
+/// in as the test manager.
+pub fn unlock(path: &std::path::Path) -> Store {
+    Store::unlock(path, cli::USER, cli::PASSWORD, now()).unwrap()
+}
+
+/// A raw SQLite connection to the database at `path` (an attacker with the key, or a damaged
+/// disk, played by raw SQL), with the key: the one this process holds, or else the test
+/// manager's sign-in gets it (a database the `stopgap` binary made).
+pub fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    hold_key(path);
+    stopgap::store::raw_connection(path).unwrap()
+}
+
+/// `Store::open` of a database the `stopgap` binary may have made: the test manager signs in
+/// first when this process does not hold its key.
+pub fn open(path: &std::path::Path) -> Result<Store, stopgap::store::StoreError> {
+    hold_key(path);
+    Store::open(path)
+}
+
+/// Opens `copy` (a backup of the database at `db`, or the file a restore set aside), which is
+/// encrypted with `db`'s key: this process is told the key is the same.
+pub fn open_copy(db: &std::path::Path, copy: &std::path::Path) -> Store {
+    keyed_like(db, copy);
+    Store::open(copy).unwrap()
+}
+
+/// Makes a new file at `path` take the key of the database at `db` when it is made (as a backup
+/// of `db` would have): for files a restore of `db` must be able to read.
+pub fn keyed_like(db: &std::path::Path, path: &std::path::Path) {
+    hold_key(db);
+    let key = stopgap::store::keys::remembered(db).unwrap();
+    stopgap::store::keys::remember(path, key);
+}
+
+/// Makes this process hold the key of the encrypted database at `path` (the test manager's
+/// sign-in), as a process that made it does.
+fn hold_key(path: &std::path::Path) {
+    if stopgap::store::keys::remembered(path).is_none()
+        && stopgap::store::file_kind(path).unwrap() == stopgap::store::FileKind::Encrypted
+    {
+        drop(unlock(path));
+    }
 }
 
 /// A valid draft for synthetic patient number `n`.

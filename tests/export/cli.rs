@@ -32,7 +32,7 @@ fn export_every_format_reconcile_and_close_out() {
         let mut args = vec!["export", "--plaintext", "--format", format, "--out"];
         let out = out_dir.to_str().unwrap();
         args.push(out);
-        args.extend(["--all", "--user", "Exporter"]);
+        args.push("--all");
         let o = stopgap(&db, &args);
         assert!(o.status.success(), "{format}: {}", text(&o.stderr));
         assert!(text(&o.stdout).contains(&format!("TRN-DEM-B00000{}", i + 1)));
@@ -145,7 +145,7 @@ fn export_every_format_reconcile_and_close_out() {
 
     let good = dir.path().join("good.csv");
     std::fs::write(&good, &rec).unwrap();
-    let o = stopgap(&db, &["reconcile", good.to_str().unwrap(), "--user", "Lab"]);
+    let o = stopgap(&db, &["reconcile", good.to_str().unwrap()]);
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     let o = stopgap(&db, &["reconcile", good.to_str().unwrap()]);
     assert!(text(&o.stdout).contains("Recorded 0 re-entries"));

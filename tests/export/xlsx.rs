@@ -515,9 +515,7 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_stopgap"))
-            .arg("--db")
-            .arg(&db)
+        let o = crate::common::cli::command(&db)
             .args(args)
             .output()
             .unwrap();
@@ -541,8 +539,6 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
         "--out",
         out_arg,
         "--all",
-        "--user",
-        "Exporter",
     ]);
     let name = "stopgap-TRN-DEM-B000001-xlsx.xlsx";
     let bytes = std::fs::read(out.join(name)).unwrap();
@@ -556,8 +552,6 @@ fn cli_exports_xlsx_and_reruns_it_byte_for_byte() {
         "--out",
         out_arg,
         "--all",
-        "--user",
-        "Exporter",
     ]);
     let csv = read_csv(&std::fs::read(out.join("stopgap-TRN-DEM-B000002-csv.csv")).unwrap());
     assert!(csv.len() > 2);

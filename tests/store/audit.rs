@@ -41,7 +41,7 @@ fn five_records(store: &mut Store) -> Vec<ChainHead> {
 
 /// A raw connection to the store's file with the audit triggers dropped.
 fn attacker(store: &Store) -> Connection {
-    let c = Connection::open(store.path()).unwrap();
+    let c = crate::common::raw(store.path());
     c.execute_batch(
         "DROP TRIGGER audit_log_is_never_changed; DROP TRIGGER audit_log_is_never_deleted;",
     )
@@ -89,7 +89,7 @@ fn records_are_chained_and_a_sound_log_verifies_to_its_head() {
 fn the_log_refuses_changes_and_deletions() {
     let (_d, mut store) = temp_store();
     five_records(&mut store);
-    let c = Connection::open(store.path()).unwrap();
+    let c = crate::common::raw(store.path());
     let changed = c.execute("UPDATE audit_log SET detail = 'x' WHERE seq = 2", []);
     assert!(changed.unwrap_err().to_string().contains("never changed"));
     let deleted = c.execute("DELETE FROM audit_log WHERE seq = 2", []);
@@ -322,7 +322,7 @@ fn cli_verify_exits_non_zero_and_names_the_first_broken_link() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 3);
 
-    let c = Connection::open(&db).unwrap();
+    let c = crate::common::raw(&db);
     c.execute_batch(
         "DROP TRIGGER audit_log_is_never_changed;
          UPDATE audit_log SET detail = 'nothing much' WHERE seq = 1;",

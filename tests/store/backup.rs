@@ -25,10 +25,23 @@ fn count(store: &Store) -> u64 {
     store.queue_count(&QueueFilter::default()).unwrap()
 }
 
-/// A set-up database at `dir/stopgap.db` with `n` requests.
+/// A set-up database at `dir/stopgap.db` with `n` requests, its key held by this process only.
 fn store_with(dir: &Path, n: u32) -> Store {
     let mut store = Store::open_or_create(&dir.join("stopgap.db")).unwrap();
     store.configure(&setup()).unwrap();
+    add_requests(store, n)
+}
+
+/// [`store_with`] made as `stopgap setup` makes a database, so another process (the command
+/// line, the crash writer) signs in to it as the test manager.
+fn protected_with(dir: &Path, n: u32) -> Store {
+    add_requests(
+        crate::common::protected_store(&dir.join("stopgap.db"), &setup()),
+        n,
+    )
+}
+
+fn add_requests(mut store: Store, n: u32) -> Store {
     for i in 0..n {
         store
             .save_request(&request(i + 1), "Nurse A", now())
@@ -105,7 +118,7 @@ fn a_backup_is_checked_private_named_for_the_workstation_and_pruned_to_the_newes
         "records stay after pruning"
     );
 
-    let copy = Store::open(&made[4].path).unwrap();
+    let copy = crate::common::open_copy(store.path(), &made[4].path);
     assert_eq!(count(&copy), 3);
     assert!(copy.verify().unwrap().is_sound());
 }
@@ -127,7 +140,7 @@ fn a_backup_taken_while_another_handle_saves_is_a_sound_snapshot() {
         let made = store
             .backup_to(usb.path(), now() + Duration::seconds(i))
             .unwrap();
-        let copy = Store::open(&made.path).unwrap();
+        let copy = crate::common::open_copy(store.path(), &made.path);
         assert_eq!(count(&copy), made.requests);
         assert!(copy.verify().unwrap().is_sound(), "backup {i}");
         seen.push(made.requests);
@@ -205,7 +218,7 @@ fn a_restore_puts_the_backup_back_and_keeps_the_current_database_aside() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&aside), 0o600);
-    let before = Store::open(&aside).unwrap();
+    let before = crate::common::open_copy(&db, &aside);
     assert_eq!(count(&before), 5, "the database as it was, with its log");
 }
 
@@ -222,19 +235,29 @@ fn a_restore_refuses_a_bad_file_and_leaves_the_current_database_untouched() {
     std::fs::write(&junk, vec![b'x'; 8192]).unwrap();
     let empty = other.path().join("empty.db");
     std::fs::write(&empty, b"").unwrap();
+    // A SQLite file that is not Stopgap's (with the database's key, as a backup would be).
     let plain = other.path().join("plain.db");
-    rusqlite::Connection::open(&plain)
-        .unwrap()
+    crate::common::keyed_like(&db, &plain);
+    crate::common::raw(&plain)
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
         .unwrap();
+    // The other candidates are encrypted with the database's key, as its backups are: what
+    // refuses them is what they hold.
     let newer = other.path().join("newer.db");
-    store_with(other.path(), 1);
-    std::fs::rename(other.path().join("stopgap.db"), &newer).unwrap();
-    rusqlite::Connection::open(&newer)
-        .unwrap()
+    crate::common::keyed_like(&db, &newer);
+    drop(add_requests(
+        {
+            let mut s = Store::open_or_create(&newer).unwrap();
+            s.configure(&setup()).unwrap();
+            s
+        },
+        1,
+    ));
+    crate::common::raw(&newer)
         .pragma_update(None, "user_version", 999)
         .unwrap();
     let elsewhere = other.path().join("elsewhere.db");
+    crate::common::keyed_like(&db, &elsewhere);
     {
         let mut s = Store::open_or_create(&elsewhere).unwrap();
         s.configure(&stopgap::store::Setup {
@@ -244,6 +267,7 @@ fn a_restore_refuses_a_bad_file_and_leaves_the_current_database_untouched() {
         .unwrap();
     }
     let damaged = other.path().join("damaged.db");
+    crate::common::keyed_like(&db, &damaged);
     {
         let mut s = Store::open_or_create(&damaged).unwrap();
         s.configure(&setup()).unwrap();
@@ -251,8 +275,7 @@ fn a_restore_refuses_a_bad_file_and_leaves_the_current_database_untouched() {
             s.save_request(&request(i + 1), "Nurse A", now()).unwrap();
         }
     }
-    rusqlite::Connection::open(&damaged)
-        .unwrap()
+    crate::common::raw(&damaged)
         .execute_batch("PRAGMA journal_mode=DELETE")
         .unwrap();
     let mut bytes = bytes_of(&damaged);
@@ -299,7 +322,7 @@ fn a_restore_is_refused_while_another_process_writes_and_loses_none_of_its_saves
     let dir = tempfile::tempdir().unwrap();
     let usb = tempfile::tempdir().unwrap();
     let db = dir.path().join("stopgap.db");
-    let mut store = store_with(dir.path(), 2);
+    let mut store = protected_with(dir.path(), 2);
     let made = store.backup_to(usb.path(), now()).unwrap();
     drop(store);
 
@@ -366,7 +389,7 @@ fn the_backup_commands_say_what_they_did() {
     let dir = tempfile::tempdir().unwrap();
     let usb = tempfile::tempdir().unwrap();
     let db = dir.path().join("stopgap.db");
-    drop(store_with(dir.path(), 2));
+    drop(protected_with(dir.path(), 2));
 
     let out = stopgap(&db, &["backup"]);
     assert!(!out.status.success());

@@ -95,7 +95,7 @@ fn verify_reports_problems_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     assert!(stopgap(&db, &["demo", "--count", "20"]).status.success());
-    let c = rusqlite::Connection::open(&db).unwrap();
+    let c = crate::common::raw(&db);
     c.execute_batch("UPDATE id_sequence SET last = last + 5")
         .unwrap();
     drop(c);
@@ -154,6 +154,9 @@ fn bad_arguments_get_clear_messages_and_change_nothing() {
 fn a_damaged_database_is_refused_with_an_explanation() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("junk.db");
+    // A database with its key file, then damaged: the password opens its key slot, and the key
+    // does not open the file.
+    assert!(stopgap(&db, &["demo", "--count", "1"]).status.success());
     std::fs::write(&db, vec![0x42u8; 8192]).unwrap();
     let out = stopgap(&db, &["list"]);
     assert_eq!(out.status.code(), Some(2));

@@ -40,7 +40,11 @@ fn error_said_once(out: &Output) -> String {
 
 /// A database that has been through `demo`, so commands after it have requests to work on.
 fn demo_db(dir: &Path) -> std::path::PathBuf {
-    let db = dir.join("t.db");
+    demo_db_named(dir, "t.db")
+}
+
+fn demo_db_named(dir: &Path, name: &str) -> std::path::PathBuf {
+    let db = dir.join(name);
     let out = stopgap(&db, &["demo", "--count", "3"]);
     assert!(
         out.status.success(),
@@ -57,10 +61,11 @@ fn verify_on_a_file_that_is_not_a_database_names_it_once() {
         ("garbage.db", b"garbage, not a database\n".repeat(400)),
         ("zeros.db", vec![0u8; 8192]),
     ] {
-        let db = dir.path().join(name);
+        // A database whose file was then overwritten: its key file still opens a slot.
+        let db = demo_db_named(dir.path(), name);
         std::fs::write(&db, &bytes).unwrap();
         let message = error_said_once(&stopgap(&db, &["verify"]));
-        assert!(message.contains("is damaged"), "{message}");
+        assert!(message.contains("is damaged or was altered"), "{message}");
         assert_eq!(
             message.matches(&db.display().to_string()).count(),
             1,

@@ -105,7 +105,7 @@ fn an_issued_id_without_a_record_must_be_investigated() {
     finish(&mut store, &uuids);
     drop(store);
     // Another process took sequence numbers and its requests never arrived.
-    let conn = rusqlite::Connection::open(dir.path().join("stopgap.db")).unwrap();
+    let conn = crate::common::raw(&dir.path().join("stopgap.db"));
     conn.execute("UPDATE id_sequence SET last = last + 3", [])
         .unwrap();
     drop(conn);

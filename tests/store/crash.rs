@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use stopgap::domain::request::RequestDraft;
-use stopgap::store::{QueueFilter, Store};
+use stopgap::store::QueueFilter;
 use uuid::Uuid;
 
 pub(crate) fn writer_binary() -> PathBuf {
@@ -57,6 +57,15 @@ fn every_acknowledged_save_survives_being_killed() {
     let bin = writer_binary();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
+    // Made as `stopgap setup` makes a database: the writer signs in as the test manager.
+    drop(crate::common::protected_store(
+        &db,
+        &stopgap::store::Setup {
+            workstation: stopgap::domain::downtime_id::Code3::workstation("CRT").unwrap(),
+            wards: vec![],
+            ..crate::common::setup()
+        },
+    ));
     let now = Utc.with_ymd_and_hms(2026, 6, 4, 12, 0, 0).unwrap();
     let mut rng = fastrand::Rng::with_seed(0x0570_96A9);
     let mut all_printed: Vec<Printed> = Vec::new();
@@ -106,7 +115,7 @@ fn every_acknowledged_save_survives_being_killed() {
         }
 
         // Store::open runs PRAGMA quick_check and refuses a damaged file.
-        let store = Store::open_or_create(&db).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let store = crate::common::open(&db).unwrap_or_else(|e| panic!("round {round}: {e}"));
         let stored = store.queue_count(&QueueFilter::default()).unwrap();
         // A draft caught mid-write is either the whole draft or the one before: always readable.
         store
@@ -122,7 +131,7 @@ fn every_acknowledged_save_survives_being_killed() {
     }
 
     // Every acknowledged save is present and exactly what was generated from its seed.
-    let store = Store::open_or_create(&db).unwrap();
+    let store = crate::common::open(&db).unwrap();
     let catalogue = store.catalogue().unwrap();
     for p in &all_printed {
         let id = stopgap::domain::downtime_id::DowntimeId::parse(&p.id).unwrap();

@@ -14,15 +14,13 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
-
 use crate::common::cli::{stopgap, text};
 use crate::common::{now, request, temp_store};
 use stopgap::domain::downtime_id::DowntimeId;
 
 /// Changes one stored column of the request with downtime ID `id` behind the store's back.
 fn damage(path: &Path, id: &DowntimeId, set: &str) {
-    let conn = Connection::open(path).unwrap();
+    let conn = crate::common::raw(path);
     let trigger: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'requests_change_only_with_an_event'",
@@ -48,7 +46,7 @@ fn damage(path: &Path, id: &DowntimeId, set: &str) {
 /// Flips one byte in the middle of the packed creation event of the request with downtime ID
 /// `id`, as a bad sector would (the history's never-changed trigger dropped and put back).
 fn damage_creation(path: &Path, id: &DowntimeId) {
-    let conn = Connection::open(path).unwrap();
+    let conn = crate::common::raw(path);
     let trigger: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'events_are_never_changed'",

@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 
 use crate::common::cli::{stopgap, text};
 use stopgap::domain::merge::merge_all;
-use stopgap::store::Store;
 
 /// Runs a command that must succeed, returning what it printed.
 fn ok(db: &Path, args: &[&str]) -> String {
@@ -35,7 +34,15 @@ fn pc(dir: &Path, name: &str, workstation: &str, count: u32, seed: u32) -> PathB
     let db = dir.join(format!("{name}.db"));
     ok(
         &db,
-        &["setup", "--site", "RXX", "--workstation", workstation],
+        &[
+            "setup",
+            "--site",
+            "RXX",
+            "--workstation",
+            workstation,
+            "--name",
+            crate::common::cli::NAME,
+        ],
     );
     if count > 0 {
         ok(
@@ -67,7 +74,7 @@ fn export(db: &Path, bundle: &Path) {
 }
 
 fn import(db: &Path, bundles: &[&Path]) -> std::process::Output {
-    let mut args = vec!["handover", "import", "--user", "Porter A"];
+    let mut args = vec!["handover", "import"];
     args.extend(bundles.iter().map(|b| b.to_str().unwrap()));
     stopgap(db, &args)
 }
@@ -75,7 +82,7 @@ fn import(db: &Path, bundles: &[&Path]) -> std::process::Output {
 /// SHA-256 of every request's merged fold (by request UUID) over every event the PC holds:
 /// the same on two PCs exactly when they know the same history.
 fn digest(db: &Path) -> String {
-    let store = Store::open(db).unwrap();
+    let store = crate::common::open(db).unwrap();
     let events = store.handover_events(None).unwrap();
     let merged = merge_all(&events);
     let states: BTreeMap<_, _> = merged
@@ -142,10 +149,7 @@ fn two_wards_and_a_lab_exchange_bundles_in_every_order_and_end_identical() {
         ),
     )
     .unwrap();
-    ok(
-        &lab,
-        &["reconcile", csv.to_str().unwrap(), "--user", "BMS Jones"],
-    );
+    ok(&lab, &["reconcile", csv.to_str().unwrap()]);
     export(&lab, &bl);
 
     // Every order of the three bundles, each twice over, into fresh PCs alike.
@@ -293,7 +297,7 @@ fn a_cut_short_altered_foreign_or_training_bundle_is_refused_and_nothing_is_impo
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("training"), "{said}");
-    let held = Store::open(&live_lab)
+    let held = crate::common::open(&live_lab)
         .unwrap()
         .handover_events(None)
         .unwrap();

@@ -9,7 +9,7 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common::cli::{stopgap, text};
 use crate::common::{now, request, temp_store};
@@ -165,7 +165,7 @@ fn a_shared_accession_is_allowed_per_row_with_a_reason_and_the_reason_is_recorde
     assert!(report.written, "{:?}", report.rows);
     assert_eq!(report.applied_count(), 1);
     drop(store);
-    let conn = rusqlite::Connection::open(dir.path().join("stopgap.db")).unwrap();
+    let conn = crate::common::raw(&dir.path().join("stopgap.db"));
     let (value, user): (String, String) = conn
         .query_row(
             "SELECT value, user_name FROM settings_log WHERE key = 'shared_accession'",
@@ -208,7 +208,7 @@ fn reconcile_refuses_entered_by_with_escapes_bells_bidi_or_10000_characters() {
 }
 
 #[test]
-fn the_command_line_refuses_a_user_name_with_an_escape_or_10000_characters() {
+fn the_command_line_refuses_a_staff_id_with_an_escape_or_10000_characters() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path(), "2");
     let csv = dir.path().join("r.csv");
@@ -246,7 +246,7 @@ fn batches_prints_a_stored_escape_as_text_not_as_a_terminal_command() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     // A name stored before names were checked (or by another tool): batches must not send the
     // escape to the terminal.
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = crate::common::raw(&db);
     conn.execute_batch(
         "DROP TRIGGER IF EXISTS export_batches_are_never_changed;
          UPDATE export_batches SET user_name = 'Ev' || char(27) || '[2J' || char(7);",
@@ -267,9 +267,7 @@ fn batches_prints_a_stored_escape_as_text_not_as_a_terminal_command() {
 fn list_into_a_pipe_closed_early_ends_normally() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path(), "3000");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stopgap"))
-        .arg("--db")
-        .arg(&db)
+    let mut child = crate::common::cli::command(&db)
         .arg("list")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -303,10 +301,8 @@ fn demo_twice_with_the_same_seed_adds_the_requests_again() {
 fn an_unknown_time_zone_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path(), "1");
-    let out = Command::new(env!("CARGO_BIN_EXE_stopgap"))
+    let out = crate::common::cli::command(&db)
         .env("TZ", "Nowhere/Bogus")
-        .arg("--db")
-        .arg(&db)
         .arg("list")
         .output()
         .unwrap();

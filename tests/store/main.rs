@@ -8,6 +8,7 @@ mod common;
 mod audit;
 mod backup;
 mod cli;
+mod cli_auth;
 mod cli_errors;
 mod closeout;
 mod crash;

@@ -21,8 +21,7 @@ use crate::common::{now, request, setup};
 use stopgap::store::{QueueFilter, ReadOnlyReason, Store, StoreError};
 
 fn saved_store(path: &Path, n: u32) -> Store {
-    let mut store = Store::open_or_create(path).unwrap();
-    store.configure(&setup()).unwrap();
+    let mut store = crate::common::protected_store(path, &setup());
     for i in 1..=n {
         store.save_request(&request(i), "Nurse A", now()).unwrap();
     }
@@ -51,10 +50,18 @@ fn a_mistyped_path_is_refused_and_no_file_is_made() {
     // The commands that make a database still do.
     let out = stopgap(
         &missing,
-        &["setup", "--site", "RXX", "--workstation", "W07"],
+        &[
+            "setup",
+            "--site",
+            "RXX",
+            "--workstation",
+            "W07",
+            "--name",
+            crate::common::cli::NAME,
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(Store::open(&missing).is_ok());
+    assert!(crate::common::open(&missing).is_ok());
 }
 
 #[test]

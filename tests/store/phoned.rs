@@ -306,8 +306,6 @@ fn stopgap_phone_records_a_result_and_stopgap_phoned_lists_it() {
             "Hb 62 g/L",
             "--to",
             "Nurse Ade",
-            "--by",
-            "BMS C",
         ]
         .into_iter()
         .map(str::to_owned)
@@ -372,7 +370,7 @@ fn stopgap_phone_records_a_result_and_stopgap_phoned_lists_it() {
     let log = text(&out.stdout);
     assert!(log.contains(&id.grouped()), "{log}");
     assert!(
-        log.contains("FBC: Hb 62 g/L  phoned by BMS C to Nurse Ade  NOT READ BACK"),
+        log.contains("FBC: Hb 62 g/L  phoned by Demo Manager (DEMO) to Nurse Ade  NOT READ BACK"),
         "{log}"
     );
     assert!(
@@ -386,7 +384,8 @@ fn stopgap_phone_records_a_result_and_stopgap_phoned_lists_it() {
     assert_eq!(items[0]["downtime_id"], id.canonical());
     assert_eq!(items[0]["test"], "FBC");
     assert_eq!(items[0]["read_back"], false);
-    assert_eq!(items[0]["phoned_by"], "BMS C");
+    // Who phoned is the signed-in account.
+    assert_eq!(items[0]["phoned_by"], "Demo Manager (DEMO)");
     let out = stopgap(&db, &["phoned", "--json", "--ward", "AMU"]);
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(items.as_array().unwrap().len(), 0);

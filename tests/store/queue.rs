@@ -292,7 +292,7 @@ fn thresholds_default_to_30_and_60_and_a_change_is_kept_with_who_made_it() {
     assert!(err.to_string().contains("from 1 to 1440 minutes"), "{err}");
     assert_eq!(store.overdue_thresholds().unwrap(), set);
 
-    let c = Connection::open(store.path()).unwrap();
+    let c = crate::common::raw(store.path());
     let log: Vec<(String, String, i64, String, String)> = c
         .prepare("SELECT key, value, at_ms, workstation, user_name FROM settings_log ORDER BY id")
         .unwrap()
@@ -324,8 +324,7 @@ fn thresholds_default_to_30_and_60_and_a_change_is_kept_with_who_made_it() {
 #[test]
 fn thresholds_changed_behind_the_store_are_reported_not_used() {
     let (_dir, store) = temp_store();
-    Connection::open(store.path())
-        .unwrap()
+    crate::common::raw(store.path())
         .execute(
             "INSERT INTO settings(key, value)
              VALUES ('overdue_thresholds', '{\"emergency_minutes\":0,\"urgent_minutes\":60}')",

@@ -1,6 +1,12 @@
 //! Encryption at rest, key slots, the four open errors, roles and the emergency session, on real
 //! files: what a thief of the PC or of a copied file would find.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on purpose"
+)]
+
 use std::path::{Path, PathBuf};
 
 use stopgap::domain::access::{Permission, Principal, Role};
@@ -77,7 +83,9 @@ fn no_patient_surname_or_nhs_number_is_readable_in_the_database_wal_or_backup() 
     store.save_request(&r, &who, now()).unwrap();
     // The WAL holds the save before any checkpoint: it is read too.
     assert!(std::fs::metadata(path.with_extension("db-wal")).is_ok_and(|m| m.len() > 0));
-    store.backup_to(&dir.path().join("backups"), now()).unwrap();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    store.backup_to(&backups, now()).unwrap();
     let files = raw_files(dir.path());
     assert!(
         files.len() >= 4,

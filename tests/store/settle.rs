@@ -518,8 +518,6 @@ fn the_cli_lists_keys_sides_and_decisions_and_settles_by_key() {
             "discard",
             "--note",
             "rang the ward",
-            "--user",
-            "Lab Manager",
         ],
     );
     let said = text(&settle.stdout);
@@ -528,7 +526,10 @@ fn the_cli_lists_keys_sides_and_decisions_and_settles_by_key() {
         said.contains("Lab told: stop testing, discard the sample"),
         "{said}"
     );
-    assert!(said.contains("Recorded under Lab Manager"), "{said}");
+    assert!(
+        said.contains("Recorded under Demo Manager (DEMO)"),
+        "{said}"
+    );
     let again = stopgap(&db, &["conflicts", "settle", &key, "--decision", "test"]);
     assert!(
         text(&again.stderr).contains("already settled"),
@@ -540,6 +541,9 @@ fn the_cli_lists_keys_sides_and_decisions_and_settles_by_key() {
     let out = stopgap(&db, &["conflicts", "--settled"]);
     let said = text(&out.stdout);
     assert!(said.contains("1 settled:"), "{said}");
-    assert!(said.contains("SETTLED on L01 by Lab Manager"), "{said}");
+    assert!(
+        said.contains("SETTLED on L01 by Demo Manager (DEMO)"),
+        "{said}"
+    );
     assert!(said.contains("(rang the ward)"), "{said}");
 }

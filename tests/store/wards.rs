@@ -18,7 +18,7 @@ fn a_set_up_stored_with_ward_names_only_reads_back_with_derived_codes() {
     drop(store);
     let db = dir.path().join("stopgap.db");
     // Rewrite the stored set-up as an older Stopgap wrote it: the wards as plain names.
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = crate::common::raw(&db);
     let json: String = conn
         .query_row("SELECT value FROM settings WHERE key = 'setup'", [], |r| {
             r.get(0)
@@ -65,13 +65,20 @@ fn setup_takes_code_equals_name_and_bare_names_on_the_command_line() {
             "W7=Ward 7",
             "--ward",
             "AMU",
+            "--name",
+            crate::common::cli::NAME,
         ],
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let said = text(&o.stdout);
     assert!(said.contains("Ward Ward 7: code W7"), "{said}");
     assert!(said.contains("Ward AMU: code AMU"), "{said}");
-    let wards = Store::open(&db).unwrap().setup().unwrap().unwrap().wards;
+    let wards = crate::common::open(&db)
+        .unwrap()
+        .setup()
+        .unwrap()
+        .unwrap()
+        .wards;
     assert_eq!(
         wards,
         [
@@ -85,7 +92,15 @@ fn setup_takes_code_equals_name_and_bare_names_on_the_command_line() {
 fn setup_names_the_bad_ward_argument_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let base = ["setup", "--site", "RXX", "--workstation", "W07"];
+    let base = [
+        "setup",
+        "--site",
+        "RXX",
+        "--workstation",
+        "W07",
+        "--name",
+        "Demo Manager",
+    ];
     let cases: [(&[&str], &str); 5] = [
         (&["--ward", "=Ward 7"], "ward 'Ward 7' has no code"),
         (&["--ward", "W 7=Ward 7"], "ward code \"W 7\" contains ' '"),

@@ -1,12 +1,12 @@
 //! `stopgap conflicts` (list, with `--settled` the settled ones too) and `stopgap conflicts
-//! settle KEY --decision WORD [--note TEXT] [--user NAME]`.
+//! settle KEY --decision WORD [--note TEXT]` (recorded under the signed-in account).
 
 use std::io::Write;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Outcome, default_user, parse_user};
+use crate::cli::Outcome;
 use crate::domain::settle::Decision;
 use crate::domain::text::visible;
 use crate::store::{ListedConflict, Side, Store};
@@ -36,9 +36,6 @@ pub enum ConflictsAction {
         /// What you add: who was told, which forms were checked.
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
-        /// Who decided (recorded with the settlement).
-        #[arg(long, value_parser = parse_user)]
-        user: Option<String>,
     },
 }
 
@@ -61,9 +58,8 @@ pub(in crate::cli) fn run(
             key,
             decision,
             note,
-            user,
         }) => {
-            let user = user.unwrap_or_else(default_user);
+            let user = crate::cli::auth::who(store);
             let done = store.settle_conflict(
                 &key,
                 decision,
