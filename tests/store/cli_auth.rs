@@ -168,6 +168,7 @@ fn a_ward_users_export_is_refused_by_the_store_with_a_non_zero_exit() {
         NURSE_PASSWORD,
         &[
             "export",
+            "--plaintext",
             "--format",
             "csv",
             "--out",

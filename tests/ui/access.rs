@@ -131,6 +131,8 @@ fn a_ward_account_signed_in_at_the_app_is_refused_export_by_the_store() {
     app.sign_in_as("Nia Nurse", Role::Ward);
     app.click("Lab export");
     app.click("Export backlog");
+    app.h.get_by_label_contains("Write unencrypted").click();
+    app.h.run();
     app.click("Export");
     app.h.get_by_label_contains("may not export the backlog");
     assert!(Store::open(&path).unwrap().batches().unwrap().is_empty());
