@@ -60,11 +60,11 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// About 0.5 s on the reference ward PC (2 cores): measured in `benches/store.rs`'s sign-in
-    /// bench and stated in the README. 64 MiB makes each guess cost a GPU memory as well as time.
+    /// About 0.5 s on the reference ward PC (2 cores): `benches/store.rs`'s sign-in bench took
+    /// 215 ms at 3 passes, so 7. 64 MiB makes each guess cost memory as well as time.
     pub const STANDARD: KdfParams = KdfParams {
         m_kib: 64 * 1024,
-        t: 3,
+        t: 7,
         p: 1,
     };
 

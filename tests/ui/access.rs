@@ -1,6 +1,7 @@
 //! Who sees what: the screen locks after minutes away and no patient is drawn; an emergency
 //! session logs a request but never sees the queue; a ward account is refused an export by the
 //! store, whatever the screen offers.
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on purpose")]
 
 use chrono::Duration;
 use egui::Key;
@@ -134,6 +135,19 @@ fn a_ward_account_signed_in_at_the_app_is_refused_export_by_the_store() {
     app.h.get_by_label_contains("Write unencrypted").click();
     app.h.run();
     app.click("Export");
-    app.h.get_by_label_contains("may not export the backlog");
+    // The export runs on its own thread: its refusal arrives a few frames later.
+    let start = std::time::Instant::now();
+    while app
+        .h
+        .query_by_label_contains("may not export the backlog")
+        .is_none()
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no refusal shown"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        app.h.run();
+    }
     assert!(Store::open(&path).unwrap().batches().unwrap().is_empty());
 }
