@@ -90,7 +90,7 @@ fn an_emergency_session_logs_a_request_by_keyboard_but_never_sees_the_queue() {
     app.keys("AG77");
     app.press(Key::Enter);
     assert_eq!(app.state().signed_in_user(), Some("Ola Agency"));
-    app.h.get_by_label("EMERGENCY, requests only");
+    app.h.get_by_label("emergency: requests only");
     // The queue is refused, and nothing of the other patient is drawn.
     app.press(Key::F3);
     app.h

@@ -145,7 +145,7 @@ fn locking_hides_every_patient_keeps_the_draft_and_needs_a_password() {
         h.query_by_label_contains("Zebedee").is_some()
             || h.state().form_draft().surname == "Zebedee"
     );
-    click(&mut h, "Lock screen");
+    click(&mut h, "Lock");
     assert_eq!(h.state().signed_in_user(), None);
     h.get_by_label("Requests are hidden while Stopgap is locked");
     assert!(

@@ -239,7 +239,7 @@ fn nothing_is_received_while_locked_and_the_next_sign_in_is_who_receives() {
     let mut app = App::open(&path);
     app.sign_in("J Smith");
     app.press(Key::F4);
-    app.click("Lock screen");
+    app.click("Lock");
     // Locked, the box cannot be closed and the reception screen is not drawn.
     app.press(Key::Escape);
     assert_eq!(app.state().signed_in_user(), None);

@@ -256,7 +256,7 @@ fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
     match user {
         Some(user) => {
             if ui
-                .button("Lock screen")
+                .button("Lock")
                 .on_hover_text("Hide every patient until a password is typed; the form is kept")
                 .clicked()
             {
@@ -271,7 +271,7 @@ fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
             }
             let role = match &user.principal {
                 crate::domain::access::Principal::Account { role, .. } => role.word(),
-                _ => "EMERGENCY, requests only",
+                _ => "emergency: requests only",
             };
             ui.label(RichText::new(role).color(widgets::MUTED));
             ui.label(
@@ -279,7 +279,6 @@ fn user_ui(ui: &mut Ui, user: Option<&SignedIn>, actions: &mut Vec<Action>) {
                     .strong()
                     .size(17.0),
             );
-            ui.label(RichText::new("Signed in:").color(widgets::MUTED));
         }
         None => {
             let sign_in = egui::Button::new(RichText::new("Sign in (Ctrl+U)").strong())
