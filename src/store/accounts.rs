@@ -268,7 +268,6 @@ impl Store {
     }
 
     /// Nobody is signed in (the screen locked): every guarded call is refused until a sign-in.
-    /// `why` (if given) is audited as a lock: "after 5 minutes away", "by the user".
     pub fn sign_out(&mut self) {
         self.principal = None;
     }
@@ -392,12 +391,6 @@ impl Store {
         Ok(out)
     }
 
-    fn by_whom(&self) -> String {
-        self.principal
-            .as_ref()
-            .map_or_else(String::new, Principal::recorded_name)
-    }
-
     fn current_key(&self) -> Result<DbKey, StoreError> {
         keys::remembered(&self.path).ok_or(StoreError::SignedOut)
     }
@@ -430,7 +423,7 @@ impl Store {
         };
         let ms = now.timestamp_millis();
         file.set_account(&new.staff_id, password, &key, kdf, ms, true)?;
-        let by = self.by_whom();
+        let (_, by) = self.who();
         self.write(|c| {
             c.execute(
                 "INSERT INTO accounts(staff_id, name, role, added_ms, added_by) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -518,7 +511,7 @@ impl Store {
         let mut file = KeyFile::read(&self.path)?;
         let ms = now.timestamp_millis();
         file.remove_account(staff_id, ms);
-        let by = self.by_whom();
+        let (_, by) = self.who();
         self.write(|c| {
             c.execute(
                 "UPDATE accounts SET removed_ms = ?2, removed_by = ?3 WHERE staff_id = ?1",

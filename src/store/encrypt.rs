@@ -9,12 +9,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::accounts::NewAccount;
+use super::backup::side_file;
 use super::keys::{self, DbKey, KdfParams, KeyFile, RecoveryCode};
 use super::open::{FileKind, apply_key, file_kind};
 use super::{Store, StoreError};
@@ -26,12 +27,6 @@ pub struct Encrypted {
     pub rows: Vec<(String, i64)>,
     pub bytes_before: u64,
     pub bytes_after: u64,
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -106,8 +101,8 @@ pub(crate) fn wipe(path: &Path) -> Result<(), StoreError> {
 
 /// Finishes or undoes an encryption a crash interrupted. Safe to call before every open.
 pub fn recover_interrupted(path: &Path) -> Result<(), StoreError> {
-    let old = with_suffix(path, ".plaintext-old");
-    let copy = with_suffix(path, ".encrypting");
+    let old = side_file(path, ".plaintext-old");
+    let copy = side_file(path, ".encrypting");
     if old.exists() {
         if path.exists() {
             // The encrypted file was put in place: the plain one only awaited wiping.
@@ -144,7 +139,7 @@ impl Store {
         // Bring the plain file up to this version's schema first (it has no accounts table).
         drop(Store::open(path)?);
         let bytes_before = fs::metadata(path).map_err(io_err(path))?.len();
-        let copy = with_suffix(path, ".encrypting");
+        let copy = side_file(path, ".encrypting");
         let key = DbKey::random()?;
         let rows = {
             let conn = Connection::open(path).map_err(|source| StoreError::Open {
@@ -201,9 +196,9 @@ impl Store {
         file.save()?;
         // The plain log and index were emptied by the checkpoint and closed with the file.
         for side in ["-wal", "-shm"] {
-            wipe(&with_suffix(path, side))?;
+            wipe(&side_file(path, side))?;
         }
-        let old = with_suffix(path, ".plaintext-old");
+        let old = side_file(path, ".plaintext-old");
         fs::rename(path, &old).map_err(io_err(path))?;
         fs::rename(&copy, path).map_err(io_err(path))?;
         crate::files::sync_folder(&crate::files::folder_of(path)).map_err(io_err(path))?;
